@@ -1,0 +1,80 @@
+"""League tables and published ranks: AMR (segment, then 2 dp average), IMR per metric, per-type statistics."""
+
+from __future__ import annotations
+
+import polars as pl
+
+from npaf_pipeline.engine.numeric import competition_rank, hf_quantile
+from npaf_pipeline.ruleset.model import RuleSet
+
+
+def league_ranks(segmentation: pl.DataFrame, rs: RuleSet) -> pl.DataFrame:
+    """Add ``amr_rank`` (league-table position) and ``average_rank`` (on the average alone), within org type.
+
+    AMR orders by adjusted segment then the rounded average score, with competition ranks: equal keys
+    share a position and the next is skipped. Organisations with no segment get no AMR rank.
+    """
+    by = ["quarter", "org_type"]
+    order = rs.league.order
+    key_cols = [pl.col("adjusted_segment" if k == "adjusted_segment" else "average_score") for k in order]
+    amr_key = pl.struct(*[c.alias(f"k{i}") for i, c in enumerate(key_cols)])
+    ranked = segmentation.with_columns(
+        competition_rank(pl.col("average_score"), by).alias("average_rank"),
+    )
+    has = ranked.filter(pl.col("adjusted_segment").is_not_null())
+    has = has.with_columns(amr_key.rank("min").over(by).cast(pl.Int64).alias("amr_rank"))
+    return ranked.join(has.select("quarter", "org_code", "amr_rank"), on=["quarter", "org_code"], how="left")
+
+
+def domain_ranks(domain_scores: pl.DataFrame) -> pl.DataFrame:
+    """Rank of each domain score within org type (the published OF40xx ``Rank``)."""
+    return domain_scores.with_columns(
+        competition_rank(pl.col("score"), ["quarter", "org_type", "domain"]).alias("rank")
+    )
+
+
+def metric_ranks(values: pl.DataFrame, scores: pl.DataFrame, rs: RuleSet) -> pl.DataFrame:
+    """Individual metric ranks (IMR) within org type, best first, on full-precision values.
+
+    Published ties are kept as ties: this rank never uses a published rank as a tie-break.
+    """
+    rank_on = {m.id: (m.rank_by, m.direction) for m in rs.metrics if m.direction is not None}
+    rows = scores.filter(pl.col("metric_id").is_in(list(rank_on)))
+    by_score = [m for m, (r, _) in rank_on.items() if r == "score"]
+    higher = [m for m, (_, d) in rank_on.items() if d == "higher"]
+    key = (
+        pl.when(pl.col("metric_id").is_in(by_score))
+        .then(pl.col("score"))
+        .when(pl.col("metric_id").is_in(higher))
+        .then(-pl.col("value"))
+        .otherwise(pl.col("value"))
+    )
+    return rows.select(
+        "quarter",
+        "org_code",
+        "org_type",
+        "metric_id",
+        competition_rank(key, ["quarter", "org_type", "metric_id"]).alias("metric_rank"),
+    )
+
+
+def type_statistics(values: pl.DataFrame, orgs: pl.DataFrame) -> pl.DataFrame:
+    """Median and quartiles of each metric's values within org type (Excel QUARTILE.INC, as published)."""
+    from npaf_pipeline.engine.frames import attach_org_type
+
+    frame = attach_org_type(values.filter(pl.col("value").is_not_null()), orgs)
+    grouped = frame.group_by("quarter", "org_type", "metric_id").agg(pl.col("value"), pl.len().alias("n"))
+    rows = [
+        (q, t, m, n, hf_quantile(v, 0.5), hf_quantile(v, 0.25), hf_quantile(v, 0.75))
+        for q, t, m, v, n in grouped.iter_rows()
+    ]
+    schema = {
+        "quarter": pl.String,
+        "org_type": pl.String,
+        "metric_id": pl.String,
+        "n": pl.Int64,
+        "median": pl.Float64,
+        "lower_quartile": pl.Float64,
+        "upper_quartile": pl.Float64,
+    }
+    return pl.DataFrame(rows, schema=schema, orient="row").sort("quarter", "org_type", "metric_id")

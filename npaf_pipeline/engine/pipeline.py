@@ -1,0 +1,71 @@
+"""The whole scoring run in one call: values -> scores -> items -> averages -> segments -> league tables."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import polars as pl
+
+from npaf_pipeline.engine.aggregate import aggregate, build_items, group_scores
+from npaf_pipeline.engine.bootstrap import likely_ranges
+from npaf_pipeline.engine.league import domain_ranks, league_ranks, metric_ranks, type_statistics
+from npaf_pipeline.engine.scoring import score_metrics
+from npaf_pipeline.engine.segment import cutpoints, domain_segments, segment
+from npaf_pipeline.ruleset.model import RuleSet
+
+
+@dataclass(frozen=True)
+class EngineResult:
+    """Every intermediate stage, so each can be published, explained and reconciled."""
+
+    metric_scores: pl.DataFrame
+    metric_ranks: pl.DataFrame
+    type_statistics: pl.DataFrame
+    items: pl.DataFrame
+    domain_scores: pl.DataFrame
+    group_scores: pl.DataFrame
+    cutpoints: pl.DataFrame
+    segmentation: pl.DataFrame
+
+
+def wide_inputs(values: pl.DataFrame, domain_scores: pl.DataFrame | None = None) -> pl.DataFrame:
+    """One row per (quarter, organisation) with ``value__<metric>`` and ``domain__<domain>`` columns."""
+    wide = values.filter(pl.col("value").is_not_null()).pivot(
+        on="metric_id", index=["quarter", "org_code"], values="value", aggregate_function="first"
+    )
+    wide = wide.rename({c: f"value__{c}" for c in wide.columns if c not in ("quarter", "org_code")})
+    if domain_scores is not None and domain_scores.height:
+        dom = domain_scores.pivot(on="domain", index=["quarter", "org_code"], values="score_raw")
+        dom = dom.rename({c: f"domain__{c}" for c in dom.columns if c not in ("quarter", "org_code")})
+        wide = wide.join(dom, on=["quarter", "org_code"], how="full", coalesce=True)
+    return wide
+
+
+def run(
+    values: pl.DataFrame,
+    orgs: pl.DataFrame,
+    rs: RuleSet,
+    flags: pl.DataFrame | None = None,
+    system_tests: pl.DataFrame | None = None,
+    with_ranges: bool = True,
+) -> EngineResult:
+    """Score, aggregate, segment and rank every quarter present in ``values`` in one pass."""
+    scores = score_metrics(values, orgs, rs)
+    items = build_items(scores, rs)
+    org_scores, dom = aggregate(items, rs)
+    cuts = cutpoints(org_scores, dom, rs)
+    dom = domain_ranks(domain_segments(dom, cuts, rs))
+    seg = segment(org_scores, cuts, rs, flags, wide_inputs(values, dom), system_tests)
+    seg = league_ranks(seg, rs)
+    if with_ranges:
+        seg = seg.join(likely_ranges(items, seg, rs), on=["quarter", "org_code"], how="left")
+    return EngineResult(
+        metric_scores=scores,
+        metric_ranks=metric_ranks(values, scores, rs),
+        type_statistics=type_statistics(values, orgs),
+        items=items,
+        domain_scores=dom,
+        group_scores=group_scores(dom, rs),
+        cutpoints=cuts,
+        segmentation=seg.sort("quarter", "org_code"),
+    )

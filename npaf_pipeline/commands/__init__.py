@@ -1,0 +1,1 @@
+"""Sub-commands of ``npaf``: one module each, discovered by :mod:`npaf_pipeline.cli`."""

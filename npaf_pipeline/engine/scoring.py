@@ -125,7 +125,7 @@ def _apply(rows: pl.DataFrame, metric: Metric, method: object, variant: str, rs:
     )
     # "better" sorts first: negate higher-is-better values
     key = pl.col("value") if metric.direction != "higher" else -pl.col("value")
-    tiebreak = pl.col("tiebreak_rank") if rs.ranking.published_rank_tiebreak else None
+    tiebreak = _tiebreak(pop_cols) if rs.ranking.published_rank_tiebreak else None
     base = rows.with_columns(
         pl.lit(metric.score_id).alias("score_id"),
         pl.lit(_family(method)).alias("method"),
@@ -204,6 +204,16 @@ def _score_lookup(scores: pl.DataFrame, metric: Metric) -> pl.DataFrame:
         pl.lit(None, pl.Int64).alias("population_size"),
         pl.lit(None, pl.Int64).alias("rank"),
     )
+
+
+def _tiebreak(pop_cols: list[str]) -> pl.Expr:
+    """The published within-type rank, used only where every organisation sharing the value is of one type.
+
+    A within-type rank cannot order an acute and a mental health trust that show the same value, so such a
+    group stays tied (the most likely reading when values are truly equal).
+    """
+    mixed = pl.col("org_type").n_unique().over([*pop_cols, "value"]) > 1
+    return pl.when(mixed).then(None).otherwise(pl.col("tiebreak_rank"))
 
 
 def _family(method: object) -> str:

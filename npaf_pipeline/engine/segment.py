@@ -108,30 +108,66 @@ def segment(
     ``wide_inputs``: quarter, org_code, ``value__OF0xxx`` / ``domain__<id>`` columns, for the override proxy.
     ``system_tests``: quarter, org_code, test_id, failed (bool), for rule sets with a system adjustment.
     """
-    keys = ["quarter", "org_code"]
+    seg = unadjusted_segments(org_scores, cuts, rs)
+    seg = adjust_segments(seg, rs, flags, wide_inputs, system_tests)
+    return final_segments(seg, rs, flags).select(SEGMENTATION_COLUMNS).sort("quarter", "org_code")
+
+
+SEGMENTATION_COLUMNS = [
+    "quarter",
+    "org_code",
+    "org_type",
+    "population",
+    "n_items",
+    "average_score_raw",
+    "average_score",
+    "unadjusted_segment",
+    "improvement_to_next_segment",
+    "system_tests_failed",
+    "system_adjusted_segment",
+    "override_flag",
+    "override_source",
+    "override_exempt",
+    "adjusted_segment",
+    "intensive_support",
+    "final_segment",
+    "cut_1",
+    "cut_2",
+    "cut_3",
+]
+
+
+def unadjusted_segments(org_scores: pl.DataFrame, cuts: pl.DataFrame, rs: RuleSet) -> pl.DataFrame:
+    """Step 3: the average score placed against its population's cut-points (segment 1..4)."""
     seg = (
         org_scores.join(_population_frame(rs), on="org_type", how="left")
         .join(_boundary_frame(rs), on="population", how="left")
-        .join(
-            cuts.filter(pl.col("target") == OVERALL).drop("target", "n"),
-            on=["quarter", "population"],
-            how="left",
-        )
+        .join(cuts.filter(pl.col("target") == OVERALL).drop("target", "n"), on=["quarter", "population"], how="left")
     )
     seg = seg.with_columns(
         pl.when(pl.col("cut_1").is_not_null())
         .then(_segment_expr("average_score", pl.col("_le")))
         .alias("unadjusted_segment")
     )
-    seg = seg.with_columns(_improvement_expr().alias("improvement_to_next_segment"))
+    return seg.with_columns(_improvement_expr().alias("improvement_to_next_segment")).drop("_le")
 
-    # system adjustment (draft framework): worsen by N segments when enough whole-system tests fail
+
+def adjust_segments(
+    seg: pl.DataFrame,
+    rs: RuleSet,
+    flags: pl.DataFrame | None = None,
+    wide_inputs: pl.DataFrame | None = None,
+    system_tests: pl.DataFrame | None = None,
+) -> pl.DataFrame:
+    """Step 4: system adjustment (where the rule set has one), then the financial override cap."""
+    keys = ["quarter", "org_code"]
     sa = rs.system_adjustment
     seg = seg.with_columns(pl.lit(0, pl.Int64).alias("system_tests_failed"))
     if sa is not None and system_tests is not None and system_tests.height:
         failed = system_tests.filter(pl.col("failed")).group_by(keys).agg(pl.len().cast(pl.Int64).alias("_failed"))
         seg = (
-            seg.join(failed, on=keys, how="left")
+            seg.drop("system_tests_failed")
+            .join(failed, on=keys, how="left")
             .with_columns(pl.col("_failed").fill_null(0).alias("system_tests_failed"))
             .drop("_failed")
         )
@@ -144,21 +180,25 @@ def segment(
             .otherwise(pl.col("unadjusted_segment"))
         )
     seg = seg.with_columns(after_system.alias("system_adjusted_segment"))
-
     seg = _apply_override(seg, rs, flags, wide_inputs)
-    cap = rs.override.cap_segment
-    seg = seg.with_columns(
+    return seg.with_columns(
         pl.when(pl.col("override_flag").fill_null(False))
-        .then(pl.max_horizontal(pl.col("system_adjusted_segment"), pl.lit(cap)))
+        .then(pl.max_horizontal(pl.col("system_adjusted_segment"), pl.lit(rs.override.cap_segment)))
         .otherwise(pl.col("system_adjusted_segment"))
         .alias("adjusted_segment")
     )
+
+
+def final_segments(seg: pl.DataFrame, rs: RuleSet, flags: pl.DataFrame | None = None) -> pl.DataFrame:
+    """Segment 5 for organisations on the intensive-support list; everyone else keeps the adjusted segment."""
+    keys = ["quarter", "org_code"]
     support = pl.lit(False)
+    seg = seg.drop("intensive_support", strict=False)
     if flags is not None and "intensive_support" in flags.columns and rs.intensive_support.source == "input":
         seg = seg.join(flags.select(*keys, pl.col("intensive_support").alias("_is")), on=keys, how="left")
         support = pl.col("_is").fill_null(False)
-    seg = seg.with_columns(support.alias("intensive_support"))
-    seg = seg.with_columns(
+    seg = seg.with_columns(support.alias("intensive_support")).drop("_is", strict=False)
+    return seg.with_columns(
         pl.when(pl.col("adjusted_segment").is_null())
         .then(None)
         .when(pl.col("intensive_support"))
@@ -166,28 +206,6 @@ def segment(
         .otherwise(pl.col("adjusted_segment"))
         .alias("final_segment")
     )
-    return seg.select(
-        "quarter",
-        "org_code",
-        "org_type",
-        "population",
-        "n_items",
-        "average_score_raw",
-        "average_score",
-        "unadjusted_segment",
-        "improvement_to_next_segment",
-        "system_tests_failed",
-        "system_adjusted_segment",
-        "override_flag",
-        "override_source",
-        "override_exempt",
-        "adjusted_segment",
-        "intensive_support",
-        "final_segment",
-        pl.col("cut_1"),
-        pl.col("cut_2"),
-        pl.col("cut_3"),
-    ).sort("quarter", "org_code")
 
 
 def _improvement_expr() -> pl.Expr:

@@ -30,8 +30,7 @@ def round_expr(expr: pl.Expr, decimals: int | None, mode: str = "half_up") -> pl
         return expr
     if mode == "half_even":
         return expr.round(decimals, mode="half_to_even")
-    factor = 10.0**decimals
-    return (expr.abs() * factor + 0.5 + 1e-9).floor() / factor * expr.sign()
+    return (expr + expr.sign() * 1e-9).round(decimals, mode="half_away_from_zero")
 
 
 def round_value(value: float, decimals: int = 2) -> float:

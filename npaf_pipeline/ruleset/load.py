@@ -66,8 +66,6 @@ def _where(raw: dict[str, Any], loc: tuple[Any, ...]) -> str:
             node = node[key]
             ident = node.get("id") if isinstance(node, dict) else None
             parts[-1] = f"{parts[-1]}[{ident if ident is not None else key}]" if parts else f"[{key}]"
-            if ident is not None and parts[0] == "metrics":
-                parts[-1] = f"metric {ident}"
             continue
         # pydantic adds the union member tag (e.g. 'gate_fail') to the path; keep it readable
         node = node.get(key) if isinstance(node, dict) else None

@@ -23,6 +23,11 @@ class MetricValues(pa.DataFrameModel):
     source_file: str = pa.Field(description="file the value was read from")
     source_sha256: str = pa.Field(str_matches=SHA256, description="SHA-256 of that file")
     source_row: int = pa.Field(ge=0, description="first row (1-based, as a spreadsheet shows it) that fed the value")
+    published_rank: float = pa.Field(
+        nullable=True,
+        ge=1,
+        description="NHS England's published within-type rank (NOF files only); orders equal 2 dp values",
+    )
 
     class Config:
         unique = ["quarter", "org_code", "metric_id"]
@@ -47,6 +52,7 @@ class Quarantine(pa.DataFrameModel):
 
 
 METRIC_VALUE_COLUMNS = list(MetricValues.to_schema().columns)
+OPTIONAL_METRIC_VALUE_COLUMNS = ["numerator", "denominator", "published_rank"]
 QUARANTINE_COLUMNS = list(Quarantine.to_schema().columns)
 
 

@@ -1,7 +1,8 @@
 """Step 1: metric values -> metric scores (1 best .. 4 worst), every quarter at once.
 
-Input ``values``: quarter, org_code, metric_id, value, unit (optional), tiebreak_rank (optional: the
-published within-type rank, used only to order equal displayed values). Input ``orgs``: org_code, org_type.
+Input ``values``: quarter, org_code, metric_id, value, unit (optional), tiebreak_rank or published_rank
+(optional: NHS England's within-type rank, used only to order equal displayed values).
+Input ``orgs``: org_code, org_type.
 """
 
 from __future__ import annotations
@@ -71,6 +72,8 @@ def score_lookup_from(scores: pl.DataFrame, rs: RuleSet) -> pl.DataFrame:
 
 def _prepare(values: pl.DataFrame, orgs: pl.DataFrame) -> pl.DataFrame:
     frame = values
+    if "tiebreak_rank" not in frame.columns and "published_rank" in frame.columns:
+        frame = frame.rename({"published_rank": "tiebreak_rank"})  # canonical metric values spell it so
     if "unit" not in frame.columns:
         frame = frame.with_columns(pl.lit(None, dtype=pl.String).alias("unit"))
     if "tiebreak_rank" not in frame.columns:

@@ -16,6 +16,7 @@ import polars as pl
 
 from schemas.canonical import (
     METRIC_VALUE_COLUMNS,
+    OPTIONAL_METRIC_VALUE_COLUMNS,
     QUARANTINE_COLUMNS,
     MetricValues,
     empty_metric_values,
@@ -137,19 +138,23 @@ def finish(
     values: pl.DataFrame,
     quarantine: pl.DataFrame | None = None,
     rows_accepted: int | None = None,
+    reference_rows: int = 0,
 ) -> AdapterResult:
     """Validate canonical output against :class:`MetricValues` and record the file's accounting.
 
     ``rows_accepted`` is the number of *raw* rows that contributed (adapters aggregate many raw rows into
-    one value); it defaults to the number of output values.
+    one value); it defaults to the number of output values plus ``reference_rows`` (raw rows kept as
+    reference rather than as values, e.g. the published scores of a NOF file).
     """
+    absent = [c for c in OPTIONAL_METRIC_VALUE_COLUMNS if c not in values.columns]
+    values = values.with_columns(pl.lit(None, pl.Float64).alias(c) for c in absent)
     accepted, more = validate_rows(
         values.select(METRIC_VALUE_COLUMNS), MetricValues, source=source, path=path, sha256=sha256
     )
     earlier = empty_quarantine() if quarantine is None or quarantine.width == 0 else quarantine
     quarantine = pl.concat([earlier.select(QUARANTINE_COLUMNS), more], how="vertical_relaxed")
     n_quarantined = quarantine["source_row"].n_unique()
-    n_accepted = rows_accepted if rows_accepted is not None else accepted.height
+    n_accepted = rows_accepted if rows_accepted is not None else accepted.height + reference_rows
     account = FileAccount(source, str(path), sha256, rows_read, n_accepted, n_quarantined)
     result = AdapterResult(source, accepted, quarantine, [account])
     result.check_accounting()

@@ -108,7 +108,8 @@ def hf_quantile(values: Sequence[float], p: float, method: int = 7) -> float:
         raise ValueError(f"quantile method must be 1..9, got {method}")
     lo = x[min(max(j, 1), n) - 1]
     hi = x[min(max(j + 1, 1), n) - 1]
-    return (1 - gamma) * lo + gamma * hi if gamma else lo
+    # lo + gamma * (hi - lo) returns lo exactly when the two order statistics are equal
+    return lo + gamma * (hi - lo) if gamma and hi != lo else lo
 
 
 def competition_rank(key: pl.Expr, by: Sequence[str], tiebreak: pl.Expr | None = None) -> pl.Expr:

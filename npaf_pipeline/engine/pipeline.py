@@ -41,6 +41,59 @@ def wide_inputs(values: pl.DataFrame, domain_scores: pl.DataFrame | None = None)
     return wide
 
 
+@dataclass(frozen=True)
+class ScoreStage:
+    metric_scores: pl.DataFrame
+    metric_ranks: pl.DataFrame
+    type_statistics: pl.DataFrame
+
+
+@dataclass(frozen=True)
+class AggregateStage:
+    items: pl.DataFrame
+    org_scores: pl.DataFrame
+    domain_scores: pl.DataFrame
+    group_scores: pl.DataFrame
+
+
+@dataclass(frozen=True)
+class SegmentStage:
+    cutpoints: pl.DataFrame
+    domain_scores: pl.DataFrame
+    segmentation: pl.DataFrame
+
+
+def score_stage(values: pl.DataFrame, orgs: pl.DataFrame, rs: RuleSet) -> ScoreStage:
+    """Step 1: metric scores, individual metric ranks and per-type medians and quartiles."""
+    scores = score_metrics(values, orgs, rs)
+    return ScoreStage(scores, metric_ranks(values, scores, rs), type_statistics(values, orgs))
+
+
+def aggregate_stage(scores: pl.DataFrame, rs: RuleSet) -> AggregateStage:
+    """Step 2: items, average metric score, domain scores and domain-group scores."""
+    items = build_items(scores, rs)
+    org_scores, dom = aggregate(items, rs)
+    return AggregateStage(items, org_scores, dom, group_scores(dom, rs))
+
+
+def segment_stage(
+    agg: AggregateStage,
+    values: pl.DataFrame,
+    rs: RuleSet,
+    flags: pl.DataFrame | None = None,
+    system_tests: pl.DataFrame | None = None,
+    with_ranges: bool = True,
+) -> SegmentStage:
+    """Steps 3-4 and league tables: cut-points, segments, override, segment 5, ranks, likely ranges."""
+    cuts = cutpoints(agg.org_scores, agg.domain_scores, rs)
+    dom = domain_ranks(domain_segments(agg.domain_scores, cuts, rs))
+    seg = segment(agg.org_scores, cuts, rs, flags, wide_inputs(values, dom), system_tests)
+    seg = league_ranks(seg, rs)
+    if with_ranges:
+        seg = seg.join(likely_ranges(agg.items, seg, rs), on=["quarter", "org_code"], how="left")
+    return SegmentStage(cuts, dom, seg.sort("quarter", "org_code"))
+
+
 def run(
     values: pl.DataFrame,
     orgs: pl.DataFrame,
@@ -50,22 +103,16 @@ def run(
     with_ranges: bool = True,
 ) -> EngineResult:
     """Score, aggregate, segment and rank every quarter present in ``values`` in one pass."""
-    scores = score_metrics(values, orgs, rs)
-    items = build_items(scores, rs)
-    org_scores, dom = aggregate(items, rs)
-    cuts = cutpoints(org_scores, dom, rs)
-    dom = domain_ranks(domain_segments(dom, cuts, rs))
-    seg = segment(org_scores, cuts, rs, flags, wide_inputs(values, dom), system_tests)
-    seg = league_ranks(seg, rs)
-    if with_ranges:
-        seg = seg.join(likely_ranges(items, seg, rs), on=["quarter", "org_code"], how="left")
+    scored = score_stage(values, orgs, rs)
+    agg = aggregate_stage(scored.metric_scores, rs)
+    seg = segment_stage(agg, values, rs, flags, system_tests, with_ranges)
     return EngineResult(
-        metric_scores=scores,
-        metric_ranks=metric_ranks(values, scores, rs),
-        type_statistics=type_statistics(values, orgs),
-        items=items,
-        domain_scores=dom,
-        group_scores=group_scores(dom, rs),
-        cutpoints=cuts,
-        segmentation=seg.sort("quarter", "org_code"),
+        metric_scores=scored.metric_scores,
+        metric_ranks=scored.metric_ranks,
+        type_statistics=scored.type_statistics,
+        items=agg.items,
+        domain_scores=seg.domain_scores,
+        group_scores=agg.group_scores,
+        cutpoints=seg.cutpoints,
+        segmentation=seg.segmentation,
     )

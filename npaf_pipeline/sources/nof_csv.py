@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
+import math
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -107,7 +108,7 @@ def _read_one(path: Path, quarter: str | None) -> pl.DataFrame:
         raw = path.read_bytes()
     except OSError as exc:
         raise NofFileError(f"{path}: cannot read the file ({exc.strerror})") from None
-    if not raw.strip():
+    if not raw.removeprefix(b"\xef\xbb\xbf").strip():
         raise NofFileError(f"{path}: the file is empty")
     try:
         text = raw.decode("utf-8-sig")
@@ -153,9 +154,12 @@ def _read_one(path: Path, quarter: str | None) -> pl.DataFrame:
                 nums.append(None)
                 continue
             try:
-                nums.append(float(cell))
+                number = float(cell)
             except ValueError:
-                raise NofFileError(f"{path}, line {line}, column {col}: {cell!r} is not a number") from None
+                number = math.nan
+            if not math.isfinite(number):
+                raise NofFileError(f"{path}, line {line}, column {col}: {cell!r} is not a number")
+            nums.append(number)
         q = get.get("Quarter") if has_quarter else None
         if has_quarter:
             try:
@@ -245,7 +249,11 @@ def organisations(release: NofRelease, rs: RuleSet) -> pl.DataFrame:
     ).unique(subset=["quarter", "org_code"], keep="first")
     unknown = sorted({t for t in orgs["trust_type"].to_list() if rs.org_type_key(t) is None})
     if unknown:
-        raise NofFileError(f"trust type(s) {unknown} are not organisation types of rule set {rs.id}")
+        first = release.rows.filter(pl.col("trust_type").is_in(unknown)).sort("source_file", "line").row(0, named=True)
+        raise NofFileError(
+            f"{first['source_file']}, line {first['line']}, column Trust_type: trust type(s) {unknown} are not "
+            f"organisation types of rule set {rs.id}"
+        )
     return orgs.with_columns(
         pl.col("trust_type").map_elements(rs.org_type_key, return_dtype=pl.String).alias("org_type")
     ).sort("quarter", "org_code")

@@ -1,0 +1,41 @@
+"""``npaf export-nhse``: published Parquet -> NHS England's dashboard CSV layout."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from npaf_pipeline.publish.nhse_csv import export_nhse
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "export-nhse",
+        help="write published quarters in NHS England's NOF CSV layout",
+        description="Rebuild NHS England's NOF dashboard CSV (OF0xxx to OF5xxx rows) from a publish output folder.",
+    )
+    parser.add_argument(
+        "--from",
+        dest="source",
+        type=Path,
+        required=True,
+        metavar="OUTPUT_DIR",
+        help="folder that publish wrote (holds organisation_segmentation/, metric_scores/, ...)",
+    )
+    parser.add_argument(
+        "--quarters",
+        nargs="+",
+        metavar="QUARTER",
+        help="quarters to export, e.g. '2025-26 Q1' 'Q2 2025/26' (default: every published quarter)",
+    )
+    parser.add_argument("--out", type=Path, required=True, metavar="FILE.csv", help="CSV file to write")
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    if not args.source.is_dir():
+        raise FileNotFoundError(f"{args.source}: no such output folder")
+    quarters = [q for item in args.quarters or [] for q in item.split(",") if q.strip()]
+    rows = export_nhse(args.source, args.out, quarters or None)
+    print(f"wrote {rows} rows to {args.out}")
+    return 0

@@ -1,0 +1,349 @@
+"""The published tables BI reads: one pandera model per table, the single source of the Parquet schema,
+the Frictionless data package and docs/data-dictionary.md.
+
+Every field carries a description and ``metadata={"unit": ..., "example": ...}``; every model names its
+primary key in ``Config.unique``. Columns are only ever added (a minor version bump), never renamed or
+retyped, so older quarters stay readable next to newer ones.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import pandera.polars as pa
+
+from schemas.common import METRIC_ID, ODS_CODE, QUARTER_LABEL, SHA256
+
+SCHEMA_VERSION = "1.0.0"
+
+FY_PATTERN = r"^\d{4}-\d{2}$"
+QUARTERS = ["Q1", "Q2", "Q3", "Q4"]
+OVERRIDE_SOURCES = ["input", "proxy", "missing", "none"]
+EMPTY_SHA256 = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"  # example value only
+
+
+def field(description: str, unit: str, example: Any, **checks: Any) -> Any:
+    """A documented column: every published field goes through here so none lacks a unit or example."""
+    return pa.Field(description=description, metadata={"unit": unit, "example": example}, **checks)
+
+
+def _score(description: str, example: float = 2.41, **kw: Any) -> Any:
+    return field(description, "score (1 best to 4 worst)", example, nullable=True, ge=1, le=4, **kw)
+
+
+def _rank(description: str, example: int = 12) -> Any:
+    return field(description, "rank (1 = best)", example, nullable=True, ge=1)
+
+
+class QuarterRow(pa.DataFrameModel):
+    """Columns every published table starts with: the partition values, also stored inside each file."""
+
+    fy: str = field(
+        "NHS financial year (April to March); also the fy= partition folder",
+        "text",
+        "2025-26",
+        str_matches=FY_PATTERN,
+    )
+    quarter: str = field(
+        "quarter of the financial year (Q1 = April to June); also the quarter= partition folder",
+        "text",
+        "Q1",
+        isin=QUARTERS,
+    )
+    quarter_label: str = field(
+        "financial year and quarter in one sortable label, as the engine and the manifests spell it",
+        "text",
+        "2025-26 Q1",
+        str_matches=QUARTER_LABEL,
+    )
+
+
+class OrganisationSegmentation(QuarterRow):
+    """Organisation-level results: average score, segments before and after each adjustment, ranks,
+    likely ranges, the cut-points used, and one score/segment/rank column per domain of the rule set."""
+
+    org_code: str = field("ODS code of the organisation", "code", "R0A", str_matches=ODS_CODE)
+    org_name: str = field(
+        "organisation name as published", "text", "Manchester University NHS Foundation Trust", nullable=True
+    )
+    org_type: str = field("organisation type key of the rule set", "code", "acute")
+    org_type_label: str = field("organisation type as NHS England labels it", "text", "Acute trust", nullable=True)
+    org_subtype: str = field("finer organisation class", "text", "Acute - Teaching", nullable=True)
+    region: str = field("NHS England region", "text", "North West", nullable=True)
+    segmentation_population: str = field(
+        "organisations segmented together (null for types that are reported but never segmented)",
+        "code",
+        "trusts",
+        nullable=True,
+    )
+    n_items: int = field("number of scored items in the average", "count", 19, ge=0)
+    average_score: float = _score("average metric score, rounded as published (drives segments and ranks)")
+    average_score_raw: float = _score("average metric score at full precision", 2.418683)
+    unadjusted_segment: int = field(
+        "segment from the average score and the cut-points",
+        "segment (1 best to 4 worst)",
+        3,
+        nullable=True,
+        ge=1,
+        le=4,
+    )
+    improvement_to_next_segment: float = field(
+        "how far the average score must fall to reach the next better segment (0 in segment 1)",
+        "score points",
+        0.1,
+        nullable=True,
+        ge=0,
+    )
+    system_tests_failed: int = field(
+        "whole-system tests failed (draft framework; 0 when the rule set has none)", "count", 0, ge=0
+    )
+    system_adjusted_segment: int = field(
+        "segment after the system adjustment (equals unadjusted_segment when the rule set has none)",
+        "segment (1 best to 4 worst)",
+        3,
+        nullable=True,
+        ge=1,
+        le=4,
+    )
+    override_flag: bool = field("the financial override applies (in financial deficit)", "flag", False)
+    override_source: str = field(
+        "where the override flag came from: input, proxy (rule set fallback), missing (no input) or none",
+        "code",
+        "input",
+        isin=OVERRIDE_SOURCES,
+    )
+    override_exempt: bool = field("the organisation meets the rule set's exemption from the override", "flag", False)
+    adjusted_segment: int = field(
+        "segment after the financial override (no better than the cap when flagged); NHS England's OF5000",
+        "segment (1 best to 4 worst)",
+        3,
+        nullable=True,
+        ge=1,
+        le=4,
+    )
+    intensive_support: bool = field("in the intensive-support programme (Recovery Support Programme)", "flag", False)
+    final_segment: int = field(
+        "published segment: adjusted segment, or 5 for intensive support; NHS England's OF5005",
+        "segment (1 best to 5)",
+        3,
+        nullable=True,
+        ge=1,
+        le=5,
+    )
+    amr_rank: int = _rank("league-table position within type (adjusted segment, then average score)", 71)
+    average_rank: int = _rank("rank within type on the average score alone; NHS England's OF5002 rank", 73)
+    average_score_low: float = _score("likely range of the average score: lower end (bootstrap)", 2.06)
+    average_score_high: float = _score("likely range of the average score: upper end (bootstrap)", 2.79)
+    amr_rank_low: int = _rank("likely range of the league-table position: best end (bootstrap)", 17)
+    amr_rank_high: int = _rank("likely range of the league-table position: worst end (bootstrap)", 114)
+    cutpoint_1_2: float = _score("cut-point between segments 1 and 2 used this quarter", 2.05)
+    cutpoint_2_3: float = _score("cut-point between segments 2 and 3 used this quarter", 2.32)
+    cutpoint_3_4: float = _score("cut-point between segments 3 and 4 used this quarter", 2.6)
+
+    class Config:
+        description = "one row per quarter and organisation"
+        unique = ["fy", "quarter", "org_code"]
+        strict = True
+        coerce = True
+
+
+def domain_columns(domain_id: str, domain_name: str) -> dict[str, Any]:
+    """The three flat columns each domain of a rule set adds to organisation_segmentation."""
+    return {
+        f"{domain_id}_score": (float, _score(f"{domain_name} domain score, rounded as published", 2.68)),
+        f"{domain_id}_segment": (
+            int,
+            field(
+                f"{domain_name} domain segment (display only)",
+                "segment (1 best to 4 worst)",
+                3,
+                nullable=True,
+                ge=1,
+                le=4,
+            ),
+        ),
+        f"{domain_id}_rank": (int, _rank(f"rank within type on the {domain_name} domain score", 89)),
+    }
+
+
+def organisation_segmentation_model(domains: Sequence[tuple[str, str]]) -> type[pa.DataFrameModel]:
+    """OrganisationSegmentation with ``<domain>_score``, ``_segment`` and ``_rank`` for each (id, name)."""
+    annotations: dict[str, Any] = {}
+    attrs: dict[str, Any] = {"__module__": __name__}
+    for domain_id, name in domains:
+        for column, (dtype, spec) in domain_columns(domain_id, name).items():
+            annotations[column] = dtype
+            attrs[column] = spec
+    attrs["__annotations__"] = annotations
+    attrs["__doc__"] = OrganisationSegmentation.__doc__
+    return type("OrganisationSegmentationByDomain", (OrganisationSegmentation,), attrs)
+
+
+class MetricScores(QuarterRow):
+    """Every metric score with the value it came from, how it was scored, and the peer statistics."""
+
+    org_code: str = field("ODS code of the organisation", "code", "R0A", str_matches=ODS_CODE)
+    org_type: str = field("organisation type key of the rule set", "code", "acute")
+    metric_id: str = field("NOF metric id of the value", "code", "OF0003", str_matches=METRIC_ID)
+    score_id: str = field("NOF id of the score row (OF1xxx)", "code", "OF1003", str_matches=METRIC_ID)
+    metric_name: str = field("metric name in the rule set", "text", "Percentage of patients waiting over 52 weeks")
+    domain: str = field("domain id the metric belongs to", "code", "access")
+    domain_name: str = field("domain name", "text", "Access to services")
+    sub_domain: str = field("sub-domain", "text", "Elective care", nullable=True)
+    role: str = field(
+        "scored (enters the averages) or input (feeds a composite only)", "code", "scored", isin=["scored", "input"]
+    )
+    value: float = field("metric value (null for composites scored from other scores)", "see unit", 4.01, nullable=True)
+    unit: str = field(
+        "unit of value: percent, count, rate, mins, days, out of 10, percentage points or score",
+        "text",
+        "percent",
+        nullable=True,
+    )
+    period: str = field("period the value covers, as the source states it", "text", "Jun-25", nullable=True)
+    direction: str = field("which way is better", "code", "lower", nullable=True, isin=["higher", "lower"])
+    method: str = field("scoring method family", "code", "gate_fail")
+    scoring_population: str = field("the population the metric was scored in", "code", "main:acute", nullable=True)
+    scoring_population_size: int = field("organisations in the scoring population", "count", 131, nullable=True, ge=0)
+    scoring_rank: int = _rank("rank within the scoring group (null where the method does not rank)", 84)
+    score: float = _score("metric score; NHS England's OF1xxx value", 3.643564)
+    metric_rank: int = _rank("individual metric rank within type, best first; NHS England's Rank", 113)
+    type_count: int = field("organisations of this type with a value", "count", 131, nullable=True, ge=0)
+    type_median: float = field("median value within type (Excel QUARTILE.INC)", "see unit", 2.4, nullable=True)
+    type_lower_quartile: float = field("25th percentile of values within type", "see unit", 1.33, nullable=True)
+    type_upper_quartile: float = field("75th percentile of values within type", "see unit", 3.325, nullable=True)
+
+    class Config:
+        description = "one row per quarter, organisation and metric"
+        unique = ["fy", "quarter", "org_code", "metric_id"]
+        strict = True
+        coerce = True
+
+
+class MetricValues(QuarterRow):
+    """The canonical metric values the scores were computed from, with the raw row each came from."""
+
+    org_code: str = field("ODS code of the organisation", "code", "R0A", str_matches=ODS_CODE)
+    metric_id: str = field("NOF metric id", "code", "OF0003", str_matches=METRIC_ID)
+    period: str = field("period the value covers, as the source states it", "text", "Jun-25", nullable=True)
+    value: float = field("metric value", "see unit", 4.01, nullable=True)
+    numerator: float = field(
+        "numerator summed over the period, where the source has one", "count", 1520.0, nullable=True, ge=0
+    )
+    denominator: float = field(
+        "denominator summed over the period, where the source has one", "count", 37900.0, nullable=True, ge=0
+    )
+    unit: str = field("unit of value", "text", "percent", nullable=True)
+    source: str = field("source adapter that read the value", "code", "nof_csv")
+    source_file: str = field(
+        "name of the file the value was read from (folders dropped; source_sha256 identifies the file)",
+        "text",
+        "nhs-oversight-framework-acute-trust-data.csv",
+    )
+    source_sha256: str = field(
+        "SHA-256 of that file (null when the file was not available at publish time)",
+        "SHA-256 hex",
+        EMPTY_SHA256,
+        nullable=True,
+        str_matches=SHA256,
+    )
+    source_row: int = field(
+        "row in the file that fed the value (1-based, as a spreadsheet shows it)", "row number", 2, nullable=True, ge=0
+    )
+    published_rank: float = field(
+        "NHS England's published within-type rank of the value (NOF files only; orders equal 2 dp values)",
+        "rank (1 = best)",
+        113.0,
+        nullable=True,
+        ge=1,
+    )
+
+    class Config:
+        description = "one row per quarter, organisation and metric"
+        unique = ["fy", "quarter", "org_code", "metric_id"]
+        strict = True
+        coerce = True
+
+
+class LeagueTable(QuarterRow):
+    """NHS England's league table, one row per segmented trust, with typed values and the text ranges kept."""
+
+    region: str = field("NHS England region", "text", "North West", nullable=True)
+    trust_type: str = field("trust type; league positions are within it", "text", "Acute trust")
+    trust_subtype: str = field("finer trust class", "text", "Acute - Teaching", nullable=True)
+    trust_code: str = field("ODS code of the trust", "code", "R0A", str_matches=ODS_CODE)
+    trust_name: str = field("trust name", "text", "Manchester University NHS Foundation Trust", nullable=True)
+    average_score: float = _score("average metric score (OF5002)")
+    likely_range_of_average_score_low: float = _score("likely range of the average score: lower end", 2.06)
+    likely_range_of_average_score_high: float = _score("likely range of the average score: upper end", 2.79)
+    likely_range_of_average_score: str = field(
+        "likely range of the average score as NHS England writes it", "text", "2.06 to 2.79", nullable=True
+    )
+    segment: int = field("adjusted segment (OF5000)", "segment (1 best to 4 worst)", 3, ge=1, le=4)
+    trust_in_financial_deficit: bool = field("the financial override applies (OF5004)", "flag", False)
+    rank: int = field("league-table position within trust type (AMR)", "rank (1 = best)", 71, ge=1)
+    likely_range_of_rank_low: int = _rank("likely range of the position: best end", 17)
+    likely_range_of_rank_high: int = _rank("likely range of the position: worst end", 114)
+    likely_range_of_rank: str = field(
+        "likely range of the position as NHS England writes it", "text", "17 to 114", nullable=True
+    )
+
+    class Config:
+        description = "one row per quarter and segmented trust"
+        unique = ["fy", "quarter", "trust_code"]
+        strict = True
+        coerce = True
+
+
+class QuarantineSummary(QuarterRow):
+    """Raw rows rejected by validation, counted per file and rule (the detail stays in the quarantine)."""
+
+    source: str = field("source adapter", "code", "ae_monthly")
+    source_file: str = field("name of the file the rows are in", "text", "Monthly-AE-April-2025.csv")
+    source_sha256: str = field("SHA-256 of that file", "SHA-256 hex", EMPTY_SHA256, nullable=True, str_matches=SHA256)
+    column: str = field("column that failed (null for whole-row rules)", "text", "org_code", nullable=True)
+    check: str = field("the rule that failed", "text", "str_matches('^[A-Z0-9]{3,6}$')")
+    rows: int = field("rows rejected", "count", 3, ge=1)
+
+    class Config:
+        description = "one row per quarter, file, column and rule"
+        unique = ["fy", "quarter", "source", "source_file", "column", "check"]
+        strict = True
+        coerce = True
+
+
+class RunManifest(QuarterRow):
+    """Which inputs, rule set and code produced the quarter's snapshot (the JSON manifest, as a table)."""
+
+    input_file: str = field("name of an input file", "text", "nhs-oversight-framework-acute-trust-data.csv")
+    input_sha256: str = field(
+        "SHA-256 of the input file", "SHA-256 hex", EMPTY_SHA256, nullable=True, str_matches=SHA256
+    )
+    input_bytes: int = field("size of the input file", "bytes", 1551554, nullable=True, ge=0)
+    metric_value_rows: int = field("metric values of this quarter read from the file", "count", 2474, ge=0)
+    rule_set_id: str = field("framework rule set", "code", "nof-2025-26")
+    rule_set_version: str = field("version of the rule set", "text", "2025.26.1")
+    code_version: str = field("npaf-pipeline version that wrote the snapshot", "text", "0.1.0")
+    schema_version: str = field("version of this published contract", "text", SCHEMA_VERSION)
+
+    class Config:
+        description = "one row per quarter and input file"
+        unique = ["fy", "quarter", "input_file", "input_sha256"]
+        strict = True
+        coerce = True
+
+
+TABLES: dict[str, type[pa.DataFrameModel]] = {
+    "organisation_segmentation": OrganisationSegmentation,
+    "metric_scores": MetricScores,
+    "metric_values": MetricValues,
+    "league_table": LeagueTable,
+    "quarantine_summary": QuarantineSummary,
+    "run_manifest": RunManifest,
+}
+
+
+def published_models(domains: Sequence[tuple[str, str]]) -> dict[str, type[pa.DataFrameModel]]:
+    """Every published table's model, with organisation_segmentation widened by the rule set's domains."""
+    return {**TABLES, "organisation_segmentation": organisation_segmentation_model(domains)}

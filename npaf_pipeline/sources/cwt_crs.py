@@ -1,0 +1,292 @@
+"""Adapter for NHS England's Cancer Waiting Times (CWT-CRS) provider data extract (xlsx, one sheet).
+
+An extract covers several months (read from PERIOD, never from the file name). For each quarter whose three
+months are all present, per provider:
+
+- OF0010, 28-day Faster Diagnosis Standard: ``100 * Σ WITHIN STANDARD / Σ TOTAL TREATED`` over the 28-day FDS rows;
+- OF0011, 62-day combined standard: the same over the 62-day rows broken down by cancer type (TREATMENT MODALITY
+  'ALL MODALITIES'); the extract also breaks the same patients down by modality (CANCER TYPE 'ALL CANCERS'),
+  so summing every 62-day row would count each patient twice.
+
+An organisation with a quarantined row in a quarter gets no value for that quarter: a sum over the rows that
+remain would look right and be wrong.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import fastexcel
+import polars as pl
+
+from npaf_pipeline.quarters import Quarter, of_month, parse_quarter
+from npaf_pipeline.sources.base import AdapterResult, SourceFileError, combine, finish, sha256_file, validate_rows
+from schemas.canonical import empty_metric_values
+from schemas.cwt_crs import COUNTS, TEXT_SUFFIX, CwtCrsRow
+
+SOURCE = "cwt_crs"
+
+COLUMNS: dict[str, str] = {
+    "PERIOD": "period",
+    "YEAR": "year",
+    "MONTH": "month",
+    "STANDARD": "standard",
+    "ORG CODE": "org_code",
+    "STAGE/ROUTE": "stage_route",
+    "TREATMENT MODALITY": "treatment_modality",
+    "CANCER TYPE": "cancer_type",
+    "TOTAL TREATED": "total_treated",
+    "WITHIN STANDARD": "within_standard",
+    "BREACHES": "breaches",
+}
+"""Published header -> canonical column (a header renamed in a new release is an edit here)."""
+
+METRICS: dict[str, dict[str, str]] = {
+    "OF0010": {"standard": "28-day FDS"},
+    "OF0011": {"standard": "62-day Combined", "treatment_modality": "ALL MODALITIES"},
+}
+"""Metric -> the rows it sums (canonical column -> published value, compared without regard to case)."""
+
+HEADER_SEARCH_ROWS = 20
+_MISSING = ["", "-"]
+_DATE_FORMATS = ("%Y-%m-%d %H:%M:%S", "%Y-%m-%d", "%d/%m/%Y")
+
+
+@dataclass
+class _Extract:
+    """One file read and validated."""
+
+    path: Path
+    sha256: str
+    rows_read: int
+    accepted: pl.DataFrame
+    quarantine: pl.DataFrame
+    withheld: pl.DataFrame  # org_code, period (null: every quarter) of quarantined rows
+
+
+def read(paths: list[Path], quarters: list[str] | None = None) -> AdapterResult:
+    """Canonical OF0010 and OF0011 values from CWT-CRS provider extracts, for every complete (requested) quarter."""
+    wanted = None if quarters is None else {parse_quarter(q).label for q in quarters}
+    extracts = [_read_file(Path(p)) for p in paths]
+    _no_overlap(extracts)
+    values = _quarter_values(extracts, wanted)
+    return combine(
+        [
+            finish(
+                SOURCE,
+                e.path,
+                e.sha256,
+                e.rows_read,
+                values.filter(pl.col("source_file") == str(e.path)),
+                e.quarantine,
+                rows_accepted=e.accepted.height,
+            )
+            for e in extracts
+        ],
+        SOURCE,
+    )
+
+
+# --- one file ---------------------------------------------------------------------------------------------
+
+
+def _read_file(path: Path) -> _Extract:
+    sheet = _sheet_text(path)
+    header_at = _find_header(path, sheet)
+    header = [(c or "").strip() for c in sheet.row(header_at)]
+    keep = _match_header(path, header, sheet.slice(header_at + 1), header_at + 1)
+    frame = _frame(sheet, header_at, keep)
+    if frame.is_empty():
+        raise SourceFileError(path, "a header row but no data rows", row=header_at + 1)
+    sha = sha256_file(path)
+    accepted, quarantine = validate_rows(frame, CwtCrsRow, source=SOURCE, path=path, sha256=sha)
+    quarantine = _as_published(quarantine, {canonical: header[i] for i, canonical in keep.items()})
+    bad_rows = quarantine["source_row"].unique().implode()
+    withheld = frame.filter(pl.col("source_row").is_in(bad_rows)).select("org_code", "period")
+    return _Extract(path, sha, frame.height, accepted, quarantine, withheld)
+
+
+def _sheet_text(path: Path) -> pl.DataFrame:
+    """The first sheet, every cell as text, one frame row per spreadsheet row (row n is index n - 1)."""
+    try:
+        with open(path, "rb") as handle:
+            head = handle.read(4)
+    except OSError as exc:
+        raise SourceFileError(path, f"cannot read the file ({exc.strerror})") from None
+    if not head:
+        raise SourceFileError(path, "the file is empty")
+    if head != b"PK\x03\x04":
+        raise SourceFileError(path, "not an Excel workbook (.xlsx): a file of another source in the CWT folder?")
+    try:
+        sheet = pl.read_excel(
+            path,
+            sheet_id=1,
+            engine="calamine",
+            has_header=False,
+            drop_empty_rows=False,
+            drop_empty_cols=False,
+            raise_if_empty=False,
+            read_options={"skip_rows": 0, "dtypes": "string"},
+        )
+    except (fastexcel.FastExcelError, pl.exceptions.PolarsError) as exc:
+        problem = str(exc).splitlines()[0]
+        raise SourceFileError(path, f"cannot be read as an Excel workbook (truncated or damaged?): {problem}") from None
+    if sheet.is_empty():
+        raise SourceFileError(path, "the first sheet is empty")
+    return sheet
+
+
+def _normal(name: str | None) -> str:
+    return " ".join((name or "").split()).casefold()
+
+
+def _find_header(path: Path, sheet: pl.DataFrame) -> int:
+    """The row naming most CWT columns within the first rows (the header may sit below a title)."""
+    wanted = {_normal(raw) for raw in COLUMNS}
+    scores = [
+        (sum(_normal(c) in wanted for c in sheet.row(i)), i) for i in range(min(HEADER_SEARCH_ROWS, sheet.height))
+    ]
+    best, at = max(scores, key=lambda s: (s[0], -s[1]))
+    if 2 * best <= len(COLUMNS):
+        raise SourceFileError(
+            path,
+            f"no CWT-CRS header ({', '.join(COLUMNS)}) in the first {HEADER_SEARCH_ROWS} rows of the first sheet: "
+            "a file of another source in the CWT folder?",
+        )
+    return at
+
+
+def _match_header(path: Path, header: list[str], body: pl.DataFrame, row: int) -> dict[int, str]:
+    """Column position -> canonical column; columns with neither a known header nor data are ignored."""
+    wanted = {_normal(raw): canonical for raw, canonical in COLUMNS.items()}
+    keep: dict[int, str] = {}
+    unexpected: list[str] = []
+    for i, name in enumerate(header):
+        canonical = wanted.get(_normal(name))
+        if canonical is not None and canonical not in keep.values():
+            keep[i] = canonical
+        elif body.to_series(i).str.strip_chars().replace("", None).drop_nulls().len():
+            unexpected.append(repr(name) if name else f"an unnamed column at position {i + 1}")
+    missing = [raw for raw, canonical in COLUMNS.items() if canonical not in keep.values()]
+    if missing or unexpected:
+        parts = [f"missing column(s) {', '.join(map(repr, missing))}"] if missing else []
+        parts += [f"unexpected column(s) {', '.join(unexpected)}"] if unexpected else []
+        raise SourceFileError(path, "header does not match the CWT-CRS layout: " + "; ".join(parts), row=row)
+    return keep
+
+
+def _frame(sheet: pl.DataFrame, header_at: int, keep: dict[int, str]) -> pl.DataFrame:
+    """Data rows (trimmed text; blank and '-' missing; empty rows dropped) with period and counts parsed."""
+    names = sheet.columns
+    text = [
+        pl.col(names[i]).str.strip_chars().replace(_MISSING, None).alias(canonical) for i, canonical in keep.items()
+    ]
+    rows = (
+        sheet.with_row_index("source_row", offset=1)
+        .slice(header_at + 1)
+        .select(pl.col("source_row").cast(pl.Int64), *text)
+        .filter(pl.any_horizontal(pl.exclude("source_row").is_not_null()))
+    )
+    period = pl.col("period")
+    return rows.with_columns(
+        period.alias("period" + TEXT_SUFFIX),
+        pl.coalesce([period.str.strptime(pl.Date, f, strict=False) for f in _DATE_FORMATS]).alias("period"),
+        *[pl.col(c).alias(c + TEXT_SUFFIX) for c in COUNTS],
+        *[pl.col(c).str.replace_all(",", "").cast(pl.Float64, strict=False) for c in COUNTS],
+    )
+
+
+def _as_published(quarantine: pl.DataFrame, published: dict[str, str]) -> pl.DataFrame:
+    """Quarantine records name the column as the file's header does."""
+    column = pl.col("column").str.strip_suffix(TEXT_SUFFIX).replace(published)
+    return quarantine.with_columns(column.alias("column")).with_columns(
+        pl.concat_str([pl.coalesce("column", pl.lit("row")), pl.lit(" fails "), pl.col("check")]).alias("reason")
+    )
+
+
+# --- across files -----------------------------------------------------------------------------------------
+
+
+def _months(frame: pl.DataFrame) -> set[tuple[int, int]]:
+    found = frame.select(pl.col("period").dt.year().alias("y"), pl.col("period").dt.month().alias("m")).unique()
+    return {(y, m) for y, m in found.drop_nulls().iter_rows()}
+
+
+def _no_overlap(extracts: list[_Extract]) -> None:
+    seen: dict[tuple[int, int], Path] = {}
+    for e in extracts:
+        for ym in sorted(_months(e.accepted)):
+            first = seen.setdefault(ym, e.path)
+            if first != e.path:
+                raise SourceFileError(e.path, f"holds {ym[0]}-{ym[1]:02d}, as does {first}: extracts must not overlap")
+
+
+def _quarter_values(extracts: list[_Extract], wanted: set[str] | None) -> pl.DataFrame:
+    present = set().union(*(_months(e.accepted) for e in extracts)) if extracts else set()
+    complete = {of_month(*ym) for ym in present}
+    complete = {q for q in complete if all(ym in present for ym in q.months) and (wanted is None or q.label in wanted)}
+    if not complete:
+        return empty_metric_values()
+    labels = pl.DataFrame(
+        [(y * 100 + m, q.label, _span(q)) for q in complete for y, m in q.months],
+        schema={"ym": pl.Int32, "quarter": pl.String, "span": pl.String},
+        orient="row",
+    )
+    ym = (pl.col("period").dt.year() * 100 + pl.col("period").dt.month()).cast(pl.Int32).alias("ym")
+    rows = pl.concat(
+        e.accepted.with_columns(ym, pl.lit(str(e.path)).alias("source_file"), pl.lit(e.sha256).alias("source_sha256"))
+        for e in extracts
+    ).join(labels, on="ym")
+    withheld = _withheld(extracts, labels)
+    out = []
+    for metric, selector in METRICS.items():
+        chosen = rows.filter(
+            *[pl.col(c).str.to_lowercase() == v.lower() for c, v in selector.items()],
+            pl.col("total_treated").is_not_null() & pl.col("within_standard").is_not_null(),
+        )
+        sums = (
+            chosen.sort("ym", "source_row")
+            .group_by("quarter", "org_code", maintain_order=True)
+            .agg(
+                pl.col("span").first().alias("period"),
+                pl.col("within_standard").sum().alias("numerator"),
+                pl.col("total_treated").sum().alias("denominator"),
+                pl.col("source_file").first(),
+                pl.col("source_sha256").first(),
+                pl.col("source_row").first(),
+            )
+            .join(withheld, on=["quarter", "org_code"], how="anti")
+            .filter(pl.col("denominator") > 0)
+        )
+        out.append(
+            sums.select(
+                "quarter",
+                "org_code",
+                pl.lit(metric).alias("metric_id"),
+                "period",
+                (100 * pl.col("numerator") / pl.col("denominator")).alias("value"),
+                "numerator",
+                "denominator",
+                pl.lit("percent").alias("unit"),
+                pl.lit(SOURCE).alias("source"),
+                "source_file",
+                "source_sha256",
+                "source_row",
+            )
+        )
+    return pl.concat(out).sort("quarter", "metric_id", "org_code")
+
+
+def _withheld(extracts: list[_Extract], labels: pl.DataFrame) -> pl.DataFrame:
+    """(quarter, org) pairs with a quarantined row; a row whose period cannot be read withholds every quarter."""
+    bad = pl.concat([e.withheld for e in extracts]).drop_nulls("org_code")
+    ym = (pl.col("period").dt.year() * 100 + pl.col("period").dt.month()).cast(pl.Int32).alias("ym")
+    dated = bad.filter(pl.col("period").is_not_null()).with_columns(ym).join(labels, on="ym")
+    undated = bad.filter(pl.col("period").is_null()).join(labels.select("quarter").unique(), how="cross")
+    return pl.concat([dated.select("quarter", "org_code"), undated.select("quarter", "org_code")]).unique()
+
+
+def _span(q: Quarter) -> str:
+    (y1, m1), _, (y3, m3) = q.months
+    return f"{y1}-{m1:02d}..{y3}-{m3:02d}"

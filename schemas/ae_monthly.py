@@ -1,0 +1,141 @@
+"""Raw layout of NHS England's monthly A&E attendances and emergency admissions provider CSV.
+
+Column names are the adapter's canonical names (``npaf_pipeline.sources.ae_monthly.COLUMNS`` maps the published
+headers onto them). Every count is carried twice: the cell as published (``<name>_text``, which must be a whole
+number) and its value (``<name>``, never negative), so an unreadable cell and a negative count are quarantined
+under their own rule. Blank and ``-`` cells are missing, not errors.
+"""
+
+from __future__ import annotations
+
+import pandera.polars as pa
+import polars as pl
+
+from schemas.common import ODS_CODE
+
+MONTHS = (
+    "JANUARY",
+    "FEBRUARY",
+    "MARCH",
+    "APRIL",
+    "MAY",
+    "JUNE",
+    "JULY",
+    "AUGUST",
+    "SEPTEMBER",
+    "OCTOBER",
+    "NOVEMBER",
+    "DECEMBER",
+)
+PERIOD = rf"(?i)^MSitAE-({'|'.join(MONTHS)})-(\d{{4}})$"
+"""The Period cell, e.g. ``MSitAE-APRIL-2025`` (any letter case)."""
+WHOLE_NUMBER = r"^(\d+|\d{1,3}(,\d{3})+)$|^-\d+$"
+"""A count as published: digits, optionally with thousands separators; a minus sign is read (and then refused)."""
+
+ATTENDANCES = [
+    "attendances_type1",
+    "attendances_type2",
+    "attendances_other",
+    "attendances_booked_type1",
+    "attendances_booked_type2",
+    "attendances_booked_other",
+]
+OVER_4H = [
+    "over_4h_type1",
+    "over_4h_type2",
+    "over_4h_other",
+    "over_4h_booked_type1",
+    "over_4h_booked_type2",
+    "over_4h_booked_other",
+]
+OTHER_COUNTS = [
+    "dta_wait_4_12h",
+    "dta_wait_12h_plus",
+    "emergency_admissions_type1",
+    "emergency_admissions_type2",
+    "emergency_admissions_other",
+    "other_emergency_admissions",
+]
+COUNTS = ATTENDANCES + OVER_4H + OTHER_COUNTS
+TEXT_SUFFIX = "_text"
+DENOMINATOR_OF = dict(zip(OVER_4H, ATTENDANCES, strict=True))
+"""Each over-4-hour count and the attendances it is part of (numerator <= denominator)."""
+
+
+def _count() -> object:
+    return pa.Field(nullable=True, ge=0, description="count; missing when published blank or '-'")
+
+
+def _text() -> object:
+    return pa.Field(nullable=True, description="the cell as published, trimmed")
+
+
+class AeMonthlyRow(pa.DataFrameModel):
+    """One organisation's month: attendances and over-4-hour waits by department type, DTA waits, admissions."""
+
+    period: str = pa.Field(str_matches=PERIOD, description="e.g. 'MSitAE-APRIL-2025'")
+    org_code: str = pa.Field(str_matches=ODS_CODE, description="ODS code of the reporting organisation")
+    parent_org: str = pa.Field(nullable=True, description="NHS England region")
+    org_name: str = pa.Field(nullable=True)
+
+    attendances_type1: int = _count()
+    attendances_type2: int = _count()
+    attendances_other: int = _count()
+    attendances_booked_type1: int = _count()
+    attendances_booked_type2: int = _count()
+    attendances_booked_other: int = _count()
+    over_4h_type1: int = _count()
+    over_4h_type2: int = _count()
+    over_4h_other: int = _count()
+    over_4h_booked_type1: int = _count()
+    over_4h_booked_type2: int = _count()
+    over_4h_booked_other: int = _count()
+    dta_wait_4_12h: int = _count()
+    dta_wait_12h_plus: int = _count()
+    emergency_admissions_type1: int = _count()
+    emergency_admissions_type2: int = _count()
+    emergency_admissions_other: int = _count()
+    other_emergency_admissions: int = _count()
+
+    attendances_type1_text: str = _text()
+    attendances_type2_text: str = _text()
+    attendances_other_text: str = _text()
+    attendances_booked_type1_text: str = _text()
+    attendances_booked_type2_text: str = _text()
+    attendances_booked_other_text: str = _text()
+    over_4h_type1_text: str = _text()
+    over_4h_type2_text: str = _text()
+    over_4h_other_text: str = _text()
+    over_4h_booked_type1_text: str = _text()
+    over_4h_booked_type2_text: str = _text()
+    over_4h_booked_other_text: str = _text()
+    dta_wait_4_12h_text: str = _text()
+    dta_wait_12h_plus_text: str = _text()
+    emergency_admissions_type1_text: str = _text()
+    emergency_admissions_type2_text: str = _text()
+    emergency_admissions_other_text: str = _text()
+    other_emergency_admissions_text: str = _text()
+
+    @pa.check(*[c + TEXT_SUFFIX for c in COUNTS], name="is_a_whole_number")
+    def _is_a_whole_number(cls, data) -> pl.LazyFrame:
+        return data.lazyframe.select(pl.col(data.key).is_null() | pl.col(data.key).str.contains(WHOLE_NUMBER))
+
+    @pa.check(*OVER_4H, name="within_attendances")
+    def _within_attendances(cls, data) -> pl.LazyFrame:
+        """Patients waiting over 4 hours are part of the attendances of the same type."""
+        return data.lazyframe.select((pl.col(data.key) <= pl.col(DENOMINATOR_OF[data.key])).fill_null(True))
+
+    @pa.check("period", name="single_period_per_file")
+    def _single_period(cls, data) -> pl.LazyFrame:
+        """A monthly file holds one month: rows naming another month than most rows do are refused."""
+        period = pl.col(data.key).str.to_uppercase()
+        return data.lazyframe.select(period == period.mode().sort().first())
+
+    @pa.check("org_code", name="one_row_per_organisation")
+    def _one_row_per_organisation(cls, data) -> pl.LazyFrame:
+        """Two rows for one organisation and month cannot both be right: every copy is refused."""
+        return data.lazyframe.select(pl.len().over(pl.col("period").str.to_uppercase(), data.key) == 1)
+
+    class Config:
+        strict = False
+        coerce = False

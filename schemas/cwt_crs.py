@@ -1,0 +1,92 @@
+"""Raw layout of NHS England's Cancer Waiting Times (CWT-CRS) provider data extract (one xlsx sheet).
+
+Column names are the adapter's canonical names (``npaf_pipeline.sources.cwt_crs.COLUMNS`` maps the published
+headers onto them). The period and the counts are carried twice: the cell as published (``<name>_text``) and its
+parsed value, so an unreadable cell and an impossible value are quarantined under their own rule. Counts may be
+halves (a patient shared between two trusts counts 0.5 to each).
+"""
+
+from __future__ import annotations
+
+import datetime
+
+import pandera.polars as pa
+import polars as pl
+
+from schemas.common import ODS_CODE
+
+STANDARDS = ("28-day FDS", "31-day Combined", "62-day Combined")
+MONTHS = ("JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC")
+NUMBER = r"^(\d+|\d{1,3}(,\d{3})+)(\.\d+)?$|^-\d+(\.\d+)?$"
+"""A count as published (a minus sign is read, and then refused by the range check)."""
+FINANCIAL_YEAR = r"^\d{4}/\d{2}$"
+COUNTS = ["total_treated", "within_standard", "breaches"]
+TEXT_SUFFIX = "_text"
+TOLERANCE = 1e-6
+
+
+def _count() -> object:
+    return pa.Field(nullable=True, ge=0, description="patients (halves allowed); missing when blank or '-'")
+
+
+def _text(nullable: bool = True) -> object:
+    return pa.Field(nullable=nullable, description="the cell as published, trimmed")
+
+
+class CwtCrsRow(pa.DataFrameModel):
+    """One provider's month for one standard and breakdown (route, modality, cancer type)."""
+
+    period: datetime.date = pa.Field(nullable=True, description="first day of the month (PERIOD, parsed)")
+    period_text: str = _text(nullable=False)
+    year: str = pa.Field(str_matches=FINANCIAL_YEAR, description="financial year, e.g. '2025/26'")
+    month: str = pa.Field(isin=MONTHS, description="e.g. 'APR'")
+    standard: str = pa.Field(isin=STANDARDS)
+    org_code: str = pa.Field(str_matches=ODS_CODE, description="ODS code of the provider")
+    stage_route: str = pa.Field(nullable=True)
+    treatment_modality: str = pa.Field(nullable=True)
+    cancer_type: str = pa.Field(nullable=True)
+    total_treated: float = _count()
+    within_standard: float = _count()
+    breaches: float = _count()
+    total_treated_text: str = _text()
+    within_standard_text: str = _text()
+    breaches_text: str = _text()
+
+    @pa.check("period_text", name="is_a_date")
+    def _is_a_date(cls, data) -> pl.LazyFrame:
+        return data.lazyframe.select(pl.col("period").is_not_null())
+
+    @pa.check(*[c + TEXT_SUFFIX for c in COUNTS], name="is_a_number")
+    def _is_a_number(cls, data) -> pl.LazyFrame:
+        return data.lazyframe.select(pl.col(data.key).is_null() | pl.col(data.key).str.contains(NUMBER))
+
+    @pa.check("within_standard", name="within_total_treated")
+    def _within_total(cls, data) -> pl.LazyFrame:
+        return data.lazyframe.select((pl.col(data.key) <= pl.col("total_treated")).fill_null(True))
+
+    @pa.check("breaches", name="total_minus_within")
+    def _breaches(cls, data) -> pl.LazyFrame:
+        """BREACHES is TOTAL TREATED - WITHIN STANDARD; a formula cell never recalculated breaks this."""
+        gap = (pl.col(data.key) - (pl.col("total_treated") - pl.col("within_standard"))).abs()
+        return data.lazyframe.select((gap <= TOLERANCE).fill_null(True))
+
+    @pa.check("month", name="agrees_with_period")
+    def _month(cls, data) -> pl.LazyFrame:
+        named = pl.col("period").dt.strftime("%b").str.to_uppercase()
+        return data.lazyframe.select((pl.col(data.key) == named).fill_null(True))
+
+    @pa.check("year", name="agrees_with_period")
+    def _year(cls, data) -> pl.LazyFrame:
+        start = pl.col("period").dt.year() - (pl.col("period").dt.month() < 4).cast(pl.Int32)
+        fy = pl.format("{}/{}", start, ((start + 1) % 100).cast(pl.String).str.zfill(2))
+        return data.lazyframe.select((pl.col(data.key) == fy).fill_null(True))
+
+    @pa.check("org_code", name="one_row_per_breakdown")
+    def _unique(cls, data) -> pl.LazyFrame:
+        """Two rows for one provider, month, standard and breakdown cannot both be right: every copy is refused."""
+        key = ["period", "standard", data.key, "stage_route", "treatment_modality", "cancer_type"]
+        return data.lazyframe.select(pl.len().over(key) == 1)
+
+    class Config:
+        strict = False
+        coerce = False

@@ -1,0 +1,383 @@
+"""A&E monthly adapter: fidelity on NHS England's real files, and every malformed input we know of."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from npaf_pipeline.sources import ae_monthly
+from npaf_pipeline.sources.base import AdapterResult, SourceFileError
+from npaf_pipeline.sources.nof_csv import read_nof_csv
+from tests.conftest import ACUTE_Q1, real_file
+
+HEADER = list(ae_monthly.COLUMNS)
+CANONICAL = list(ae_monthly.COLUMNS.values())
+Q1_MONTHS = {"APRIL": "a.csv", "MAY": "b.csv", "JUNE": "c.csv"}  # file names say nothing about the month
+
+
+# --- helpers ----------------------------------------------------------------------------------------------
+
+
+def _row(month: str, org: str, **counts: object) -> list[str]:
+    """One organisation's month: 100 type-1 attendances, 10 of them over 4 hours, 2 waits of 12 h+ from DTA."""
+    cells: dict[str, object] = dict.fromkeys(CANONICAL[4:], 0)
+    cells.update(attendances_type1=100, over_4h_type1=10, dta_wait_12h_plus=2)
+    cells.update(counts)
+    cells.update(period=f"MSitAE-{month}-2025", org_code=org, parent_org="NHS ENGLAND LONDON ", org_name=f"ORG {org}")
+    return [str(cells[c]) for c in CANONICAL]
+
+
+def _write(path: Path, rows: list[list[str]], *, header: list[str] = HEADER, footer: bool = True, **kw) -> Path:
+    lines = [",".join(header), *(",".join(r) for r in rows)]
+    if footer:
+        totals = ["0" if h.strip() in HEADER[4:] else "" for h in header[4:]]  # stray columns stay empty
+        lines.append(",".join(["TOTAL"] * 4 + totals))
+    newline = kw.pop("newline", "\n")
+    path.write_bytes((newline.join(lines) + newline).encode(kw.pop("encoding", "utf-8")))
+    return path
+
+
+def _quarter(tmp_path: Path, special: dict[str, list[list[str]]] | None = None) -> list[Path]:
+    """Apr-Jun 2025 for RAA and RBB; ``special`` replaces a month's rows."""
+    files = []
+    for month, name in Q1_MONTHS.items():
+        rows = (special or {}).get(month) or [_row(month, "RAA"), _row(month, "RBB")]
+        files.append(_write(tmp_path / name, rows))
+    return files
+
+
+def _value(result: AdapterResult, org: str, metric: str = "OF0013") -> float:
+    row = result.values.filter(pl.col("org_code") == org, pl.col("metric_id") == metric)
+    assert row.height == 1, f"no single {metric} value for {org}"
+    return row["value"][0]
+
+
+def _accounting_holds(result: AdapterResult) -> None:
+    for account in result.accounts:
+        assert account.rows_read == account.rows_accepted + account.rows_quarantined
+
+
+def _only_record(result: AdapterResult) -> dict:
+    assert result.quarantine.height == 1, result.quarantine
+    return result.quarantine.row(0, named=True)
+
+
+# --- well-formed input ------------------------------------------------------------------------------------
+
+
+def test_quarter_sums_three_months_read_from_content(tmp_path: Path) -> None:
+    files = _quarter(tmp_path, {"MAY": [_row("MAY", "RAA", over_4h_type1=40), _row("MAY", "RBB")]})
+    result = ae_monthly.read(files)
+    assert _value(result, "RAA") == pytest.approx(100 * (1 - 60 / 300))
+    assert _value(result, "RBB") == pytest.approx(90.0)
+    assert _value(result, "RAA", "OF9013") == 6
+    of0013 = result.values.filter(pl.col("org_code") == "RAA", pl.col("metric_id") == "OF0013").row(0, named=True)
+    assert (of0013["quarter"], of0013["period"]) == ("2025-26 Q1", "2025-04..2025-06")
+    assert (of0013["numerator"], of0013["denominator"]) == (240, 300)
+    assert (Path(of0013["source_file"]).name, of0013["source_row"]) == ("a.csv", 2)
+    assert [(a.rows_read, a.rows_accepted, a.rows_quarantined) for a in result.accounts] == [(3, 3, 0)] * 3
+
+
+def test_every_department_type_and_booked_appointments_count(tmp_path: Path) -> None:
+    busy = {
+        "attendances_type1": 50,
+        "attendances_type2": 20,
+        "attendances_other": 20,
+        "attendances_booked_type1": 5,
+        "attendances_booked_type2": 3,
+        "attendances_booked_other": 2,
+        "over_4h_type1": 10,
+        "over_4h_other": 5,
+        "over_4h_booked_type1": 5,
+    }
+    result = ae_monthly.read(_quarter(tmp_path, {m: [_row(m, "RAA", **busy)] for m in Q1_MONTHS}))
+    assert _value(result, "RAA") == pytest.approx(80.0)
+
+
+def test_an_incomplete_quarter_gives_no_value_but_every_row_is_accounted(tmp_path: Path) -> None:
+    files = _quarter(tmp_path)[:2]
+    result = ae_monthly.read(files)
+    assert result.values.is_empty()
+    assert [(a.rows_read, a.rows_accepted) for a in result.accounts] == [(3, 3), (3, 3)]
+
+
+def test_quarters_filter_keeps_only_the_requested_quarter(tmp_path: Path) -> None:
+    files = _quarter(tmp_path)
+    assert ae_monthly.read(files, quarters=["Q1 2025/26"]).values.height == 4
+    assert ae_monthly.read(files, quarters=["2025-26 Q2"]).values.is_empty()
+
+
+# --- malformed input: whole-file errors -------------------------------------------------------------------
+
+
+def test_missing_column_names_the_file_and_the_column(tmp_path: Path) -> None:
+    drop = HEADER.index("Patients who have waited 12+ hrs from DTA to admission")
+    rows = [[c for i, c in enumerate(_row("APRIL", "RAA")) if i != drop]]
+    path = _write(tmp_path / "a.csv", rows, header=[h for i, h in enumerate(HEADER) if i != drop])
+    with pytest.raises(SourceFileError) as err:
+        ae_monthly.read([path])
+    assert err.value.path == str(path)
+    assert "missing column(s) 'Patients who have waited 12+ hrs from DTA to admission'" in err.value.problem
+    assert "unexpected" not in err.value.problem
+
+
+def test_renamed_column_names_the_missing_and_the_unexpected_header(tmp_path: Path) -> None:
+    header = [h.replace("Type 1", "Type One") if h == "A&E attendances Type 1" else h for h in HEADER]
+    path = _write(tmp_path / "a.csv", [_row("APRIL", "RAA")], header=header)
+    with pytest.raises(
+        SourceFileError,
+        match=r"missing column\(s\) 'A&E attendances Type 1'; unexpected column\(s\) "
+        r"'A&E attendances Type One'",
+    ):
+        ae_monthly.read([path])
+
+
+def test_empty_file(tmp_path: Path) -> None:
+    path = tmp_path / "a.csv"
+    path.write_bytes(b"\r\n  \n")
+    with pytest.raises(SourceFileError, match="the file is empty"):
+        ae_monthly.read([path])
+
+
+def test_file_cut_mid_row_is_truncated(tmp_path: Path) -> None:
+    path = _write(tmp_path / "a.csv", [_row("APRIL", "RAA"), _row("APRIL", "RBB")], footer=False)
+    path.write_bytes(path.read_bytes()[:-25])
+    with pytest.raises(SourceFileError, match=r"row 3: the file ends mid-row \(\d+ of 22 fields\): truncated"):
+        ae_monthly.read([path])
+
+
+def test_file_cut_at_a_line_end_has_no_total_row(tmp_path: Path) -> None:
+    path = _write(tmp_path / "a.csv", [_row("APRIL", "RAA"), _row("APRIL", "RBB")], footer=False)
+    with pytest.raises(SourceFileError, match=r"no TOTAL row at the end .*: the file looks truncated"):
+        ae_monthly.read([path])
+
+
+def test_shifted_row_with_a_missing_field(tmp_path: Path) -> None:
+    path = _write(tmp_path / "a.csv", [_row("APRIL", "RAA")[:-1], _row("APRIL", "RBB")])
+    with pytest.raises(SourceFileError, match="row 2: 21 fields where the header has 22"):
+        ae_monthly.read([path])
+
+
+def test_cwt_workbook_dropped_into_the_ae_folder(tmp_path: Path) -> None:
+    import xlsxwriter
+
+    path = tmp_path / "CWT-CRS-extract.xlsx"
+    with xlsxwriter.Workbook(path) as book:
+        book.add_worksheet().write_row(0, 0, ["PERIOD", "YEAR", "MONTH", "STANDARD", "ORG CODE"])
+    with pytest.raises(SourceFileError, match="is an Excel workbook, not a CSV"):
+        ae_monthly.read([path])
+
+
+def test_csv_of_another_source_in_the_ae_folder(tmp_path: Path) -> None:
+    path = tmp_path / "nof.csv"
+    path.write_text("Region,Trust_code,Metric_ID,Value\nLondon,RAA,OF0013,71.2\n", encoding="utf-8")
+    with pytest.raises(SourceFileError, match="none of the A&E monthly columns is in the header"):
+        ae_monthly.read([path])
+
+
+def test_two_files_for_one_month(tmp_path: Path) -> None:
+    first = _write(tmp_path / "April.csv", [_row("APRIL", "RAA")])
+    revised = _write(tmp_path / "April-revised.csv", [_row("APRIL", "RAA")])
+    with pytest.raises(SourceFileError, match=r"holds April 2025, as does .*April\.csv: keep one"):
+        ae_monthly.read([first, revised])
+
+
+# --- malformed input: what real files contain, read as they are -------------------------------------------
+
+
+def test_bom_crlf_and_windows_1252_names_are_read(tmp_path: Path) -> None:
+    files = _quarter(tmp_path)
+    april = _row("APRIL", "RAA")
+    april[3] = "ST GEORGE\u2019S UNIVERSITY HOSPITALS"  # a curly apostrophe: byte 0x92 in Windows-1252
+    _write(files[0], [april, _row("APRIL", "RBB")], encoding="cp1252", newline="\r\n")
+    files[1].write_bytes(b"\xef\xbb\xbf" + files[1].read_bytes().replace(b"\n", b"\r\n"))
+    result = ae_monthly.read(files)
+    assert result.quarantine.is_empty()
+    assert _value(result, "RAA") == pytest.approx(90.0)
+
+
+def test_blank_and_dash_cells_are_missing_not_errors(tmp_path: Path) -> None:
+    files = _quarter(
+        tmp_path, {"APRIL": [_row("APRIL", "RAA", attendances_type2="-", over_4h_type2=""), _row("APRIL", "RBB")]}
+    )
+    result = ae_monthly.read(files)
+    assert result.quarantine.is_empty()
+    assert _value(result, "RAA") == pytest.approx(90.0)
+
+
+def test_trailing_spaces_and_stray_empty_columns_are_ignored(tmp_path: Path) -> None:
+    header = [h + " " for h in HEADER] + ["", "a"]
+    rows = [[c + " " for c in _row("APRIL", org)] + ["", ""] for org in ("RAA", "RBB")]
+    files = _quarter(tmp_path)
+    _write(files[0], rows, header=header)
+    result = ae_monthly.read(files)
+    assert result.quarantine.is_empty()
+    assert _value(result, "RAA") == pytest.approx(90.0)
+
+
+def test_title_lines_above_the_header_are_skipped_and_rows_keep_their_numbers(tmp_path: Path) -> None:
+    files = _quarter(tmp_path)
+    files[0].write_bytes(b"A&E Attendances and Emergency Admissions,,\nApril 2025\n\n" + files[0].read_bytes())
+    result = ae_monthly.read(files)
+    raa = result.values.filter(pl.col("org_code") == "RAA", pl.col("metric_id") == "OF0013")
+    assert raa["source_row"].to_list() == [5]  # header on line 4
+    assert result.accounts[0].rows_read == 3
+
+
+def test_rows_after_the_total_row(tmp_path: Path) -> None:
+    path = _write(tmp_path / "a.csv", [_row("APRIL", "RAA")])
+    path.write_text(path.read_text() + ",".join(_row("APRIL", "RBB")) + "\n")
+    with pytest.raises(SourceFileError, match="row 4: rows follow the TOTAL row that closes the file"):
+        ae_monthly.read([path])
+
+
+# --- malformed input: rows quarantined, nothing else lost -------------------------------------------------
+
+
+def test_negative_count_is_quarantined_with_row_column_and_rule(tmp_path: Path) -> None:
+    files = _quarter(tmp_path, {"MAY": [_row("MAY", "RAA"), _row("MAY", "RBB", emergency_admissions_type1=-5)]})
+    result = ae_monthly.read(files)
+    record = _only_record(result)
+    assert (Path(record["source_file"]).name, record["source_row"]) == ("b.csv", 3)
+    assert (record["column"], record["check"], record["value"]) == (
+        "Emergency admissions via A&E - Type 1",
+        "greater_than_or_equal_to(0)",
+        "-5",
+    )
+    _accounting_holds(result)
+    assert _value(result, "RAA") == pytest.approx(90.0)
+    assert "RBB" not in result.values["org_code"].to_list()  # a two-month sum would be too low
+
+
+def test_over_4h_above_attendances_is_quarantined(tmp_path: Path) -> None:
+    files = _quarter(tmp_path, {"JUNE": [_row("JUNE", "RAA", over_4h_type1=120), _row("JUNE", "RBB")]})
+    result = ae_monthly.read(files)
+    record = _only_record(result)
+    assert (record["source_row"], record["column"], record["check"], record["value"]) == (
+        2,
+        "Attendances over 4hrs Type 1",
+        "within_attendances",
+        "120",
+    )
+    _accounting_holds(result)
+    assert _value(result, "RBB") == pytest.approx(90.0)
+
+
+def test_unreadable_count_is_quarantined_as_published(tmp_path: Path) -> None:
+    files = _quarter(tmp_path, {"APRIL": [_row("APRIL", "RAA", dta_wait_12h_plus="12a"), _row("APRIL", "RBB")]})
+    result = ae_monthly.read(files)
+    record = _only_record(result)
+    assert (record["source_row"], record["column"], record["check"], record["value"]) == (
+        2,
+        "Patients who have waited 12+ hrs from DTA to admission",
+        "is_a_whole_number",
+        "12a",
+    )
+    assert record["reason"] == "Patients who have waited 12+ hrs from DTA to admission fails is_a_whole_number"
+    _accounting_holds(result)
+    assert _value(result, "RBB") == pytest.approx(90.0)
+
+
+def test_ill_formed_org_code_is_quarantined(tmp_path: Path) -> None:
+    rows = [_row("APRIL", "RAA"), _row("APRIL", "RBB"), _row("APRIL", "r-x 1")]
+    result = ae_monthly.read(_quarter(tmp_path, {"APRIL": rows}))
+    record = _only_record(result)
+    assert (record["source_row"], record["column"], record["value"]) == (4, "Org Code", "r-x 1")
+    assert record["check"].startswith("str_matches")
+    _accounting_holds(result)
+    assert sorted(result.values.filter(pl.col("metric_id") == "OF0013")["org_code"]) == ["RAA", "RBB"]
+
+
+def test_duplicate_rows_quarantine_every_copy(tmp_path: Path) -> None:
+    rows = [_row("MAY", "RAA"), _row("MAY", "RBB"), _row("MAY", "RBB")]
+    result = ae_monthly.read(_quarter(tmp_path, {"MAY": rows}))
+    q = result.quarantine.sort("source_row")
+    assert q["source_row"].to_list() == [3, 4]
+    assert set(q["check"]) == {"one_row_per_organisation"} and set(q["column"]) == {"Org Code"}
+    _accounting_holds(result)
+    assert result.accounts[1].rows_quarantined == 2
+    assert _value(result, "RAA") == pytest.approx(90.0)
+
+
+def test_row_of_another_month_is_quarantined(tmp_path: Path) -> None:
+    rows = [_row("APRIL", "RAA"), _row("APRIL", "RBB"), _row("APRIL", "RCC"), _row("MAY", "RDD")]
+    result = ae_monthly.read(_quarter(tmp_path, {"APRIL": rows}))
+    record = _only_record(result)
+    assert (record["source_row"], record["column"], record["check"], record["value"]) == (
+        5,
+        "Period",
+        "single_period_per_file",
+        "MSitAE-MAY-2025",
+    )
+    _accounting_holds(result)
+    assert _value(result, "RAA") == pytest.approx(90.0)
+
+
+def test_file_with_no_clear_month_is_refused(tmp_path: Path) -> None:
+    path = _write(tmp_path / "a.csv", [_row("APRIL", "RAA"), _row("MAY", "RBB")])
+    with pytest.raises(SourceFileError, match="no month is named by most rows"):
+        ae_monthly.read([path])
+
+
+# --- real NHS England files -------------------------------------------------------------------------------
+
+
+@pytest.mark.real_data
+def test_real_files_are_read_whole_and_accounted() -> None:
+    monthly = sorted(real_file("ae-monthly-2024-25").glob("*.csv"))
+    files = [*monthly, real_file("ae-monthly-may2026/May-2026-CSV.csv")]
+    result = ae_monthly.read(files)
+    assert result.quarantine.is_empty()
+    for account in result.accounts:
+        with open(account.path, encoding="utf-8") as handle:
+            lines = sum(1 for line in handle if line.strip())
+        assert (account.rows_read, account.rows_accepted) == (lines - 1, lines - 1)
+    assert sorted(result.values["quarter"].unique()) == ["2024-25 Q3", "2024-25 Q4", "2025-26 Q1"]
+
+
+@pytest.mark.real_data
+def test_the_month_comes_from_the_content_not_the_file_name(tmp_path: Path) -> None:
+    april = real_file("ae-monthly-2024-25/Monthly-AE-April-2025.csv")
+    misleading = tmp_path / "Monthly-AE-June-2099.csv"
+    shutil.copyfile(april, misleading)
+    may = real_file("ae-monthly-2024-25/Monthly-AE-May-2025.csv")
+    june = real_file("ae-monthly-2024-25/Monthly-AE-June-2025-1-1.csv")
+    result = ae_monthly.read([misleading, may, june])
+    assert result.values["quarter"].unique().to_list() == ["2025-26 Q1"]
+
+
+@pytest.mark.real_data
+def test_of0013_q1_matches_nhs_england_except_the_known_differences() -> None:
+    folder = real_file("ae-monthly-2024-25")
+    result = ae_monthly.read(sorted(folder.glob("*.csv")), quarters=["2025-26 Q1"])
+    published = (
+        read_nof_csv(real_file(ACUTE_Q1))
+        .rows.filter(pl.col("metric_id") == "OF0013", pl.col("value").is_not_null())
+        .select("org_code", pl.col("value").alias("published"))
+    )
+    ours = result.values.filter(pl.col("metric_id") == "OF0013").select("org_code", "value")
+    both = published.join(ours, on="org_code", how="left")
+    assert published.height == 123 and both["value"].null_count() == 0
+    differ = both.filter(pl.col("value").round(1) != pl.col("published"))
+    assert both.height - differ.height == 73
+    known = ae_monthly.known_differences()
+    assert set(differ["org_code"]) == set(known)
+    assert (differ["published"] > differ["value"]).all(), "NHS England's value should be the higher one"
+    assert all("type-3" in reason for reason in known.values())
+
+
+@pytest.mark.real_data
+def test_of9013_is_the_sum_of_12_hour_dta_waits() -> None:
+    folder = real_file("ae-monthly-2024-25")
+    result = ae_monthly.read(sorted(folder.glob("*.csv")), quarters=["2025-26 Q1"])
+    raw = pl.concat(
+        pl.read_csv(folder / name, infer_schema_length=0).select(
+            pl.col("Org Code").str.strip_chars(), pl.col("Patients who have waited 12+ hrs from DTA to admission")
+        )
+        for name in ("Monthly-AE-April-2025.csv", "Monthly-AE-May-2025.csv", "Monthly-AE-June-2025-1-1.csv")
+    )
+    expected = raw.filter(pl.col("Org Code") == "RCX")[:, 1].cast(pl.Int64).sum()
+    assert _value(result, "RCX", "OF9013") == expected

@@ -1,0 +1,299 @@
+"""CHS waiting-list adapter: fidelity on NHS England's real workbook, and malformed workbooks."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import polars as pl
+import pytest
+import xlsxwriter
+
+from npaf_pipeline.sources import chs_waiting_lists as chs
+from npaf_pipeline.sources.base import AdapterResult, SourceFileError
+from npaf_pipeline.sources.nof_csv import read_nof_csv
+from tests.conftest import ACUTE_Q1, MHC_Q1, real_file
+
+SERVICES = ["(A) Audiology", "(CYP) Audiology"]
+ORGS = [
+    ("National", "", "England"),
+    ("Region", "Y56", "LONDON"),
+    ("ICB", "QMJ", "NHS NORTH CENTRAL LONDON INTEGRATED CARE BOARD"),
+    ("Provider", "RAA", "TRUST A"),
+    ("Provider", "RBB", "TRUST B"),
+]
+# per table, per organisation code: one count per service (None: blank, not submitted)
+COUNTS = {
+    "Table 4": {"": [300, 50], "Y56": [300, 50], "QMJ": [300, 50], "RAA": [100, 50], "RBB": [200, None]},
+    "Table 4g": {"": [14, 5], "Y56": [14, 5], "QMJ": [14, 5], "RAA": [10, 5], "RBB": [4, None]},
+    "Table 4h": {"": [1, 0], "Y56": [1, 0], "QMJ": [1, 0], "RAA": [1, 0], "RBB": [0, None]},
+}
+OTHER_ORG = {"Table 4": [10, 10], "Table 4g": [1, 1], "Table 4h": [0, 0]}
+TITLES = {
+    "Table 4": "Total waiting list by service",
+    "Table 4g": "Number waiting >52-104 weeks (365-728 days) by service",
+    "Table 4h": "Number waiting over 104 weeks (over 2 years) by service",
+}
+
+
+# --- helpers ----------------------------------------------------------------------------------------------
+
+
+def _workbook(
+    path: Path,
+    *,
+    month: str = "June 2025",
+    header_row: int = 5,
+    cells: dict[tuple[str, str, str], object] | None = None,
+    orgs: dict[str, list[tuple[str, str, str]]] | None = None,
+    months: dict[str, str] | None = None,
+    extra_header: str | None = None,
+) -> Path:
+    """A CHS workbook with Tables 4, 4g, 4h; ``cells`` overrides (table, org code, service) counts."""
+    with xlsxwriter.Workbook(path) as book:
+        book.add_worksheet("Cover page").write_row(0, 0, ["Title:", "Community Health Services Waiting Times"])
+        for table, counts in COUNTS.items():
+            sheet = book.add_worksheet(table)
+            sheet.write(0, 0, f"{TITLES[table]}, {(months or {}).get(table, month)}")
+            sheet.write(1, 0, "Blanks indicate no organisation submitted for the service line.")
+            header = ["Organisation Type", "Organisation Code", "Organisation Name", *SERVICES]
+            sheet.write_row(header_row - 1, 0, [*header, *([extra_header] if extra_header else [])])
+            for r, (kind, code, name) in enumerate((orgs or {}).get(table, ORGS), start=header_row):
+                sheet.write_row(r, 0, [kind, code, name])
+                for c, service in enumerate(SERVICES):
+                    value = (cells or {}).get((table, code, service), counts.get(code, OTHER_ORG[table])[c])
+                    if value is not None:
+                        sheet.write(r, 3 + c, value)
+                if extra_header:
+                    sheet.write(r, 3 + len(SERVICES), 7)
+    return path
+
+
+def _value(result: AdapterResult, org: str) -> float:
+    row = result.values.filter(pl.col("org_code") == org)
+    assert row.height == 1, f"no single OF0005 value for {org}"
+    return row["value"][0]
+
+
+def _only_record(result: AdapterResult) -> dict:
+    assert result.quarantine.height == 1, result.quarantine
+    return result.quarantine.row(0, named=True)
+
+
+def _accounting_holds(result: AdapterResult) -> None:
+    for account in result.accounts:
+        assert account.rows_read == account.rows_accepted + account.rows_quarantined
+
+
+# --- well-formed input ------------------------------------------------------------------------------------
+
+
+def test_over_52_week_share_summed_over_services(tmp_path: Path) -> None:
+    result = chs.read([_workbook(tmp_path / "chs.xlsx")])
+    assert _value(result, "RAA") == pytest.approx(100 * (10 + 5 + 1 + 0) / (100 + 50))
+    assert _value(result, "RBB") == pytest.approx(2.0)
+    raa = result.values.filter(pl.col("org_code") == "RAA").row(0, named=True)
+    assert (raa["quarter"], raa["period"], raa["metric_id"], raa["source_row"]) == (
+        "2025-26 Q1",
+        "2025-06",
+        "OF0005",
+        9,
+    )
+    assert (raa["numerator"], raa["denominator"]) == (16, 150)
+    assert sorted(result.values["org_code"]) == ["RAA", "RBB"]  # providers only
+    assert [(a.rows_read, a.rows_accepted, a.rows_quarantined) for a in result.accounts] == [(5, 5, 0)]
+
+
+def test_header_shifted_down(tmp_path: Path) -> None:
+    result = chs.read([_workbook(tmp_path / "chs.xlsx", header_row=7)])
+    assert result.quarantine.is_empty()
+    raa = result.values.filter(pl.col("org_code") == "RAA")
+    assert raa["source_row"].to_list() == [11]
+
+
+def test_a_month_that_is_not_the_last_of_its_quarter_gives_no_value(tmp_path: Path) -> None:
+    result = chs.read([_workbook(tmp_path / "chs.xlsx", month="May 2025")])
+    assert result.values.is_empty()
+    assert [(a.rows_read, a.rows_accepted) for a in result.accounts] == [(5, 5)]
+
+
+def test_blank_and_dash_cells_are_missing_not_errors(tmp_path: Path) -> None:
+    dashes = {(t, "RBB", "(CYP) Audiology"): "-" for t in COUNTS}
+    result = chs.read([_workbook(tmp_path / "chs.xlsx", cells=dashes)])
+    assert result.quarantine.is_empty()
+    assert _value(result, "RBB") == pytest.approx(2.0)
+
+
+def test_quarters_filter(tmp_path: Path) -> None:
+    path = _workbook(tmp_path / "chs.xlsx")
+    assert chs.read([path], quarters=["2025-26 Q2"]).values.is_empty()
+    assert chs.read([path], quarters=["2025-04"]).values.height == 2
+
+
+# --- malformed input: whole-file errors -------------------------------------------------------------------
+
+
+def test_renamed_organisation_column(tmp_path: Path) -> None:
+    renamed = tmp_path / "renamed.xlsx"
+    with xlsxwriter.Workbook(renamed) as book:
+        for table in COUNTS:
+            sheet = book.add_worksheet(table)
+            sheet.write(0, 0, f"{TITLES[table]}, June 2025")
+            sheet.write_row(4, 0, ["Organisation Type", "Org Code", "Organisation Name", *SERVICES])
+            sheet.write_row(5, 0, ["Provider", "RAA", "TRUST A", 1, 1])
+    with pytest.raises(
+        SourceFileError,
+        match=r"row 5: sheet 'Table 4': header does not match: missing column\(s\) 'Organisation Code'$",
+    ):
+        chs.read([renamed])
+
+
+def test_tables_for_different_months(tmp_path: Path) -> None:
+    path = _workbook(tmp_path / "chs.xlsx", months={"Table 4h": "May 2025"})
+    with pytest.raises(SourceFileError, match=r"the tables are for different months \(.*Table 4h: 2025-05\)"):
+        chs.read([path])
+
+
+def test_title_without_a_month(tmp_path: Path) -> None:
+    path = _workbook(tmp_path / "chs.xlsx", months={"Table 4g": "latest month"})
+    with pytest.raises(SourceFileError, match="sheet 'Table 4g': no month in the title rows"):
+        chs.read([path])
+
+
+def test_cwt_workbook_dropped_into_the_chs_folder(tmp_path: Path) -> None:
+    path = tmp_path / "CWT-CRS-extract.xlsx"
+    with xlsxwriter.Workbook(path) as book:
+        book.add_worksheet("CWT CRS Provider Extract").write_row(0, 0, ["PERIOD", "YEAR", "MONTH"])
+    with pytest.raises(SourceFileError, match=r"no sheet 'Table 4', 'Table 4g', 'Table 4h' .*another source"):
+        chs.read([path])
+
+
+def test_csv_dropped_into_the_chs_folder(tmp_path: Path) -> None:
+    path = tmp_path / "chs.csv"
+    path.write_text("Organisation Type,Organisation Code\nProvider,RAA\n", encoding="utf-8")
+    with pytest.raises(SourceFileError, match="not an Excel workbook"):
+        chs.read([path])
+
+
+def test_tables_not_aligned_row_by_row(tmp_path: Path) -> None:
+    swapped = [*ORGS[:3], ORGS[4], ORGS[3]]
+    path = _workbook(tmp_path / "chs.xlsx", orgs={"Table 4g": swapped})
+    with pytest.raises(
+        SourceFileError, match="sheet 'Table 4g' row 9 is Provider RBB where 'Table 4' has Provider RAA"
+    ):
+        chs.read([path])
+
+
+def test_unexpected_column_with_data(tmp_path: Path) -> None:
+    path = _workbook(tmp_path / "chs.xlsx", extra_header="Total")
+    with pytest.raises(SourceFileError, match=r"sheet 'Table 4': unexpected column\(s\) 'Total' \(not a service\)"):
+        chs.read([path])
+
+
+def test_two_workbooks_for_one_month(tmp_path: Path) -> None:
+    first, second = _workbook(tmp_path / "a.xlsx"), _workbook(tmp_path / "b.xlsx")
+    with pytest.raises(SourceFileError, match=r"holds 2025-06, as does .*a\.xlsx: keep one"):
+        chs.read([first, second])
+
+
+# --- malformed input: rows quarantined, nothing else lost -------------------------------------------------
+
+
+def _one_bad_cell(tmp_path: Path, cells: dict) -> dict:
+    result = chs.read([_workbook(tmp_path / "chs.xlsx", cells=cells)])
+    _accounting_holds(result)
+    assert result.accounts[0].rows_quarantined == 1
+    assert _value(result, "RAA") == pytest.approx(100 * 16 / 150)
+    assert "RBB" not in result.values["org_code"].to_list()
+    return _only_record(result)
+
+
+def test_long_waiters_above_the_waiting_list_are_quarantined(tmp_path: Path) -> None:
+    record = _one_bad_cell(tmp_path, {("Table 4g", "RBB", "(A) Audiology"): 250})
+    assert (record["source_row"], record["column"], record["check"], record["value"]) == (
+        10,
+        "Table 4g + Table 4h: (A) Audiology",
+        "within_total_waiting_list",
+        "250",
+    )
+
+
+def test_long_waiters_without_a_waiting_list_are_quarantined(tmp_path: Path) -> None:
+    record = _one_bad_cell(tmp_path, {("Table 4h", "RBB", "(CYP) Audiology"): 3})
+    assert (record["column"], record["check"]) == ("Table 4g + Table 4h: (CYP) Audiology", "within_total_waiting_list")
+
+
+def test_negative_count_is_quarantined_with_its_table(tmp_path: Path) -> None:
+    record = _one_bad_cell(tmp_path, {("Table 4h", "RBB", "(A) Audiology"): -1})
+    assert (record["source_row"], record["column"], record["check"], record["value"]) == (
+        10,
+        "Table 4h: (A) Audiology",
+        "greater_than_or_equal_to(0)",
+        "-1",
+    )
+
+
+def test_unreadable_count_is_quarantined_as_published(tmp_path: Path) -> None:
+    record = _one_bad_cell(tmp_path, {("Table 4h", "RBB", "(A) Audiology"): "n/a"})
+    assert (record["column"], record["check"], record["value"]) == (
+        "Table 4h: (A) Audiology",
+        "is_a_whole_number",
+        "n/a",
+    )
+
+
+def test_ill_formed_org_code_is_quarantined(tmp_path: Path) -> None:
+    bad = [*ORGS[:4], ("Provider", "RB B", "TRUST B")]
+    result = chs.read([_workbook(tmp_path / "chs.xlsx", orgs=dict.fromkeys(COUNTS, bad))])
+    record = _only_record(result)
+    assert (record["source_row"], record["column"], record["value"]) == (10, "Organisation Code", "RB B")
+    assert record["check"].startswith("str_matches")
+    _accounting_holds(result)
+    assert result.values["org_code"].to_list() == ["RAA"]
+
+
+def test_provider_without_a_code_is_quarantined(tmp_path: Path) -> None:
+    bad = [*ORGS[:4], ("Provider", "", "TRUST B")]
+    result = chs.read([_workbook(tmp_path / "chs.xlsx", orgs=dict.fromkeys(COUNTS, bad))])
+    record = _only_record(result)
+    assert (record["source_row"], record["column"], record["check"]) == (
+        10,
+        "Organisation Code",
+        "required_below_national",
+    )
+    _accounting_holds(result)
+
+
+# --- real NHS England workbook ----------------------------------------------------------------------------
+
+REAL = "chs-waiting-lists-jun2025/Community-health-services-waiting-lists-2025-26-June.xlsx"
+
+
+@pytest.fixture(scope="module")
+def real_result() -> AdapterResult:
+    return chs.read([real_file(REAL)])
+
+
+@pytest.mark.real_data
+def test_real_workbook_is_read_whole(real_result: AdapterResult) -> None:
+    table = pl.read_excel(real_file(REAL), sheet_name="Table 4", engine="calamine", read_options={"header_row": 4})
+    account = real_result.accounts[0]
+    assert (account.rows_read, account.rows_accepted, account.rows_quarantined) == (table.height, table.height, 0)
+    assert set(real_result.values["period"]) == {"2025-06"}
+
+
+@pytest.mark.real_data
+def test_q1_matches_nhs_england_within_a_hundredth(real_result: AdapterResult) -> None:
+    published = (
+        read_nof_csv([real_file(ACUTE_Q1), real_file(MHC_Q1)])
+        .rows.filter(pl.col("metric_id") == "OF0005", pl.col("value").is_not_null())
+        .select("org_code", pl.col("value").alias("published"))
+    )
+    both = published.join(real_result.values.select("org_code", "value"), on="org_code", how="left")
+    assert published.height == 121 and both["value"].null_count() == 0
+    assert ((both["value"] - both["published"]).abs() <= 0.01).all()
+    inexact = both.filter(pl.col("value").round(2) != pl.col("published"))
+    assert both.height - inexact.height == 114
+    # NHS England rounded these up: the published value is the next hundredth above ours
+    for ours, theirs in inexact.select("value", "published").iter_rows():
+        assert theirs > ours and theirs == math.ceil(ours * 100) / 100

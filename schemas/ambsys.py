@@ -1,0 +1,67 @@
+"""Raw layout of the AmbSYS time series workbook, sheet ``Raw``: one row per area (service, region, England) per month.
+
+Cells are validated as the text the workbook holds (so a quarantine record shows what was there); the adapter
+has already turned blank and ``-`` cells into nulls and derived each row's calendar month from row order.
+"""
+
+from __future__ import annotations
+
+import pandera.polars as pa
+import polars as pl
+
+from schemas.common import ODS_CODE
+
+NUMBER = r"^-?\d+(\.\d+)?([eE][-+]?\d+)?$"
+MONTH_NAMES = (
+    "JANUARY",
+    "FEBRUARY",
+    "MARCH",
+    "APRIL",
+    "MAY",
+    "JUNE",
+    "JULY",
+    "AUGUST",
+    "SEPTEMBER",
+    "OCTOBER",
+    "NOVEMBER",
+    "DECEMBER",
+)
+MONTH_NAME = r"(?i)^(" + "|".join(MONTH_NAMES) + r")$"
+REGION_CODE = r"^Y\d{2}$"
+INDICATORS = ("A7", "A10", "A30", "A53")
+
+
+def _number(column: str) -> pl.Expr:
+    return pl.col(column).cast(pl.Float64, strict=False)
+
+
+class AmbsysRaw(pa.DataFrameModel):
+    """The ``Raw`` sheet columns the adapter uses (header names as in the workbook, row 5)."""
+
+    year: str = pa.Field(
+        alias="Year", nullable=True, description="financial year, an Excel formula: cached value or nothing"
+    )
+    month_name: str = pa.Field(alias="Month", str_matches=MONTH_NAME, description="month name, e.g. AUGUST")
+    region_code: str = pa.Field(alias="Reg", nullable=True, str_matches=REGION_CODE, description="NHS region code")
+    area: str = pa.Field(alias="Area", str_matches=ODS_CODE, description="trust code, region code or ENG")
+    area_name: str = pa.Field(alias="Trust", nullable=True, description="trust name (blank on total rows)")
+    a7: str = pa.Field(alias="A7", nullable=True, str_matches=NUMBER, description="all incidents")
+    a10: str = pa.Field(alias="A10", nullable=True, str_matches=NUMBER, description="Category 2 incidents")
+    a30: str = pa.Field(
+        alias="A30", nullable=True, str_matches=NUMBER, description="Category 2 total response time (seconds)"
+    )
+    a53: str = pa.Field(alias="A53", nullable=True, str_matches=NUMBER, description="incidents conveyed to ED")
+    month: str = pa.Field(str_matches=r"^\d{4}-(0[1-9]|1[0-2])$", description="calendar month from row order")
+    source_row: int = pa.Field(ge=1, description="row number in the sheet, as Excel shows it")
+
+    @pa.check(*INDICATORS, name="non_negative")
+    def _non_negative(cls, data) -> pl.LazyFrame:
+        return data.lazyframe.select(_number(data.key) >= 0)
+
+    @pa.check("A53", name="conveyed_to_ed_at_most_all_incidents")
+    def _conveyed_le_incidents(cls, data) -> pl.LazyFrame:
+        a53, a7 = _number("A53"), _number("A7")
+        return data.lazyframe.select(a53.is_null() | a7.is_null() | (a53 <= a7))
+
+    class Config:
+        unique = ["Area", "month"]

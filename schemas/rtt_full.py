@@ -1,0 +1,111 @@
+"""Raw layout of NHS England's RTT waiting times "Full CSV data file" (one month, every provider).
+
+One row per provider x commissioner x RTT part x treatment function: 13 descriptive columns, 105 weekly
+bands (``Gt 00 To 01 Weeks SUM 1`` ... ``Gt 103 To 104 Weeks SUM 1``, ``Gt 104 Weeks SUM 1``), then ``Total``,
+``Patients with unknown clock start date`` and ``Total All`` (121 columns). Cells are validated as the text the
+file holds; the adapter has already turned blank and ``-`` cells into nulls. The model is built from the
+column lists below so that the 105 band columns are declared once.
+"""
+
+from __future__ import annotations
+
+import pandera.polars as pa
+import polars as pl
+
+from schemas.common import ODS_CODE
+
+NUMBER = r"^-?\d+(\.\d+)?([eE][-+]?\d+)?$"
+PERIOD = r"(?i)^RTT-(January|February|March|April|May|June|July|August|September|October|November|December)-\d{4}$"
+PART_TYPES = ("Part_1A", "Part_1B", "Part_2", "Part_2A", "Part_3")
+# descriptions the adapter relies on (Part_2 is the waiting list; Part_2A, a subset of it, must not be added)
+PART_DESCRIPTIONS = {"Part_2": "incomplete pathways", "Part_2A": "incomplete pathways with dta"}
+TREATMENT_FUNCTION = r"^(C_\d{3}|X\d{2})$"
+TOTAL_TREATMENT_FUNCTION = "C_999"
+
+DESCRIPTIVE = [
+    "Period",
+    "Provider Parent Org Code",
+    "Provider Parent Name",
+    "Provider Org Code",
+    "Provider Org Name",
+    "Commissioner Parent Org Code",
+    "Commissioner Parent Name",
+    "Commissioner Org Code",
+    "Commissioner Org Name",
+    "RTT Part Type",
+    "RTT Part Description",
+    "Treatment Function Code",
+    "Treatment Function Name",
+]
+BANDS = [f"Gt {lo:02d} To {lo + 1:02d} Weeks SUM 1" for lo in range(104)] + ["Gt 104 Weeks SUM 1"]
+TOTALS = ["Total", "Patients with unknown clock start date", "Total All"]
+LAYOUT = [*DESCRIPTIVE, *BANDS, *TOTALS]
+WITHIN_18_WEEKS = BANDS[:18]  # upper bound <= 18 weeks: "Gt 00 To 01" ... "Gt 17 To 18"
+OVER_52_WEEKS = BANDS[52:]  # "Gt 52 To 53" ... "Gt 104"
+
+
+def _number(column: str) -> pl.Expr:
+    return pl.col(column).cast(pl.Float64, strict=False)
+
+
+def _band_sum() -> pl.Expr:
+    return pl.sum_horizontal(_number(c) for c in BANDS)
+
+
+class _RttFullBase(pa.DataFrameModel):
+    period: str = pa.Field(alias="Period", str_matches=PERIOD, description="e.g. RTT-June-2025")
+    provider_parent_code: str = pa.Field(alias="Provider Parent Org Code", nullable=True)
+    provider_parent_name: str = pa.Field(alias="Provider Parent Name", nullable=True)
+    provider_code: str = pa.Field(alias="Provider Org Code", str_matches=ODS_CODE)
+    provider_name: str = pa.Field(alias="Provider Org Name", nullable=True)
+    commissioner_parent_code: str = pa.Field(alias="Commissioner Parent Org Code", nullable=True)
+    commissioner_parent_name: str = pa.Field(alias="Commissioner Parent Name", nullable=True)
+    commissioner_code: str = pa.Field(alias="Commissioner Org Code", str_matches=ODS_CODE)
+    commissioner_name: str = pa.Field(alias="Commissioner Org Name", nullable=True)
+    part_type: str = pa.Field(alias="RTT Part Type", isin=PART_TYPES)
+    part_description: str = pa.Field(alias="RTT Part Description")
+    treatment_function_code: str = pa.Field(alias="Treatment Function Code", str_matches=TREATMENT_FUNCTION)
+    treatment_function_name: str = pa.Field(alias="Treatment Function Name", nullable=True)
+    total: str = pa.Field(alias="Total", nullable=True, str_matches=NUMBER)
+    unknown_clock_start: str = pa.Field(
+        alias="Patients with unknown clock start date", nullable=True, str_matches=NUMBER
+    )
+    total_all: str = pa.Field(alias="Total All", str_matches=NUMBER)
+    source_row: int = pa.Field(ge=1, description="line in the file (header is line 1 unless shifted)")
+
+    @pa.check("RTT Part Description", name="description_matches_part_type")
+    def _description(cls, data) -> pl.LazyFrame:
+        expected = pl.col("RTT Part Type").replace_strict(PART_DESCRIPTIONS, default=None, return_dtype=pl.String)
+        given = pl.col("RTT Part Description").str.to_lowercase().str.replace_all(r"\s+", " ")
+        return data.lazyframe.select(expected.is_null() | (given == expected))
+
+    @pa.check("Total All", name="total_all_is_bands_plus_unknown_start")
+    def _total_all(cls, data) -> pl.LazyFrame:
+        banded = pl.any_horizontal(pl.col(c).is_not_null() for c in BANDS)
+        expected = _band_sum() + _number("Patients with unknown clock start date").fill_null(0)
+        return data.lazyframe.select(~banded | ((expected - _number("Total All")).abs() < 1e-9))
+
+    @pa.check("Total", name="total_is_sum_of_bands")
+    def _total(cls, data) -> pl.LazyFrame:
+        banded = pl.any_horizontal(pl.col(c).is_not_null() for c in BANDS)
+        return data.lazyframe.select(~banded | ((_band_sum() - _number("Total")).abs() < 1e-9))
+
+    class Config:
+        unique = ["Provider Org Code", "Commissioner Org Code", "RTT Part Type", "Treatment Function Code"]
+
+
+def _non_negative(cls, data) -> pl.LazyFrame:
+    return data.lazyframe.select(_number(data.key) >= 0)
+
+
+def _build() -> type[pa.DataFrameModel]:
+    doc = "One row of the RTT full CSV data file: descriptive columns, 105 weekly bands, totals (121 columns)."
+    namespace: dict[str, object] = {"__module__": __name__, "__annotations__": {}, "__doc__": doc}
+    for i, band in enumerate(BANDS):
+        namespace["__annotations__"][f"band_{i:03d}"] = str  # type: ignore[index]
+        namespace[f"band_{i:03d}"] = pa.Field(alias=band, nullable=True, str_matches=NUMBER)
+    namespace["_counts_non_negative"] = pa.check(*BANDS, *TOTALS, name="non_negative")(_non_negative)
+    return type("RttFullRaw", (_RttFullBase,), namespace)
+
+
+RttFullRaw = _build()

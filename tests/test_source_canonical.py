@@ -1,0 +1,238 @@
+"""Canonical formats: metric values, override flags and the intensive-support list, as CSV and Parquet."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from npaf_pipeline.engine.segment import cutpoints, segment
+from npaf_pipeline.sources import canonical
+from npaf_pipeline.sources.base import SourceFileError, sha256_file
+
+HEADER = "quarter,org_code,metric_id,period,value,numerator,denominator,unit"
+VALUES = [
+    HEADER,
+    "2025-26 Q1,RAA,OF0061,2024 staff survey,6.52,,,out of 10",
+    "Q1 2025/26,RBB,OF0082,2025-04..2025-06,4.8,480,10000,percent",
+    "2025-26 Q2,RAA,OF0061,2024 staff survey,6.60,,,out of 10",
+]
+KEYS = ["quarter", "org_code", "metric_id", "period", "value", "numerator", "denominator", "unit"]
+
+
+def write(path: Path, lines: list[str], newline: str = "\n", encoding: str = "utf-8", end: bool = True) -> Path:
+    path.write_bytes((newline.join(lines) + (newline if end else "")).encode(encoding))
+    return path
+
+
+def _account(result) -> tuple[int, int, int]:
+    [a] = result.accounts
+    return a.rows_read, a.rows_accepted, a.rows_quarantined
+
+
+def _failures(result) -> set[tuple]:
+    return set(result.quarantine.select("source_row", "column", "check", "value").iter_rows())
+
+
+# --- metric values ----------------------------------------------------------------------------------------
+
+
+def test_metric_values_from_csv_with_lineage(tmp_path: Path) -> None:
+    path = write(tmp_path / "values.csv", VALUES, newline="\r\n")
+    result = canonical.read([path])
+    got = result.values.sort("quarter", "org_code").select(*KEYS, "source", "source_sha256", "source_row").rows()
+    sha = sha256_file(path)
+    assert got == [
+        ("2025-26 Q1", "RAA", "OF0061", "2024 staff survey", 6.52, None, None, "out of 10", "canonical", sha, 2),
+        ("2025-26 Q1", "RBB", "OF0082", "2025-04..2025-06", 4.8, 480.0, 10000.0, "percent", "canonical", sha, 3),
+        ("2025-26 Q2", "RAA", "OF0061", "2024 staff survey", 6.6, None, None, "out of 10", "canonical", sha, 4),
+    ]
+    assert _account(result) == (3, 3, 0)
+
+
+def test_parquet_gives_the_same_values_as_csv(tmp_path: Path) -> None:
+    csv_values = canonical.read([write(tmp_path / "values.csv", VALUES)]).values
+    frame = pl.DataFrame(
+        {
+            "quarter": ["2025-26 Q1", "Q1 2025/26", "2025-26 Q2"],
+            "org_code": ["RAA", "RBB", "RAA"],
+            "metric_id": ["OF0061", "OF0082", "OF0061"],
+            "period": ["2024 staff survey", "2025-04..2025-06", "2024 staff survey"],
+            "value": [6.52, 4.8, 6.6],
+            "numerator": [None, 480, None],
+            "denominator": [None, 10000, None],
+            "unit": ["out of 10", "percent", "out of 10"],
+        }
+    )
+    frame.write_parquet(tmp_path / "values.parquet")
+    parquet_values = canonical.read([tmp_path / "values.parquet"]).values
+    assert parquet_values.select(KEYS).sort(KEYS).equals(csv_values.select(KEYS).sort(KEYS))
+    assert parquet_values.sort("quarter", "org_code")["source_row"].to_list() == [1, 2, 3]  # records, no header
+
+
+def test_quarter_filter_and_units_from_the_rule_set(tmp_path: Path, rs) -> None:
+    lines = [
+        "quarter,org_code,metric_id,period,value",  # no unit column at all
+        "2025-26 Q1,RAA,OF0061,2024 staff survey,6.52",
+        "2025-26 Q2,RAA,OF0061,2024 staff survey,6.60",
+        "2025-26 Q1,RAA,OF9999,2024 staff survey,1",  # not in the rule set: no unit to give it
+    ]
+    units = {m.id: m.unit for m in rs.metrics}
+    result = canonical.read([write(tmp_path / "values.csv", lines)], quarters=["2025-26 Q1"], units=units)
+    assert result.values.select("quarter", "metric_id", "unit").rows() == [("2025-26 Q1", "OF0061", units["OF0061"])]
+    assert _failures(result) == {(4, "unit", "not_nullable", None)}
+    assert _account(result) == (3, 2, 1)
+
+
+def test_bad_values_are_quarantined_row_by_row(tmp_path: Path) -> None:
+    lines = [
+        HEADER,
+        "2025-26 Q1,RAA,OF0013,Jun-25,101.5,,,percent",  # a percentage over 100
+        "2025-26 Q1,RBB,OF0082,2025-04..2025-06,4.8,480,-10000,percent",  # negative denominator
+        "2025-27 Q1,RCC,OF0061,2024 survey,6.1,,,out of 10",  # not a financial year
+        "2025-26 Q1,r0a,OF0061,2024 survey,6.1,,,out of 10",  # ill-formed ODS code
+        "2025-26 Q1,RDD,OF61,2024 survey,6.1,,,out of 10",  # ill-formed metric id
+        "2025-26 Q1,REE,OF0061,2024 survey,n/a,,,out of 10",  # not a number
+        "2025-26 Q1,RFF,OF0061,2024 survey,6.1,,,out of ten",  # unknown unit
+        "2025-26 Q1,RGG,OF0061,2024 survey,-,,,out of 10",  # '-': not available, accepted
+        "2025-26 Q1,RHH,OF0061,2024 survey,6.1,,,out of 10",
+        "Q1 2025/26,RHH,OF0061,2024 survey,6.3,,,out of 10",  # the same key in another spelling
+    ]
+    result = canonical.read([write(tmp_path / "values.csv", lines)])
+    failures = _failures(result)
+    assert (2, "value", "percent_between_0_and_100", "101.5") in failures
+    assert (3, "denominator", "non_negative", "-10000") in failures
+    assert (4, "quarter", "financial_year_of_consecutive_years", "2025-27 Q1") in failures
+    assert (5, "org_code", "str_matches('^[A-Z0-9]{3,6}$')", "r0a") in failures
+    assert (6, "metric_id", "str_matches('^OF\\d{4}$')", "OF61") in failures
+    assert (7, "value", "str_matches('^-?\\d+(\\.\\d+)?([eE][-+]?\\d+)?$')", "n/a") in failures
+    assert (
+        8,
+        "unit",
+        "isin(('percent', 'count', 'rate', 'mins', 'days', 'out of 10', 'percentage points', 'score'))",
+        "out of ten",
+    ) in failures
+    assert {r for r, _, c, _ in failures if c == "multiple_fields_uniqueness"} == {10, 11}
+    assert result.values.select("org_code", "value").rows() == [("RGG", None)]
+    assert _account(result) == (10, 1, 9)
+
+
+def test_unreadable_metric_value_files_are_refused(tmp_path: Path) -> None:
+    with pytest.raises(SourceFileError, match=r"missing column\(s\) value"):
+        canonical.read([write(tmp_path / "no_value.csv", [line.rsplit(",", 4)[0] for line in VALUES])])
+    with pytest.raises(SourceFileError, match="the file is empty"):
+        canonical.read([write(tmp_path / "empty.csv", [" "], end=False)])
+    with pytest.raises(SourceFileError, match=r"row 2: not UTF-8 text \(byte 0xe9\)"):
+        canonical.read(
+            [write(tmp_path / "cp.csv", [HEADER, "2025-26 Q1,RAA,OF0061,été,6.5,,,out of 10"], encoding="cp1252")]
+        )
+    with pytest.raises(SourceFileError, match="row 4: the file ends part-way through a row"):
+        canonical.read([write(tmp_path / "cut.csv", [*VALUES[:3], "2025-26 Q2,RAA,OF00"], end=False)])
+    pl.DataFrame({"quarter": ["2025-26 Q1"] * 100, "value": list(range(100))}).write_parquet(tmp_path / "whole.parquet")
+    whole = (tmp_path / "whole.parquet").read_bytes()
+    (tmp_path / "cut.parquet").write_bytes(whole[: len(whole) // 2])
+    with pytest.raises(SourceFileError, match="not a readable Parquet file"):
+        canonical.read([tmp_path / "cut.parquet"])
+    (tmp_path / "values.xlsx").write_bytes(b"PK\x03\x04" + b"\x00" * 64)
+    with pytest.raises(SourceFileError, match="an Excel workbook or zip archive"):
+        canonical.read([tmp_path / "values.xlsx"])
+
+
+def test_ragged_row_is_quarantined_and_counted(tmp_path: Path) -> None:
+    lines = [*VALUES, "2025-26 Q3,RAA,OF0061,2024 staff survey,6.7,,,out of 10,extra"]
+    result = canonical.read([write(tmp_path / "values.csv", lines)])
+    assert _failures(result) == {(5, None, "field_count", "9 fields")}
+    assert _account(result) == (4, 3, 1)
+
+
+def test_two_files_with_the_same_value_are_refused(tmp_path: Path) -> None:
+    first = write(tmp_path / "a.csv", VALUES)
+    second = write(tmp_path / "b.csv", [HEADER, VALUES[1]])
+    with pytest.raises(SourceFileError, match=r"metric value 2025-26 Q1 RAA OF0061 is also given by .*b\.csv"):
+        canonical.read([first, second])
+
+
+# --- override flags and the intensive-support list --------------------------------------------------------
+
+
+def test_override_flag_spellings(tmp_path: Path) -> None:
+    lines = [
+        "quarter,org_code,financial_override",
+        "2025-26 Q1,RAA,1",
+        "2025-26 Q1,RBB,0",
+        "2025-26 Q1,RCC,TRUE",
+        "2025-26 Q1,RDD,false",
+        "Q1 2025/26,REE,Yes",
+        "2025-26 Q1,RFF,no",
+        "2025-26 Q1,RGG,",  # not supplied
+        "2025-26 Q1,RHH,maybe",
+        "2025-26 Q1,RAA,0",  # RAA twice: which is right?
+    ]
+    result = canonical.read_override_flags([write(tmp_path / "flags.csv", lines)])
+    assert dict(result.frame.select("org_code", "financial_override").iter_rows()) == {
+        "RBB": False,
+        "RCC": True,
+        "RDD": False,
+        "REE": True,
+        "RFF": False,
+        "RGG": None,
+    }
+    assert result.frame.schema == {"quarter": pl.String, "org_code": pl.String, "financial_override": pl.Boolean}
+    failures = set(result.quarantine.select("source_row", "check").iter_rows())
+    assert (9, "str_matches('(?i)^(1|0|1\\.0|0\\.0|true|false|yes|no)$')") in failures
+    assert {(2, "multiple_fields_uniqueness"), (10, "multiple_fields_uniqueness")} <= failures
+    [a] = result.accounts
+    assert (a.rows_read, a.rows_accepted, a.rows_quarantined) == (9, 6, 3)
+
+
+def test_intensive_support_as_a_plain_list_or_with_a_flag(tmp_path: Path) -> None:
+    listed = canonical.read_intensive_support([write(tmp_path / "rsp.csv", ["quarter,org_code", "2025-26 Q1,RAA"])])
+    assert listed.frame.rows() == [("2025-26 Q1", "RAA", True)]
+    flagged = canonical.read_intensive_support(
+        [write(tmp_path / "rsp2.csv", ["quarter,org_code,intensive_support", "2025-26 Q2,RAA,no", "2025-26 Q2,RBB,1"])]
+    )
+    assert flagged.frame.rows() == [("2025-26 Q2", "RAA", False), ("2025-26 Q2", "RBB", True)]
+    with pytest.raises(SourceFileError, match=r"missing column\(s\) org_code"):
+        canonical.read_intensive_support([write(tmp_path / "bad.csv", ["quarter,trust", "2025-26 Q1,RAA"])])
+
+
+def test_flags_frame_is_what_segmentation_reads(tmp_path: Path, rs) -> None:
+    override = canonical.read_override_flags(
+        [
+            write(
+                tmp_path / "flags.csv", ["quarter,org_code,financial_override", "2025-26 Q1,R01,yes", "2025-26 Q1,R02,"]
+            )
+        ]
+    ).frame
+    support = canonical.read_intensive_support(
+        [write(tmp_path / "rsp.csv", ["quarter,org_code", "2025-26 Q1,R08"])]
+    ).frame
+    flags = canonical.segment_flags(override, support)
+    assert flags.schema == {
+        "quarter": pl.String,
+        "org_code": pl.String,
+        "financial_override": pl.Boolean,
+        "intensive_support": pl.Boolean,
+    }
+    assert flags.rows() == [
+        ("2025-26 Q1", "R01", True, False),
+        ("2025-26 Q1", "R02", None, False),
+        ("2025-26 Q1", "R08", None, True),
+    ]
+
+    scores = pl.DataFrame(
+        {
+            "quarter": ["2025-26 Q1"] * 8,
+            "org_code": [f"R{i:02d}" for i in range(1, 9)],
+            "org_type": ["acute"] * 8,
+            "n_items": [10] * 8,
+            "average_score_raw": [1.2, 1.5, 1.9, 2.2, 2.5, 2.9, 3.3, 3.6],
+        }
+    ).with_columns(pl.col("average_score_raw").alias("average_score"))
+    seg = segment(scores, cutpoints(scores, None, rs), rs, flags=flags)
+    final = dict(seg.select("org_code", "final_segment").iter_rows())
+    unadjusted = dict(seg.select("org_code", "unadjusted_segment").iter_rows())
+    assert unadjusted["R01"] == 1 and final["R01"] == 3  # override caps segment 1 at 3
+    assert unadjusted["R08"] == 4 and final["R08"] == 5  # intensive support
+    assert final["R02"] == unadjusted["R02"]  # no flag supplied: nothing applied

@@ -1,0 +1,324 @@
+"""RTT full CSV adapter: OF0023 / OF0003 on fixtures written in NHS England's published 121-column layout."""
+
+from __future__ import annotations
+
+import csv
+import io
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from npaf_pipeline.sources import rtt_full
+from npaf_pipeline.sources.base import SourceFileError
+from schemas.rtt_full import BANDS, LAYOUT, PART_TYPES
+
+DESCRIPTIONS = {
+    "Part_1A": "Completed Pathways For Admitted Patients",
+    "Part_1B": "Completed Pathways For Non-Admitted Patients",
+    "Part_2": "Incomplete Pathways",
+    "Part_2A": "Incomplete Pathways with DTA",
+    "Part_3": "New RTT Periods - All Patients",
+}
+TREATMENT_FUNCTIONS = {"C_100": "General Surgery", "C_110": "Trauma and Orthopaedic", "X02": "Other - Medical Services"}
+PROVIDERS = {"RAA": "ALPHA HOSPITALS NHS TRUST", "RBB": "BETA HEALTHCARE NHS FOUNDATION TRUST"}
+COMMISSIONERS = {"15N": ("QT6", "NHS DEVON ICB"), "QOP": ("QOP", "NHS GREATER MANCHESTER ICB")}
+
+# incomplete pathways (Part_2) by provider, commissioner, treatment function: {band index: patients}
+# band i is "Gt i To i+1 Weeks SUM 1"; i = 104 is "Gt 104 Weeks SUM 1"
+WAITING = {
+    ("RAA", "15N", "C_100"): {0: 10, 17: 5, 18: 3, 52: 2},  # within 18: 15, over 52: 2, all: 20
+    ("RAA", "15N", "C_110"): {3: 20, 104: 1},  # 20, 1, 21
+    ("RAA", "QOP", "C_100"): {10: 4, 60: 1},  # 4, 1, 5
+    ("RAA", "QOP", "X02"): {20: 6},  # 0, 0, 6
+    ("RBB", "15N", "C_100"): {0: 30, 51: 10},  # 30, 0 ("Gt 51 To 52" is not over 52), 40
+    ("RBB", "15N", "C_110"): {52: 10},  # 0, 10 ("Gt 52 To 53" is), 10
+}
+# hand-computed from the table above: (within 18 weeks, over 52 weeks, waiting list)
+EXPECTED = {"RAA": (39, 4, 52), "RBB": (30, 10, 50)}
+
+
+def rtt_row(
+    provider: str,
+    commissioner: str,
+    part: str,
+    tf: str,
+    bands: dict[int, int] | None = None,
+    *,
+    period: str = "RTT-June-2025",
+    unknown: int | None = None,
+    total_all: int | None = None,
+    **cells: str,
+) -> dict[str, str]:
+    """One row of the full CSV; Total (parts 1A/1B only) and Total All as NHS England fills them."""
+    parent, commissioner_name = COMMISSIONERS[commissioner]
+    row = {c: "" for c in LAYOUT}
+    row |= {
+        "Period": period,
+        "Provider Parent Org Code": "QT6",
+        "Provider Parent Name": "NHS DEVON INTEGRATED CARE BOARD",
+        "Provider Org Code": provider,
+        "Provider Org Name": PROVIDERS.get(provider, "UNKNOWN"),
+        "Commissioner Parent Org Code": parent,
+        "Commissioner Parent Name": commissioner_name,
+        "Commissioner Org Code": commissioner,
+        "Commissioner Org Name": commissioner_name,
+        "RTT Part Type": part,
+        "RTT Part Description": DESCRIPTIONS[part],
+        "Treatment Function Code": tf,
+        "Treatment Function Name": "Total" if tf == "C_999" else TREATMENT_FUNCTIONS[tf],
+    }
+    banded = sum((bands or {}).values())
+    for i, n in (bands or {}).items():
+        row[BANDS[i]] = str(n)
+    if part in ("Part_1A", "Part_1B"):
+        row["Total"] = str(banded)
+        row["Patients with unknown clock start date"] = "" if unknown is None else str(unknown)
+    row["Total All"] = str(total_all if total_all is not None else banded + (unknown or 0))
+    return row | cells
+
+
+def with_totals(rows: list[dict[str, str]]) -> list[dict[str, str]]:
+    """Add the C_999 "Total" row of every (provider, commissioner, part) group after its detail rows."""
+    out: list[dict[str, str]] = []
+    groups: dict[tuple, list[dict[str, str]]] = {}
+    for row in rows:
+        groups.setdefault((row["Provider Org Code"], row["Commissioner Org Code"], row["RTT Part Type"]), []).append(
+            row
+        )
+    for (provider, commissioner, part), members in groups.items():
+        summed = {i: sum(int(r[b] or 0) for r in members) for i, b in enumerate(BANDS) if any(r[b] for r in members)}
+        unknown = [
+            int(r["Patients with unknown clock start date"])
+            for r in members
+            if r["Patients with unknown clock start date"]
+        ]
+        total_all = sum(int(r["Total All"]) for r in members)
+        period = members[0]["Period"]
+        total = rtt_row(
+            provider,
+            commissioner,
+            part,
+            "C_999",
+            summed,
+            total_all=total_all,
+            unknown=sum(unknown) if unknown else None,
+            period=period,
+        )
+        out += [*members, total]
+    return out
+
+
+def standard_rows(period: str = "RTT-June-2025") -> list[dict[str, str]]:
+    rows = [rtt_row(p, c, "Part_2", tf, b, period=period) for (p, c, tf), b in WAITING.items()]
+    rows += [
+        rtt_row("RAA", "15N", "Part_2A", "C_100", {0: 5, 60: 5}, period=period),  # a subset of Part_2: never added
+        rtt_row("RAA", "15N", "Part_1A", "C_100", {0: 100}, unknown=2, period=period),  # completed, not waiting
+        rtt_row("RAA", "15N", "Part_3", "C_100", total_all=50, period=period),  # new clock starts: no bands
+    ]
+    return with_totals(rows)
+
+
+def write_rtt(
+    path: Path,
+    rows: list[dict[str, str]] | None = None,
+    *,
+    header: list[str] | None = None,
+    preamble: list[str] = (),
+    bom: bool = False,
+    newline: str = "\n",
+    encoding: str = "utf-8",
+) -> Path:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator=newline)
+    for line in preamble:
+        buffer.write(line + newline)
+    writer.writerow(header or LAYOUT)
+    for row in standard_rows() if rows is None else rows:
+        writer.writerow([row[c] for c in LAYOUT])
+    path.write_bytes((b"\xef\xbb\xbf" if bom else b"") + buffer.getvalue().encode(encoding))
+    return path
+
+
+def _by_org(result) -> dict[str, dict[str, tuple]]:
+    out: dict[str, dict[str, tuple]] = {}
+    for org, metric, value, num, den in result.values.select(
+        "org_code", "metric_id", "value", "numerator", "denominator"
+    ).iter_rows():
+        out.setdefault(org, {})[metric] = (value, num, den)
+    return out
+
+
+def _account(result) -> tuple[int, int, int]:
+    [a] = result.accounts
+    return a.rows_read, a.rows_accepted, a.rows_quarantined
+
+
+# --- fixtures in the published layout -------------------------------------------------------------------
+
+
+def test_waiting_list_percentages_by_provider(tmp_path: Path) -> None:
+    result = rtt_full.read([write_rtt(tmp_path / "rtt.csv")])
+    got = _by_org(result)
+    for org, (within, over, waiting) in EXPECTED.items():
+        assert got[org]["OF0023"] == pytest.approx((100 * within / waiting, within, waiting))
+        assert got[org]["OF0003"] == pytest.approx((100 * over / waiting, over, waiting))
+    assert got["RAA"]["OF0023"][0] == 75.0 and got["RBB"]["OF0003"][0] == 20.0
+    assert set(result.values["quarter"]) == {"2025-26 Q1"} and set(result.values["period"]) == {"2025-06"}
+    assert result.values.filter(pl.col("org_code") == "RAA")["source_row"].unique().to_list() == [2]
+    assert result.quarantine.is_empty()
+    assert _account(result) == (15, 15, 0)  # 6 + 3 detail rows, 6 C_999 rows
+
+
+def test_totals_and_dta_rows_are_not_added_to_the_waiting_list(tmp_path: Path) -> None:
+    result = rtt_full.read([write_rtt(tmp_path / "rtt.csv")])
+    raa = _by_org(result)["RAA"]["OF0023"]
+    assert raa[1:] == (39, 52)  # with C_999 rows: (78, 104); with Part_2A added: (44, 62)
+
+
+def test_a_month_that_does_not_end_a_quarter_gives_no_values(tmp_path: Path) -> None:
+    result = rtt_full.read([write_rtt(tmp_path / "may.csv", standard_rows("RTT-May-2025"))])
+    assert result.values.is_empty()
+    assert _account(result) == (15, 15, 0)
+
+
+def test_quarter_filter(tmp_path: Path) -> None:
+    path = write_rtt(tmp_path / "rtt.csv")
+    assert rtt_full.read([path], quarters=["2025-26 Q2"]).values.is_empty()
+    assert rtt_full.read([path], quarters=["Q1 2025/26"]).values.height == 4
+
+
+def test_bom_crlf_title_lines_padded_header_and_dash_cells(tmp_path: Path) -> None:
+    rows = standard_rows()
+    rows[0][BANDS[30]] = "-"  # not available
+    rows[0]["Provider Org Name"] = " ALPHA HOSPITALS NHS TRUST  "
+    header = [c + " " if c.startswith("Gt 1") else c for c in LAYOUT]
+    path = write_rtt(
+        tmp_path / "rtt.csv",
+        rows,
+        header=header,
+        preamble=["18wksRTT - Monthly EXTRACTS - Jun25", ""],
+        bom=True,
+        newline="\r\n",
+    )
+    result = rtt_full.read([path])
+    assert _by_org(result)["RAA"]["OF0023"][1:] == (39, 52)
+    assert result.values.filter(pl.col("org_code") == "RAA")["source_row"].unique().to_list() == [4]
+
+
+# --- bad input ----------------------------------------------------------------------------------------------
+
+
+def test_renamed_and_missing_columns_are_named(tmp_path: Path) -> None:
+    header = ["Total_All" if c == "Total All" else c for c in LAYOUT]
+    with pytest.raises(SourceFileError, match="missing Total All; unexpected Total_All") as err:
+        rtt_full.read([write_rtt(tmp_path / "renamed.csv", header=header)])
+    assert err.value.row == 1 and err.value.path.endswith("renamed.csv")
+
+
+def test_cp1252_bytes_are_refused_with_their_line(tmp_path: Path) -> None:
+    rows = standard_rows()
+    rows[3]["Provider Org Name"] = "ST MARY’S HOSPITAL"  # a curly apostrophe, saved by Excel as byte 0x92
+    path = write_rtt(tmp_path / "cp1252.csv", rows, encoding="cp1252")
+    with pytest.raises(SourceFileError, match=r"row 5: not UTF-8 text \(byte 0x92\)"):
+        rtt_full.read([path])
+
+
+def test_empty_header_only_and_truncated_files_are_refused(tmp_path: Path) -> None:
+    empty = tmp_path / "empty.csv"
+    empty.write_text("")
+    with pytest.raises(SourceFileError, match="the file is empty"):
+        rtt_full.read([empty])
+    with pytest.raises(SourceFileError, match="a header but no data rows"):
+        rtt_full.read([write_rtt(tmp_path / "header.csv", [])])
+    text = write_rtt(tmp_path / "whole.csv").read_text()
+    cut = tmp_path / "cut.csv"
+    cut.write_text(text[: len(text) - 300])
+    with pytest.raises(SourceFileError, match="ends part-way through a row: truncated"):
+        rtt_full.read([cut])
+
+
+def test_another_sources_file_in_the_rtt_folder(tmp_path: Path) -> None:
+    ae = tmp_path / "Monthly-AE-June-2025.csv"
+    ae.write_text(
+        "Period,Org Code,Parent Org,Org name,A&E attendances Type 1\nMSitAE-JUNE-2025,RAA,NHS ENGLAND,ALPHA,100\n"
+    )
+    with pytest.raises(SourceFileError, match=r"not an RTT full CSV data file.*first line: Period, Org Code"):
+        rtt_full.read([ae])
+    zipped = tmp_path / "Full-CSV-data-file-Jun25.zip"
+    zipped.write_bytes(b"PK\x03\x04" + b"\x00" * 40)
+    with pytest.raises(SourceFileError, match="unzip the RTT full CSV data file first"):
+        rtt_full.read([zipped])
+
+
+def test_a_row_of_another_month_is_quarantined_and_its_provider_withheld(tmp_path: Path) -> None:
+    rows = standard_rows()
+    rows[0]["Period"] = "RTT-May-2025"  # RAA 15N C_100, Part_2
+    result = rtt_full.read([write_rtt(tmp_path / "rtt.csv", rows)])
+    q = result.quarantine
+    assert q.select("source_row", "column", "check", "value").rows()[0] == (
+        2,
+        "Period",
+        "period_is_the_file_month",
+        "RTT-May-2025",
+    )
+    # the C_999 row of that group no longer matches what is left of it
+    assert set(q["check"]) == {"period_is_the_file_month", "total_row_equals_sum_of_treatment_functions"}
+    assert set(result.values["org_code"]) == {"RBB"}  # RAA's list is incomplete: no value rather than a wrong one
+    assert _account(result) == (15, 13, 2)
+
+
+def test_negative_count_and_bad_totals_are_quarantined(tmp_path: Path) -> None:
+    rows = standard_rows()
+    rows[0][BANDS[0]] = "-10"  # RAA 15N C_100: a negative count
+    rows[0]["Total All"] = "0"  # consistent with the bands, so only the sign is wrong
+    rows[6]["Total All"] = "41"  # RBB 15N C_100: bands sum to 40
+    result = rtt_full.read([write_rtt(tmp_path / "rtt.csv", rows)])
+    q = result.quarantine.sort("source_row", "check")
+    found = set(q.select("source_row", "column", "check", "value").iter_rows())
+    assert (2, BANDS[0], "non_negative", "-10") in found
+    assert (8, "Total All", "total_all_is_bands_plus_unknown_start", "41") in found
+    assert result.values.is_empty()  # both providers have a quarantined waiting-list row
+    read, accepted, quarantined = _account(result)
+    assert read == accepted + quarantined == 15
+
+
+def test_total_row_that_does_not_match_its_group(tmp_path: Path) -> None:
+    rows = standard_rows()
+    c999 = next(
+        i for i, r in enumerate(rows) if r["Provider Org Code"] == "RBB" and r["Treatment Function Code"] == "C_999"
+    )
+    rows[c999][BANDS[0]] = "31"
+    rows[c999]["Total All"] = "51"
+    result = rtt_full.read([write_rtt(tmp_path / "rtt.csv", rows)])
+    assert result.quarantine.select("source_row", "check", "value").rows() == [
+        (c999 + 2, "total_row_equals_sum_of_treatment_functions", "51")
+    ]
+    assert set(result.values["org_code"]) == {"RAA"}
+    assert _account(result) == (15, 14, 1)
+
+
+def test_duplicate_rows_bad_codes_and_part_labels(tmp_path: Path) -> None:
+    rows = standard_rows()
+    rows.append(dict(rows[1]))  # RAA 15N C_110 Part_2 twice: which one is right?
+    rows[4]["Provider Org Code"] = "R-BB"  # ill-formed ODS code
+    rows[5]["RTT Part Description"] = "Incomplete Pathways with DTA"  # Part_2 labelled as the DTA subset
+    rows[6]["RTT Part Type"] = "Part_9"
+    result = rtt_full.read([write_rtt(tmp_path / "rtt.csv", rows)])
+    q = result.quarantine
+    by_check = {c: sorted(q.filter(pl.col("check") == c)["source_row"]) for c in set(q["check"])}
+    assert by_check["multiple_fields_uniqueness"] == [3, 17]
+    assert set(q.filter(pl.col("check") == "multiple_fields_uniqueness")["value"]) == {"RAA | 15N | Part_2 | C_110"}
+    assert by_check["str_matches('^[A-Z0-9]{3,6}$')"] == [6]
+    assert by_check["description_matches_part_type"] == [7]
+    assert by_check[f"isin({PART_TYPES})"] == [8]
+    assert result.values.is_empty()
+    read, accepted, quarantined = _account(result)
+    assert (read, read - accepted) == (16, quarantined)
+
+
+def test_two_files_for_the_same_month_are_refused(tmp_path: Path) -> None:
+    first = write_rtt(tmp_path / "Jun25.csv")
+    second = write_rtt(tmp_path / "Jun25-revised.csv")
+    with pytest.raises(SourceFileError, match="RTT value 2025-26 Q1 RAA OF0003 is also given by"):
+        rtt_full.read([first, second])

@@ -1,5 +1,6 @@
-"""The ``npaf`` command line. Each sub-command lives in ``npaf_pipeline/commands/<name>.py`` and exposes
-``register(subparsers)``; this module finds them, runs the chosen one and turns errors into plain messages.
+"""The ``npaf`` command line. Each sub-command is a module exposing ``register(subparsers)``: the engine's
+own in ``npaf_pipeline/commands/``, and others (the Dagster-backed ``backfill``) declared as ``npaf.commands``
+entry points, so the engine never imports the orchestration layer. Errors become plain messages.
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ import importlib
 import pkgutil
 import sys
 from collections.abc import Sequence
+from importlib.metadata import entry_points
 
 from npaf_pipeline import __version__, commands
 
@@ -18,8 +20,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"npaf {__version__}")
     parser.add_argument("--debug", action="store_true", help="show the full traceback on errors")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    for info in sorted(pkgutil.iter_modules(commands.__path__), key=lambda m: m.name):
-        module = importlib.import_module(f"{commands.__name__}.{info.name}")
+    names = [f"{commands.__name__}.{info.name}" for info in pkgutil.iter_modules(commands.__path__)]
+    names += [ep.value for ep in entry_points(group="npaf.commands")]
+    for name in sorted(set(names)):
+        module = importlib.import_module(name)
         if hasattr(module, "register"):
             module.register(sub)
     return parser

@@ -65,3 +65,34 @@ def update_ledger(ledger_path: str | Path, files: list[LandingFile], now: dateti
     merged.write_parquet(tmp)
     tmp.replace(ledger_path)
     return merged
+
+
+def changed_files(files: list[LandingFile], seen: dict[str, str]) -> list[LandingFile]:
+    """Files that are new, or whose bytes changed, since ``seen`` (path -> SHA-256)."""
+    return [f for f in files if seen.get(str(f.path)) != f.sha256]
+
+
+def quarters_in_files(files: list[LandingFile], known_quarters: list[str]) -> tuple[set[str], list[str]]:
+    """Quarters whose inputs these files hold, read from the files' content; and problems found.
+
+    Metric-value files name their quarters through the values they give. Organisation references and flag
+    files without quarters affect every known quarter. A file that cannot be read is reported, and counts as
+    affecting every known quarter, so the run that follows surfaces its error in the pipeline.
+    """
+    from npaf_pipeline.sources import registry
+    from npaf_pipeline.sources.base import SourceFileError
+
+    quarters: set[str] = set()
+    problems: list[str] = []
+    for f in files:
+        if f.source not in registry.VALUE_SOURCES:
+            quarters.update(known_quarters)
+            continue
+        try:
+            values = registry.reader(f.source)([f.path], None).values
+        except (SourceFileError, ValueError, OSError) as exc:
+            problems.append(str(exc))
+            quarters.update(known_quarters)
+            continue
+        quarters.update(values["quarter"].unique().drop_nulls().to_list())
+    return quarters, problems

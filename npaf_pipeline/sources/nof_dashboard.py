@@ -25,7 +25,9 @@ def read_release(paths: Sequence[str | Path], quarters: Sequence[str] | None = N
     try:
         release = nof_csv.read_nof_csv(list(paths))
     except nof_csv.NofFileError as exc:
-        raise SourceFileError(", ".join(map(str, paths)), str(exc)) from None
+        # the reader already names the file (and line); keep its words without repeating the path
+        where = ", ".join(map(str, paths))
+        raise SourceFileError(where, str(exc).removeprefix(f"{where}, ").removeprefix(f"{where}: ")) from None
     if quarters is not None:
         wanted = [parse_quarter(q).label for q in quarters]
         release = nof_csv.NofRelease(release.rows.filter(pl.col("quarter").is_in(wanted)))

@@ -1,0 +1,113 @@
+"""Publish layer: the quarter's Parquet snapshot, written only when every blocking check upstream passed."""
+
+from datetime import timedelta
+
+import dagster as dg
+import polars as pl
+
+from assets.checks import table_metadata
+from assets.ingest import OWNERS
+from assets.partitions import labels_of, quarterly
+from assets.settings import NpafSettings
+from npaf_pipeline.engine import EngineResult
+from npaf_pipeline.engine.invariants import output_violations
+from npaf_pipeline.publish import publish_quarters
+from npaf_pipeline.publish.changes import segment_changes as changed_segments
+from npaf_pipeline.ruleset import load_ruleset
+from npaf_pipeline.sources import registry
+
+
+@dg.asset(
+    group_name="publish",
+    kinds={"parquet", "duckdb"},
+    owners=OWNERS,
+    partitions_def=quarterly,
+    backfill_policy=dg.BackfillPolicy.single_run(),
+    freshness_policy=dg.FreshnessPolicy.time_window(fail_window=timedelta(days=120)),
+    description=(
+        "Hive-partitioned Parquet tables for BI (organisation segmentation, metric scores, metric values with "
+        "lineage, league tables, quarantine summary, run manifest) with a manifest per quarter, the data package "
+        "and the DuckDB catalog. Each quarter is swapped in atomically."
+    ),
+)
+def published_snapshot(
+    context: dg.AssetExecutionContext,
+    npaf: NpafSettings,
+    metric_values: dict[str, pl.DataFrame],
+    organisation_reference: pl.DataFrame,
+    metric_scores: dict[str, pl.DataFrame],
+    organisation_scores: dict[str, pl.DataFrame],
+    segmentation: dict[str, pl.DataFrame],
+) -> dg.MaterializeResult:
+    rs = load_ruleset(npaf.framework)
+    result = EngineResult(
+        metric_scores=metric_scores["metric_scores"],
+        metric_ranks=metric_scores["metric_ranks"],
+        type_statistics=metric_scores["type_statistics"],
+        items=organisation_scores["items"],
+        domain_scores=segmentation["domain_scores"],
+        group_scores=organisation_scores["group_scores"],
+        cutpoints=segmentation["cutpoints"],
+        segmentation=segmentation["segmentation"],
+    )
+    quarters = labels_of(context.partition_keys)
+    violations = output_violations(result.metric_scores, result.segmentation, organisation_reference, rs)
+    checks = [
+        {"quarter": q, "name": "output_invariants", "passed": violations.filter(pl.col("quarter") == q).height == 0}
+        for q in quarters
+    ]
+    files = [f for source in registry.VALUE_SOURCES for f in registry.source_files(npaf.landing, source)]
+    report = publish_quarters(
+        result,
+        organisation_reference,
+        metric_values["values"],
+        rs,
+        npaf.output,
+        quarantine=metric_values.get("quarantine"),
+        inputs=files or None,
+        checks=checks,
+    )
+    seg = result.segmentation
+    counts = seg.group_by("quarter", "final_segment").agg(pl.len().alias("organisations"))
+    pivot = counts.pivot(on="final_segment", index="quarter", values="organisations", sort_columns=True).sort("quarter")
+    paths = {q: info["manifest"] for q, info in report["quarters"].items()}
+    return dg.MaterializeResult(
+        metadata={
+            "output_dir": dg.MetadataValue.path(str(npaf.output)),
+            "catalog": dg.MetadataValue.path(report["catalog"]),
+            "manifests": table_metadata(pl.DataFrame({"quarter": list(paths), "manifest": list(paths.values())})),
+            "segments_per_quarter": table_metadata(pivot),
+            "row_counts": table_metadata(
+                pl.DataFrame(
+                    [
+                        (q, name, t["rows"])
+                        for q, info in report["quarters"].items()
+                        for name, t in info["tables"].items()
+                    ],
+                    schema=["quarter", "table", "rows"],
+                    orient="row",
+                )
+            ),
+        }
+    )
+
+
+@dg.asset(
+    group_name="segmentation",
+    kinds={"polars"},
+    owners=OWNERS,
+    partitions_def=quarterly,
+    backfill_policy=dg.BackfillPolicy.single_run(),
+    io_manager_key="tables_io_manager",
+    ins={
+        "segmentation": dg.AssetIn(
+            partition_mapping=dg.TimeWindowPartitionMapping(start_offset=-1, allow_nonexistent_upstream_partitions=True)
+        )
+    },
+    description="Organisations whose adjusted or final segment changed since the previous quarter.",
+)
+def segment_changes(context: dg.AssetExecutionContext, segmentation: dict[str, pl.DataFrame]) -> dg.Output:
+    quarters = labels_of(context.partition_keys)
+    changes = changed_segments(segmentation.get("segmentation", pl.DataFrame()))
+    changes = changes.filter(pl.col("quarter").is_in(quarters))
+    return dg.Output(changes, metadata={"row_count": changes.height, "changes": table_metadata(changes)})

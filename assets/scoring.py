@@ -1,0 +1,208 @@
+"""Metric values, scores, organisation scores and segmentation: each asset wraps one engine function."""
+
+import dagster as dg
+import polars as pl
+
+from assets.checks import contract_check, schema_metadata, table_metadata
+from assets.ingest import INGEST_ASSETS, OWNERS
+from assets.partitions import labels_of, quarterly
+from assets.settings import NpafSettings
+from npaf_pipeline import inputs
+from npaf_pipeline.engine.invariants import output_violations
+from npaf_pipeline.engine.pipeline import AggregateStage, aggregate_stage, score_stage, segment_stage
+from npaf_pipeline.reconcile.published import compare_segmentation, match_rates
+from npaf_pipeline.ruleset import load_ruleset
+from npaf_pipeline.sources import nof_dashboard, registry
+
+COMMON = {
+    "partitions_def": quarterly,
+    "backfill_policy": dg.BackfillPolicy.single_run(),
+    "owners": OWNERS,
+    "io_manager_key": "tables_io_manager",
+}
+
+
+@dg.asset(
+    group_name="metric_values",
+    kinds={"polars"},
+    ins={a.key.path[-1]: dg.AssetIn(a.key) for a in INGEST_ASSETS},
+    description=(
+        "One canonical metric value per (quarter, organisation, metric) with its lineage. Where sources overlap "
+        "the precedence is canonical > raw extracts > NHS England dashboard; the others are kept as superseded."
+    ),
+    **COMMON,
+)
+def metric_values(context: dg.AssetExecutionContext, **ingested: dict[str, pl.DataFrame]) -> dg.Output:
+    by_source = {
+        name.removeprefix("ingest_"): tables.get("values", pl.DataFrame()) for name, tables in ingested.items()
+    }
+    values, superseded = registry.merge_values(by_source)
+    quarantine = (
+        pl.concat(
+            [t["quarantine"] for t in ingested.values() if "quarantine" in t and t["quarantine"].height],
+            how="diagonal_relaxed",
+        )
+        if any("quarantine" in t and t["quarantine"].height for t in ingested.values())
+        else pl.DataFrame()
+    )
+    per_source = values.group_by("source").agg(pl.len().alias("values")).sort("source") if values.height else values
+    return dg.Output(
+        {"values": values, "superseded": superseded, "quarantine": quarantine},
+        metadata={
+            "row_count": values.height,
+            "superseded_rows": superseded.height,
+            "by_source": table_metadata(per_source),
+            "schema": schema_metadata(values),
+            "preview": table_metadata(values, 10),
+        },
+    )
+
+
+@dg.asset(
+    group_name="metric_values",
+    kinds={"polars", "pandera"},
+    check_specs=[dg.AssetCheckSpec("pandera_contract", asset="organisation_reference", blocking=True)],
+    description="Organisations per quarter with their rule-set type: ODS list + trust types, else the NOF files.",
+    **COMMON,
+)
+def organisation_reference(context: dg.AssetExecutionContext, npaf: NpafSettings):
+    rs = load_ruleset(npaf.framework)
+    orgs, quarantine, accounts = inputs.organisation_inputs(npaf.landing, labels_of(context.partition_keys), rs)
+    yield contract_check("pandera_contract", quarantine, accounts, npaf.quarantine_blocks, len(accounts))
+    by_type = orgs.group_by("quarter", "org_type").agg(pl.len().alias("organisations")).sort("quarter", "org_type")
+    yield dg.Output(orgs, metadata={"row_count": orgs.height, "by_type": table_metadata(by_type)})
+
+
+@dg.asset(
+    group_name="metric_values",
+    kinds={"polars", "pandera"},
+    check_specs=[dg.AssetCheckSpec("pandera_contract", asset="segmentation_flags", blocking=True)],
+    description="Financial-override and intensive-support flags per organisation-quarter, with their source.",
+    **COMMON,
+)
+def segmentation_flags(context: dg.AssetExecutionContext, npaf: NpafSettings):
+    flags, quarantine, accounts = inputs.flag_inputs(npaf.landing, labels_of(context.partition_keys))
+    yield contract_check("pandera_contract", quarantine, accounts, npaf.quarantine_blocks, len(accounts))
+    summary = flags.group_by("quarter", "flag_source").agg(
+        pl.len().alias("organisations"),
+        pl.col("financial_override").sum().alias("override_flags"),
+        pl.col("intensive_support").sum().alias("intensive_support"),
+    )
+    yield dg.Output(flags, metadata={"row_count": flags.height, "summary": table_metadata(summary.sort("quarter"))})
+
+
+@dg.asset(
+    group_name="scores",
+    kinds={"polars"},
+    description="Step 1: metric scores 1-4 (engine.score_stage), individual metric ranks and per-type quartiles.",
+    **COMMON,
+)
+def metric_scores(
+    context: dg.AssetExecutionContext,
+    npaf: NpafSettings,
+    metric_values: dict[str, pl.DataFrame],
+    organisation_reference: pl.DataFrame,
+) -> dg.Output:
+    rs = load_ruleset(npaf.framework)
+    stage = score_stage(metric_values["values"], organisation_reference, rs)
+    scores = stage.metric_scores
+    by_metric = scores.group_by("quarter", "metric_id").agg(pl.len().alias("organisations"), pl.col("score").mean())
+    return dg.Output(
+        {"metric_scores": scores, "metric_ranks": stage.metric_ranks, "type_statistics": stage.type_statistics},
+        metadata={
+            "row_count": scores.height,
+            "rule_set": f"{rs.id} {rs.version}",
+            "by_metric": table_metadata(by_metric.sort("quarter", "metric_id"), 100),
+            "schema": schema_metadata(scores),
+        },
+    )
+
+
+@dg.asset(
+    group_name="scores",
+    kinds={"polars"},
+    description="Step 2: scored items, average metric score and domain scores (engine.aggregate_stage).",
+    **COMMON,
+)
+def organisation_scores(
+    context: dg.AssetExecutionContext, npaf: NpafSettings, metric_scores: dict[str, pl.DataFrame]
+) -> dg.Output:
+    stage = aggregate_stage(metric_scores["metric_scores"], load_ruleset(npaf.framework))
+    tables = {
+        "items": stage.items,
+        "org_scores": stage.org_scores,
+        "domain_scores": stage.domain_scores,
+        "group_scores": stage.group_scores,
+    }
+    return dg.Output(
+        tables, metadata={"row_count": stage.org_scores.height, "preview": table_metadata(stage.org_scores, 10)}
+    )
+
+
+@dg.asset(
+    group_name="segmentation",
+    kinds={"polars"},
+    check_specs=[
+        dg.AssetCheckSpec("output_invariants", asset="segmentation", blocking=True),
+        dg.AssetCheckSpec("matches_nhs_england", asset="segmentation", blocking=False),
+    ],
+    description=(
+        "Steps 3-4 (engine.segment_stage): cut-points, unadjusted segment, override, adjusted and final segment, "
+        "AMR ranks and likely ranges. Blocked when an output invariant breaks."
+    ),
+    **COMMON,
+)
+def segmentation(
+    context: dg.AssetExecutionContext,
+    npaf: NpafSettings,
+    organisation_scores: dict[str, pl.DataFrame],
+    metric_scores: dict[str, pl.DataFrame],
+    metric_values: dict[str, pl.DataFrame],
+    organisation_reference: pl.DataFrame,
+    segmentation_flags: pl.DataFrame,
+):
+    rs = load_ruleset(npaf.framework)
+    agg = AggregateStage(
+        **{k: organisation_scores[k] for k in ("items", "org_scores", "domain_scores", "group_scores")}
+    )
+    flags = segmentation_flags if segmentation_flags.height else None
+    stage = segment_stage(agg, metric_values["values"], rs, flags)
+    seg = stage.segmentation
+    violations = output_violations(metric_scores["metric_scores"], seg, organisation_reference, rs)
+    yield dg.AssetCheckResult(
+        check_name="output_invariants",
+        passed=violations.height == 0,
+        metadata={"violations": violations.height, "details": table_metadata(violations)},
+    )
+    yield _published_check(npaf, labels_of(context.partition_keys), seg)
+    counts = (
+        seg.group_by("quarter", "final_segment").agg(pl.len().alias("organisations")).sort("quarter", "final_segment")
+    )
+    yield dg.Output(
+        {"cutpoints": stage.cutpoints, "domain_scores": stage.domain_scores, "segmentation": seg},
+        metadata={
+            "row_count": seg.height,
+            "segment_distribution": table_metadata(counts, 100),
+            "cut_points": table_metadata(stage.cutpoints.filter(pl.col("target") == "overall")),
+            "preview": table_metadata(seg.sort("quarter", "org_type", "amr_rank"), 20),
+        },
+    )
+
+
+def _published_check(npaf: NpafSettings, quarters: list[str], seg: pl.DataFrame) -> dg.AssetCheckResult:
+    files = registry.source_files(npaf.landing, nof_dashboard.SOURCE)
+    if not files:
+        return dg.AssetCheckResult(
+            check_name="matches_nhs_england",
+            passed=True,
+            metadata={"note": "no NHS England results in the landing zone"},
+        )
+    comparison = compare_segmentation(seg, nof_dashboard.read_release(files, quarters))
+    rates = match_rates(comparison)
+    differing = comparison.filter(pl.col("adjusted_segment") != pl.col("published_adjusted"))
+    return dg.AssetCheckResult(
+        check_name="matches_nhs_england",
+        passed=rates.get("adjusted_segment_equal", 1.0) >= 0.985 if rates["organisations"] else True,
+        severity=dg.AssetCheckSeverity.WARN,
+        metadata={**{k: float(v) for k, v in rates.items()}, "segment_differences": table_metadata(differing)},
+    )

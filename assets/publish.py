@@ -71,11 +71,17 @@ def published_snapshot(
     counts = seg.group_by("quarter", "final_segment").agg(pl.len().alias("organisations"))
     pivot = counts.pivot(on="final_segment", index="quarter", values="organisations", sort_columns=True).sort("quarter")
     paths = {q: info["manifest"] for q, info in report["quarters"].items()}
+    docs = {q: info.get("data_docs", "") for q, info in report["quarters"].items()}
     return dg.MaterializeResult(
         metadata={
             "output_dir": dg.MetadataValue.path(str(npaf.output)),
             "catalog": dg.MetadataValue.path(report["catalog"]),
-            "manifests": table_metadata(pl.DataFrame({"quarter": list(paths), "manifest": list(paths.values())})),
+            "manifests": table_metadata(
+                pl.DataFrame(
+                    {"quarter": list(paths), "manifest": list(paths.values()), "data_docs": list(docs.values())}
+                )
+            ),
+            **{f"data_docs {q}": dg.MetadataValue.url(f"file://{path}") for q, path in docs.items() if path},
             "segments_per_quarter": table_metadata(pivot),
             "row_counts": table_metadata(
                 pl.DataFrame(

@@ -36,7 +36,7 @@ def _tree_digest(folder: Path) -> dict[str, str]:
     return {
         str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
         for p in sorted(folder.rglob("*"))
-        if p.is_file() and ".state" not in p.parts
+        if p.is_file() and not {".state", "data-docs"} & set(p.parts)
     }
 
 

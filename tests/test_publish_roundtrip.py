@@ -139,7 +139,10 @@ def test_manifest_lists_inputs_row_counts_and_checks(published: dict) -> None:
             assert entry["rows"] == pq.read_metadata(out / entry["path"]).num_rows
             assert entry["sha256"] == sha256_of(out / entry["path"])
         names = [c["name"] for c in manifest["checks"]]
-        assert names == (["rows accounted"] if q == "Q1" else ["rows accounted", "q2 only"])
+        assert names == (
+            ["rows accounted", "acceptance_suite"] if q == "Q1" else ["rows accounted", "q2 only", "acceptance_suite"]
+        )
+        assert all(c["passed"] for c in manifest["checks"] if c["name"] == "acceptance_suite")
 
 
 def test_datapackage_describes_every_table_from_the_models(published: dict) -> None:

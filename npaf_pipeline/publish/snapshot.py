@@ -43,6 +43,7 @@ def publish_quarters(
     *,
     generated_at: str | None = None,
     before_commit: Callable[[str], None] | None = None,
+    acceptance: bool = True,
 ) -> dict[str, Any]:
     """Write every published table for every quarter in ``result``; return paths and row counts.
 
@@ -50,6 +51,8 @@ def publish_quarters(
     ``checks``: check results (JSON-serialisable mappings; one with a ``quarter`` key goes to that quarter only).
     ``generated_at``: a run time for the manifests only (data files never hold one, so reruns are identical).
     ``before_commit``: called with each quarter label after its files are staged and before they are swapped in.
+    ``acceptance``: run the Great Expectations suite on every quarter before anything is written (Data Docs
+    under ``<out>/data-docs/<fy>/<Qn>/``); a failure raises :class:`AcceptanceError` and nothing is published.
     """
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -62,16 +65,38 @@ def publish_quarters(
     tables = {name: conform(frames[name], model) for name, model in models.items()}  # all valid before any write
 
     report: dict[str, Any] = {"out_dir": str(out), "quarters": {}}
-    for label in quarters_present(result, values):
-        quarter = parse_quarter(label)
+    quarters = [parse_quarter(label) for label in quarters_present(result, values)]
+    checks = list(checks or [])
+    if acceptance:
+        checks += _accept(out, quarters, tables, rs, report)
+    for quarter in quarters:
         report["quarters"][quarter.label] = _publish_one(
             out, quarter, tables, models, rs, versions, files, checks, generated_at, before_commit
         )
+        if acceptance:
+            report["quarters"][quarter.label]["data_docs"] = report["data_docs"][quarter.label]
     datapackage = out / DATAPACKAGE_FILE
     write_text_atomic(datapackage, datapackage_text(models, out))
     report["datapackage"] = str(datapackage)
     report["catalog"] = str(build_catalog(out, models))
     return report
+
+
+def _accept(
+    out: Path, quarters: Sequence[Quarter], tables: Mapping[str, pl.DataFrame], rs: RuleSet, report: dict[str, Any]
+) -> list[dict[str, Any]]:
+    """Validate every quarter with the acceptance suite first: one failing quarter stops the whole publish."""
+    from npaf_pipeline.publish.expectations import validate_tables
+
+    checks, docs = [], {}
+    for quarter in quarters:
+        part = {name: t.filter(pl.col("quarter_label") == quarter.label) for name, t in tables.items()}
+        result = validate_tables(part, rs, out / "data-docs" / quarter.fy / f"Q{quarter.q}")
+        result.raise_if_failed()
+        docs[quarter.label] = str(result.data_docs_index)
+        checks.append({"quarter": quarter.label, "name": "acceptance_suite", "passed": result.success})
+    report["data_docs"] = docs
+    return checks
 
 
 def _publish_one(

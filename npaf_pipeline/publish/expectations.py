@@ -1,0 +1,396 @@
+"""Acceptance suite on the published tables, run with Great Expectations before anything is published.
+
+The expectations are derived, not copied: columns, ranges, allowed values, patterns, nullability and primary
+keys come from the pandera models in ``schemas/published.py``; segments, segment 5 and the segmented
+organisation types come from the rule set. Facts across tables (the league table's segment in the
+segmentation, the number of organisations of a type) are computed in polars as ``derived_*`` columns of the
+validated frame, so each check stays one readable expectation in the Data Docs.
+
+GX has no polars data source and takes seconds to import: frames go through ``to_pandas()`` into an ephemeral
+context, and GX is imported only when a validation runs.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandera.polars as pa
+import polars as pl
+
+from npaf_pipeline.ruleset.model import RuleSet
+from schemas.published import published_models
+
+DERIVED = "derived_"
+TYPE_COUNT = f"{DERIVED}organisations_of_type"
+SEGMENTATION_SEGMENT = f"{DERIVED}segmentation_adjusted_segment"
+MISSING_FROM_SEGMENTATION = f"{DERIVED}org_code_missing_from_segmentation"
+DERIVED_COLUMNS = {
+    "organisation_segmentation": (TYPE_COUNT,),
+    "league_table": (SEGMENTATION_SEGMENT, TYPE_COUNT),
+    "metric_scores": (MISSING_FROM_SEGMENTATION,),
+}
+NOT_EMPTY = ("organisation_segmentation", "metric_scores")
+RANK_UNIT = "rank"
+SEGMENT_COLUMNS = ("unadjusted_segment", "system_adjusted_segment", "adjusted_segment")
+UNEXPECTED_SHOWN = 5
+RESULT_FORMAT = {"result_format": "BASIC", "partial_unexpected_count": UNEXPECTED_SHOWN}
+SITE_NAME = "npaf_acceptance"
+BOUND_CHECKS = {"greater_than_or_equal_to", "greater_than", "less_than_or_equal_to", "less_than", "in_range"}
+
+
+@dataclass(frozen=True)
+class Spec:
+    """One expectation to build: its GX class name and arguments, the published column it is about, and why."""
+
+    expectation: str
+    kwargs: dict[str, Any]
+    column: str | None
+    why: str
+
+
+@dataclass(frozen=True)
+class ExpectationOutcome:
+    """One expectation's result: what was expected of which published column, and a few offending values."""
+
+    expectation: str
+    column: str | None
+    success: bool
+    unexpected_count: int | None = None
+    unexpected_values: tuple[Any, ...] = ()
+    detail: str | None = None
+
+
+@dataclass(frozen=True)
+class TableResult:
+    """The outcomes of one table's suite."""
+
+    table: str
+    suite: str
+    rows: int
+    success: bool
+    outcomes: tuple[ExpectationOutcome, ...]
+
+    @property
+    def failures(self) -> list[ExpectationOutcome]:
+        return [o for o in self.outcomes if not o.success]
+
+
+class AcceptanceError(ValueError):
+    """A published table failed the acceptance suite; nothing should be published."""
+
+
+@dataclass(frozen=True)
+class AcceptanceResult:
+    """The verdict on a set of published tables, per table, and where the Data Docs were written."""
+
+    success: bool
+    tables: dict[str, TableResult] = field(default_factory=dict)
+    data_docs_index: Path | None = None
+
+    def failures(self) -> list[tuple[str, ExpectationOutcome]]:
+        return [(name, o) for name, t in self.tables.items() for o in t.failures]
+
+    def summary(self) -> str:
+        """One line per failed expectation, for logs and exception messages."""
+        if self.success:
+            return "acceptance suite passed"
+        return "acceptance suite failed:\n" + "\n".join(_describe(name, o) for name, o in self.failures())
+
+    def raise_if_failed(self) -> None:
+        """Stop a publish when any expectation failed."""
+        if not self.success:
+            raise AcceptanceError(self.summary())
+
+
+def _describe(table: str, o: ExpectationOutcome) -> str:
+    text = f"{table}: {o.expectation} on {o.column or 'the table'}"
+    if o.unexpected_count:
+        text += f": {o.unexpected_count} unexpected, e.g. {list(o.unexpected_values)}"
+    return text + (f" ({o.detail})" if o.detail else "")
+
+
+# --- expectations from the pandera models -----------------------------------------------------------------
+
+
+def _key_specs(schema: pa.DataFrameSchema) -> list[Spec]:
+    """Primary key (``Config.unique``) unique together; its non-nullable columns get not-null like any other."""
+    keys = list(schema.unique or [])
+    if not keys:
+        return []
+    return [Spec("ExpectCompoundColumnsToBeUnique", {"column_list": keys}, ", ".join(keys), "primary key")]
+
+
+def _bounds(checks: Sequence[Any]) -> dict[str, Any]:
+    """A column's pandera comparison checks as the arguments of one between expectation."""
+    kwargs: dict[str, Any] = {}
+    for check in checks:
+        stats = check.statistics
+        if check.name in ("greater_than_or_equal_to", "greater_than"):
+            kwargs |= {"min_value": stats["min_value"], "strict_min": check.name == "greater_than"}
+        elif check.name in ("less_than_or_equal_to", "less_than"):
+            kwargs |= {"max_value": stats["max_value"], "strict_max": check.name == "less_than"}
+        elif check.name == "in_range":
+            kwargs |= {"min_value": stats["min_value"], "max_value": stats["max_value"]}
+            kwargs |= {"strict_min": not stats["include_min"], "strict_max": not stats["include_max"]}
+    return kwargs
+
+
+def _check_specs(name: str, checks: Sequence[Any]) -> list[Spec]:
+    """Allowed values and patterns; a pandera check with no translation is refused rather than skipped."""
+    specs = []
+    for check in checks:
+        if check.name == "isin":
+            kwargs = {"column": name, "value_set": list(check.statistics["allowed_values"])}
+            specs.append(Spec("ExpectColumnValuesToBeInSet", kwargs, name, "declared values"))
+        elif check.name == "str_matches":
+            kwargs = {"column": name, "regex": check.statistics["pattern"]}
+            specs.append(Spec("ExpectColumnValuesToMatchRegex", kwargs, name, "declared pattern"))
+        elif check.name not in BOUND_CHECKS:
+            raise ValueError(f"no acceptance expectation for the pandera check {check.name!r} on {name}")
+    return specs
+
+
+def _column_specs(name: str, column: Any) -> list[Spec]:
+    """Nullability, flags, range, allowed values and pattern of one declared column."""
+    specs = []
+    if not column.nullable:
+        specs.append(Spec("ExpectColumnValuesToNotBeNull", {"column": name}, name, "declared not nullable"))
+    if str(column.dtype) == "Boolean":
+        specs.append(Spec("ExpectColumnValuesToBeInSet", {"column": name, "value_set": [True, False]}, name, "flag"))
+    bounds = _bounds(column.checks)
+    if bounds:
+        specs.append(Spec("ExpectColumnValuesToBeBetween", {"column": name, **bounds}, name, "declared range"))
+    return specs + _check_specs(name, column.checks)
+
+
+def schema_specs(model: type[pa.DataFrameModel], derived: Sequence[str] = ()) -> list[Spec]:
+    """Everything the model declares: the exact columns (plus ``derived``), primary key and column checks."""
+    schema = model.to_schema()
+    columns = [*schema.columns, *derived]
+    specs = [Spec("ExpectTableColumnsToMatchSet", {"column_set": columns, "exact_match": True}, None, "columns")]
+    specs += _key_specs(schema)
+    for name, column in schema.columns.items():
+        specs += _column_specs(name, column)
+    return specs
+
+
+# --- expectations from the rule set and across tables ----------------------------------------------------
+
+
+def segments(rs: RuleSet) -> list[int]:
+    """Segments 1..n the rule set can produce: one more than the cut-points of its largest population."""
+    cuts = [len(p.thresholds) if p.thresholds is not None else len(p.probabilities) for p in rs.segmentation]
+    return list(range(1, max(cuts, default=0) + 2))
+
+
+def final_segments(rs: RuleSet) -> list[int]:
+    """The published final segment: an adjusted segment, or the intensive-support segment (5)."""
+    extra = [rs.intensive_support.segment] if rs.intensive_support.source != "none" else []
+    return sorted({*segments(rs), *extra})
+
+
+def segmented_types(rs: RuleSet) -> list[str]:
+    return sorted({t for p in rs.segmentation for t in p.org_types})
+
+
+def rank_columns(model: type[pa.DataFrameModel]) -> list[str]:
+    """Columns whose unit is a rank (all are ranks within organisation type)."""
+    columns = model.to_schema().columns
+    return [n for n, c in columns.items() if str((c.metadata or {}).get("unit", "")).startswith(RANK_UNIT)]
+
+
+def _rank_specs(model: type[pa.DataFrameModel]) -> list[Spec]:
+    kwargs = {"column_A": TYPE_COUNT, "or_equal": True, "ignore_row_if": "either_value_is_missing"}
+    why = "a rank within type is at most the number of organisations of that type in the quarter"
+    return [
+        Spec("ExpectColumnPairValuesAToBeGreaterThanB", {**kwargs, "column_B": r}, r, why) for r in rank_columns(model)
+    ]
+
+
+def _segmentation_specs(rs: RuleSet) -> list[Spec]:
+    final = {"column": "final_segment", "value_set": final_segments(rs)}
+    specs = [Spec("ExpectColumnValuesToBeInSet", final, "final_segment", "segments, or intensive support")]
+    return specs + [
+        Spec("ExpectColumnValuesToBeInSet", {"column": c, "value_set": segments(rs)}, c, "segments of the rule set")
+        for c in SEGMENT_COLUMNS
+    ]
+
+
+def rule_specs(table: str, model: type[pa.DataFrameModel], rs: RuleSet) -> list[Spec]:
+    """Expectations from the rule set and other tables (these read the ``derived_*`` columns)."""
+    specs = []
+    if table in NOT_EMPTY:
+        specs.append(Spec("ExpectTableRowCountToBeBetween", {"min_value": 1}, None, "never published empty"))
+    if table == "organisation_segmentation":
+        specs += _segmentation_specs(rs) + _rank_specs(model)
+    elif table == "league_table":
+        pair = {"column_A": "segment", "column_B": SEGMENTATION_SEGMENT, "ignore_row_if": "neither"}
+        specs += [Spec("ExpectColumnPairValuesToBeEqual", pair, "segment", "the segmentation's adjusted segment")]
+        specs += _rank_specs(model)
+    elif table == "metric_scores":
+        missing = {"column": MISSING_FROM_SEGMENTATION}
+        specs.append(Spec("ExpectColumnValuesToBeNull", missing, "org_code", "scored organisations are segmented"))
+    return specs
+
+
+def _type_count(type_column: str) -> pl.Expr:
+    return pl.len().over("fy", "quarter", type_column).cast(pl.Int64).alias(TYPE_COUNT)
+
+
+def with_derived(tables: Mapping[str, pl.DataFrame], rs: RuleSet) -> dict[str, pl.DataFrame]:
+    """The frames to validate: each table, with the cross-table facts its expectations read as columns."""
+    seg = tables["organisation_segmentation"]
+    on = ["fy", "quarter", "org_code"]
+    adjusted = seg.select(*on, pl.col("adjusted_segment").alias(SEGMENTATION_SEGMENT)).unique(on, keep="first")
+    league = tables["league_table"].join(
+        adjusted.rename({"org_code": "trust_code"}), on=["fy", "quarter", "trust_code"], how="left"
+    )
+    found = seg.select(*on, pl.lit(True).alias("_found")).unique()
+    scores = tables["metric_scores"].join(found, on=on, how="left")
+    missing = pl.col("org_type").is_in(segmented_types(rs)) & pl.col("_found").is_null()
+    return {
+        **tables,
+        "organisation_segmentation": seg.with_columns(_type_count("org_type")),
+        "league_table": league.with_columns(_type_count("trust_type")),
+        "metric_scores": scores.with_columns(
+            pl.when(missing).then(pl.col("org_code")).alias(MISSING_FROM_SEGMENTATION)
+        ).drop("_found"),
+    }
+
+
+def table_specs(rs: RuleSet) -> dict[str, list[Spec]]:
+    """Each published table's expectations, from its model and the rule set."""
+    models = published_models([(d.id, d.name) for d in rs.domains])
+    return {
+        name: schema_specs(model, DERIVED_COLUMNS.get(name, ())) + rule_specs(name, model, rs)
+        for name, model in models.items()
+    }
+
+
+# --- running GX -------------------------------------------------------------------------------------------
+
+
+def import_gx() -> Any:
+    """Import GX on first use only (it takes seconds), with its analytics off before it loads."""
+    os.environ["GX_ANALYTICS_ENABLED"] = "false"
+    import great_expectations as gx
+
+    return gx
+
+
+def _context(gx: Any, data_docs_dir: Path | None) -> Any:
+    """An in-memory context without progress bars or analytics; a filesystem Data Docs site when asked."""
+    from great_expectations.data_context.types.base import (
+        DataContextConfig,
+        InMemoryStoreBackendDefaults,
+        ProgressBarsConfig,
+    )
+
+    config = DataContextConfig(
+        store_backend_defaults=InMemoryStoreBackendDefaults(init_temp_docs_sites=False),
+        analytics_enabled=False,
+        progress_bars=ProgressBarsConfig(globally=False, metric_calculations=False),
+    )
+    context = gx.get_context(mode="ephemeral", project_config=config)
+    if data_docs_dir is not None:
+        site = {
+            "class_name": "SiteBuilder",
+            "show_how_to_buttons": False,
+            "store_backend": {"class_name": "TupleFilesystemStoreBackend", "base_directory": str(data_docs_dir)},
+            "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"},
+        }
+        context.add_data_docs_site(site_name=SITE_NAME, site_config=site)
+    return context
+
+
+def suite_name(table: str) -> str:
+    return f"npaf.{table}"
+
+
+def _suite(gx: Any, context: Any, table: str, specs: Sequence[Spec]) -> Any:
+    """The table's suite, built whole then stored once (GX rewrites a stored suite on every addition)."""
+    expectations = [
+        getattr(gx.expectations, s.expectation)(**s.kwargs, meta={"column": s.column}, notes=s.why) for s in specs
+    ]
+    suite = gx.ExpectationSuite(name=suite_name(table), expectations=expectations)
+    if len(suite.expectations) != len(specs):  # GX logs and drops an invalid expectation instead of raising
+        raise ValueError(f"{table}: {len(specs) - len(suite.expectations)} expectation(s) refused by GX")
+    return context.suites.add(suite)
+
+
+def _plain(value: Any) -> Any:
+    """Numpy scalars (and containers of them) as plain Python values, so results print and compare simply."""
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return tuple(_plain(v) for v in value)
+    return value.item() if hasattr(value, "item") and not isinstance(value, str) else value
+
+
+def _detail(result: Any) -> str | None:
+    """Why an expectation failed when its unexpected values do not say: an error, mismatched columns, a count."""
+    info = result.exception_info or {}
+    raised = [i for i in [info, *info.values()] if isinstance(i, dict) and i.get("raised_exception") is True]
+    if raised:
+        return str(raised[0].get("exception_message"))
+    if result.success:
+        return None
+    mismatched = (result.result.get("details") or {}).get("mismatched")
+    if mismatched:
+        return ", ".join(f"{kind}: {sorted(cols)}" for kind, cols in mismatched.items() if cols)
+    if "observed_value" in result.result:
+        return f"observed {_plain(result.result['observed_value'])}"
+    return None
+
+
+def _outcome(result: Any) -> ExpectationOutcome:
+    """The plain-Python view of one GX expectation result."""
+    config = result.expectation_config
+    partial = result.result.get("partial_unexpected_list") or []
+    return ExpectationOutcome(
+        expectation=config.type,
+        column=(config.meta or {}).get("column"),
+        success=bool(result.success),
+        unexpected_count=result.result.get("unexpected_count"),
+        unexpected_values=_plain(partial[:UNEXPECTED_SHOWN]),
+        detail=_detail(result),
+    )
+
+
+def _validate_table(gx: Any, context: Any, table: str, frame: pl.DataFrame, specs: Sequence[Spec]) -> TableResult:
+    """One data source, asset, batch definition, suite and validation definition per table: one docs page each."""
+    asset = context.data_sources.add_pandas(name=table).add_dataframe_asset(name=table)
+    batch = asset.add_batch_definition_whole_dataframe(name=table)
+    suite = _suite(gx, context, table, specs)
+    definition = context.validation_definitions.add(gx.ValidationDefinition(name=table, data=batch, suite=suite))
+    result = definition.run(batch_parameters={"dataframe": frame.to_pandas()}, result_format=RESULT_FORMAT)
+    outcomes = tuple(_outcome(r) for r in result.results)
+    return TableResult(table, suite.name, frame.height, bool(result.success), outcomes)
+
+
+def validate_tables(
+    tables: Mapping[str, pl.DataFrame], rs: RuleSet, data_docs_dir: Path | None = None
+) -> AcceptanceResult:
+    """Run the acceptance suite on every published table; write static Data Docs into ``data_docs_dir``.
+
+    ``tables`` are the conformed published frames (any number of quarters). Validation writes nothing but
+    the Data Docs, so callers run it before any file is published and refuse to publish when it fails.
+    """
+    specs = table_specs(rs)
+    missing = sorted(set(specs) - set(tables))
+    if missing:
+        raise ValueError(f"the acceptance suite needs every published table; missing {missing}")
+    frames = with_derived(tables, rs)
+    docs = Path(data_docs_dir).resolve() if data_docs_dir is not None else None
+    gx = import_gx()
+    context = _context(gx, docs)
+    results = {name: _validate_table(gx, context, name, frames[name], specs[name]) for name in specs}
+    index = None
+    if docs is not None:
+        context.build_data_docs(site_names=[SITE_NAME])
+        index = docs / "index.html"
+    return AcceptanceResult(all(r.success for r in results.values()), results, index)

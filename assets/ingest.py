@@ -63,6 +63,7 @@ INGEST_ASSETS = [_ingest_asset(source) for source in registry.VALUE_SOURCES]
     group_name=GROUP,
     kinds={"polars"},
     owners=OWNERS,
+    backfill_policy=dg.BackfillPolicy.single_run(),
     description="Every landing file with SHA-256, size and first-seen time; files are never modified or moved.",
 )
 def landing_ledger(context: dg.AssetExecutionContext, npaf: NpafSettings) -> dg.MaterializeResult:

@@ -205,3 +205,33 @@ def test_real_q1_export_equals_engine_and_reports_match_rates(
     with capsys.disabled(), pl.Config(tbl_rows=30, tbl_cols=10, tbl_hide_dataframe_shape=True):
         print("\nexport of the Q1 2025/26 run vs NHS England's published files (value within 0.005):")
         print(rates)
+
+
+@pytest.mark.real_data
+def test_real_q1_export_reconciles_with_nhs_england_at_the_engine_rates(tmp_path: Path, rs: RuleSet) -> None:
+    """The exported CSV, read back by the NOF reader, meets the reconciliation targets against the originals."""
+    from npaf_pipeline.reconcile.compare import load_known_differences
+
+    files = [real_file(ACUTE_Q1), real_file(MHC_Q1)]
+    release = nof_csv.read_nof_csv(files)
+    values, orgs = nof_csv.metric_values(release, rs), nof_csv.organisations(release, rs)
+    publish_quarters(run(values, orgs, rs, nof_csv.flags(release)), orgs, values, rs, tmp_path / "out", inputs=files)
+    csv = tmp_path / "nhse.csv"
+    assert main(["export-nhse", "--from", str(tmp_path / "out"), "--out", str(csv)]) == 0
+    exported = nof_csv.read_nof_csv(csv).rows.select(
+        *KEYS, pl.col("value").alias("ours"), pl.col("rank").alias("our_rank")
+    )
+    joined = release.rows.join(exported, on=KEYS, how="inner")
+    assert joined.height == release.rows.height
+
+    of5000 = joined.filter(pl.col("metric_id") == "OF5000")
+    assert (of5000["value"] == of5000["ours"]).mean() >= 0.985
+    assert ((of5000["rank"] - of5000["our_rank"]).abs() <= 2).mean() >= 0.985
+    known = load_known_differences()
+    scores = joined.filter(pl.col("metric_id").str.starts_with("OF1"))
+    listed = [
+        any(k.applies_to == "value" and k.covers(m, o, "end_to_end") for k in known)
+        for m, o in scores.select("metric_id", "org_code").iter_rows()
+    ]
+    outside = scores.filter(~pl.Series(listed))
+    assert ((outside["value"] - outside["ours"]).abs() <= 0.01 + 1e-9).mean() >= 0.995

@@ -35,7 +35,10 @@ def contract_check(
             problems.append(f"{account.path}: rows read != accepted + quarantined")
     failed = bool(problems) or (blocking_on_quarantine and quarantine.height > 0)
     summary = (
-        quarantine.group_by("source_file", "check").agg(pl.len().alias("rows")).sort("rows", descending=True)
+        quarantine.group_by("check", "source_file")
+        .agg(pl.len().alias("rows"))
+        .sort("rows", "check", descending=[True, False])
+        .select("check", "rows", pl.col("source_file").str.split("/").list.last().alias("file"))
         if quarantine.height
         else pl.DataFrame()
     )
@@ -49,8 +52,23 @@ def contract_check(
             "rows_accepted": sum(a.rows_accepted for a in accounts),
             "rows_quarantined": quarantine["source_row"].n_unique() if quarantine.height else 0,
             "accounting_problems": "; ".join(problems) or "none",
-            "failures": table_metadata(quarantine),
+            "failures": table_metadata(_readable(quarantine)),
             "failures_by_check": table_metadata(summary),
         },
         description=(f"{quarantine.height} quarantined failure(s)" if quarantine.height else "every row accepted"),
+    )
+
+
+def _readable(quarantine: pl.DataFrame) -> pl.DataFrame:
+    """What a person needs first: the row, column, rule and value; then the file by name."""
+    if quarantine.is_empty():
+        return quarantine
+    return quarantine.select(
+        "source_row",
+        "column",
+        "check",
+        "value",
+        "reason",
+        pl.col("source_file").str.split("/").list.last().alias("file"),
+        "source",
     )

@@ -16,7 +16,12 @@ OWNERS = ["team:npaf-data-engineering"]
 
 
 def _ingest_asset(source: str) -> dg.AssetsDefinition:
-    check = dg.AssetCheckSpec("pandera_contract", asset=f"ingest_{source}", blocking=True)
+    check = dg.AssetCheckSpec(
+        "pandera_contract",
+        asset=f"ingest_{source}",
+        blocking=True,
+        description="Every row read is accepted or quarantined; a quarantined row or a broken count fails it.",
+    )
 
     @dg.asset(
         name=f"ingest_{source}",

@@ -61,7 +61,14 @@ def metric_values(context: dg.AssetExecutionContext, **ingested: dict[str, pl.Da
 @dg.asset(
     group_name="metric_values",
     kinds={"polars", "pandera"},
-    check_specs=[dg.AssetCheckSpec("pandera_contract", asset="organisation_reference", blocking=True)],
+    check_specs=[
+        dg.AssetCheckSpec(
+            "pandera_contract",
+            asset="organisation_reference",
+            blocking=True,
+            description="Every row read is accepted or quarantined; a quarantined row or a broken count fails it.",
+        )
+    ],
     description="Organisations per quarter with their rule-set type: ODS list + trust types, else the NOF files.",
     **COMMON,
 )
@@ -76,7 +83,14 @@ def organisation_reference(context: dg.AssetExecutionContext, npaf: NpafSettings
 @dg.asset(
     group_name="metric_values",
     kinds={"polars", "pandera"},
-    check_specs=[dg.AssetCheckSpec("pandera_contract", asset="segmentation_flags", blocking=True)],
+    check_specs=[
+        dg.AssetCheckSpec(
+            "pandera_contract",
+            asset="segmentation_flags",
+            blocking=True,
+            description="Every row read is accepted or quarantined; a quarantined row or a broken count fails it.",
+        )
+    ],
     description="Financial-override and intensive-support flags per organisation-quarter, with their source.",
     **COMMON,
 )
@@ -143,8 +157,18 @@ def organisation_scores(
     group_name="segmentation",
     kinds={"polars"},
     check_specs=[
-        dg.AssetCheckSpec("output_invariants", asset="segmentation", blocking=True),
-        dg.AssetCheckSpec("matches_nhs_england", asset="segmentation", blocking=False),
+        dg.AssetCheckSpec(
+            "output_invariants",
+            asset="segmentation",
+            blocking=True,
+            description="Every scored organisation has exactly one segment; scores within 1-4; league ranks complete.",
+        ),
+        dg.AssetCheckSpec(
+            "matches_nhs_england",
+            asset="segmentation",
+            blocking=False,
+            description="Share of NHS England's published segments and ranks reproduced, where its files are landed.",
+        ),
     ],
     description=(
         "Steps 3-4 (engine.segment_stage): cut-points, unadjusted segment, override, adjusted and final segment, "

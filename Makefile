@@ -4,13 +4,16 @@ VENV   ?= .venv
 BIN     = $(VENV)/bin
 STAMP   = $(VENV)/.installed
 
-.PHONY: help install test lint fmt reconcile clean
+.PHONY: help install test lint fmt reconcile run ui bench clean
 
 help:
+	@echo "make run        generate the sample landing zone and backfill every sample quarter through Dagster"
+	@echo "make ui         start the Dagster UI on http://127.0.0.1:$(UI_PORT) over the same outputs"
 	@echo "make test       lint and run the test suite (creates .venv on first use)"
 	@echo "make reconcile  recompute NHS England's Q1 2025/26 release from ../shared/real-data and compare"
+	@echo "make bench      run the benchmarks in benchmarks/ and write docs/performance.md"
 	@echo "make lint       ruff only"
-	@echo "make clean      remove .venv and caches"
+	@echo "make clean      remove .venv, build outputs and caches"
 
 $(STAMP): pyproject.toml constraints.txt
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -34,9 +37,46 @@ reconcile: $(STAMP)
 	  $(REAL_DATA)/nof-mhc-q1-2025-26/nhs-oversight-framework-mental-health-and-community-trust-data-q1.csv \
 	  --out build/reconcile
 
+# --- running the pipeline -------------------------------------------------------------------------------
+SAMPLE_LANDING   := build/sample-landing
+SAMPLE_QUARTERS  ?= 6
+SAMPLE_SEED      ?= 2025
+FIRST_QUARTER    ?= 2025-26Q1
+LAST_QUARTER     ?= 2026-27Q2
+NPAF_LANDING_DIR ?= $(SAMPLE_LANDING)
+NPAF_OUTPUT_DIR  ?= build/output
+DAGSTER_HOME     ?= $(CURDIR)/.dagster_home
+UI_PORT          ?= 3000
+export NPAF_LANDING_DIR NPAF_OUTPUT_DIR
+
+$(DAGSTER_HOME)/dagster.yaml:
+	@mkdir -p $(DAGSTER_HOME)
+	@printf 'telemetry:\n  enabled: false\n' > $@
+
+run: $(STAMP) $(DAGSTER_HOME)/dagster.yaml
+	@if [ "$(NPAF_LANDING_DIR)" = "$(SAMPLE_LANDING)" ] && [ ! -f $(SAMPLE_LANDING)/README.md ]; then \
+	  $(BIN)/npaf sample-data --quarters $(SAMPLE_QUARTERS) --seed $(SAMPLE_SEED) --out $(SAMPLE_LANDING); fi
+	DAGSTER_HOME=$(DAGSTER_HOME) $(BIN)/npaf backfill --from $(FIRST_QUARTER) --to $(LAST_QUARTER)
+	@echo
+	@echo "Published outputs: $(NPAF_OUTPUT_DIR)/<table>/fy=YYYY-YY/quarter=Qn/part-0.parquet"
+	@echo "DuckDB catalog:    $(NPAF_OUTPUT_DIR)/npaf.duckdb   (views per table, latest_* for the newest quarter)"
+	@echo "Data Docs:         $(NPAF_OUTPUT_DIR)/data-docs/<fy>/<Qn>/index.html"
+	@echo "Dagster UI:        make ui, then open http://127.0.0.1:$(UI_PORT) (the runs above are listed there)"
+
+ui: $(STAMP) $(DAGSTER_HOME)/dagster.yaml
+	@echo "Dagster UI on http://127.0.0.1:$(UI_PORT) (landing $(NPAF_LANDING_DIR), outputs $(NPAF_OUTPUT_DIR)); Ctrl-C stops it"
+	DAGSTER_HOME=$(DAGSTER_HOME) $(BIN)/dagster dev -h 127.0.0.1 -p $(UI_PORT) -w workspace.yaml
+
+$(VENV)/.bench-installed: $(STAMP)
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[dev,bench]'
+	@touch $@
+
+bench: $(VENV)/.bench-installed
+	$(BIN)/python -m benchmarks
+
 fmt: $(STAMP)
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache build
+	rm -rf $(VENV) .pytest_cache .ruff_cache build .dagster_home

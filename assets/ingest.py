@@ -44,7 +44,10 @@ def _ingest_asset(source: str) -> dg.AssetsDefinition:
             result = registry.reader(source)(files, quarters)
         else:
             result = AdapterResult(source, empty_metric_values(), empty_quarantine(), [])
-        quarantine = result.quarantine.with_columns(pl.lit(None, pl.String).alias("quarter"))
+        # a file's rejected rows concern every quarter it was read for
+        quarantine = pl.concat(
+            [result.quarantine.with_columns(pl.lit(q).alias("quarter")) for q in quarters], how="vertical_relaxed"
+        )
         yield contract_check("pandera_contract", result.quarantine, result.accounts, npaf.quarantine_blocks, len(files))
         yield dg.Output(
             {"values": result.values, "quarantine": quarantine},

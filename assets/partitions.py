@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import os
+
 import dagster as dg
 
 from npaf_pipeline.quarters import Quarter, parse_quarter
 
-FIRST_QUARTER = "2025-04"
+# NOF 2025/26 is the first framework year. Benchmarks and what-if runs over synthetic history set
+# NPAF_FIRST_PARTITION (e.g. 2017-04) before the code location loads; it is read once, here.
+FIRST_QUARTER = parse_quarter(os.environ.get("NPAF_FIRST_PARTITION", "2025-04")).partition_key
 
 quarterly = dg.TimeWindowPartitionsDefinition(
     start=FIRST_QUARTER,

@@ -12,6 +12,7 @@ from npaf_pipeline.engine.invariants import output_violations
 from npaf_pipeline.engine.pipeline import AggregateStage, aggregate_stage, score_stage, segment_stage
 from npaf_pipeline.reconcile.published import compare_segmentation, match_rates
 from npaf_pipeline.ruleset import load_ruleset
+from npaf_pipeline.screening import OUT_OF_RANGE, OUT_OF_SCOPE, screen_values
 from npaf_pipeline.sources import nof_dashboard, registry
 
 COMMON = {
@@ -25,32 +26,75 @@ COMMON = {
 @dg.asset(
     group_name="metric_values",
     kinds={"polars"},
-    ins={a.key.path[-1]: dg.AssetIn(a.key) for a in INGEST_ASSETS},
+    ins={
+        **{a.key.path[-1]: dg.AssetIn(a.key) for a in INGEST_ASSETS},
+        "organisation_reference": dg.AssetIn("organisation_reference"),
+    },
+    check_specs=[
+        dg.AssetCheckSpec(
+            "valid_ranges",
+            asset="metric_values",
+            blocking=True,
+            description="Every value lies within its metric's valid range in the rule set (else quarantined).",
+        ),
+        dg.AssetCheckSpec(
+            "known_organisations",
+            asset="metric_values",
+            blocking=False,
+            description="Values for organisations the reference does not know are set aside, not scored.",
+        ),
+    ],
     description=(
         "One canonical metric value per (quarter, organisation, metric) with its lineage. Where sources overlap "
-        "the precedence is canonical > raw extracts > NHS England dashboard; the others are kept as superseded."
+        "the precedence is canonical > raw extracts > NHS England dashboard; the others are kept as superseded. "
+        "Values for organisations outside the reference, or outside a metric's valid range, are set aside."
     ),
     **COMMON,
 )
-def metric_values(context: dg.AssetExecutionContext, **ingested: dict[str, pl.DataFrame]) -> dg.Output:
+def metric_values(
+    context: dg.AssetExecutionContext,
+    npaf: NpafSettings,
+    organisation_reference: pl.DataFrame,
+    **ingested: dict[str, pl.DataFrame],
+):
     by_source = {
         name.removeprefix("ingest_"): tables.get("values", pl.DataFrame()) for name, tables in ingested.items()
     }
-    values, superseded = registry.merge_values(by_source)
+    merged, superseded = registry.merge_values(by_source)
+    values, set_aside = screen_values(merged, organisation_reference, load_ruleset(npaf.framework))
     quarantine = (
         pl.concat(
-            [t["quarantine"] for t in ingested.values() if "quarantine" in t and t["quarantine"].height],
+            [t["quarantine"] for t in ingested.values() if t.get("quarantine", pl.DataFrame()).height]
+            + ([set_aside] if set_aside.height else []),
             how="diagonal_relaxed",
         )
-        if any("quarantine" in t and t["quarantine"].height for t in ingested.values())
+        if any(t.get("quarantine", pl.DataFrame()).height for t in ingested.values()) or set_aside.height
         else pl.DataFrame()
     )
+    out_of_range = set_aside.filter(pl.col("check") == OUT_OF_RANGE)
+    unknown = set_aside.filter(pl.col("check") == OUT_OF_SCOPE)
+    yield dg.AssetCheckResult(
+        check_name="valid_ranges",
+        passed=out_of_range.is_empty() or not npaf.quarantine_blocks,
+        metadata={"rows_out_of_range": out_of_range.height, "failures": table_metadata(out_of_range)},
+    )
+    yield dg.AssetCheckResult(
+        check_name="known_organisations",
+        passed=unknown.is_empty(),
+        severity=dg.AssetCheckSeverity.WARN,
+        metadata={
+            "rows_set_aside": unknown.height,
+            "organisations": unknown["value"].n_unique() if unknown.height else 0,
+            "examples": table_metadata(unknown.unique("value").sort("value"), 20),
+        },
+    )
     per_source = values.group_by("source").agg(pl.len().alias("values")).sort("source") if values.height else values
-    return dg.Output(
+    yield dg.Output(
         {"values": values, "superseded": superseded, "quarantine": quarantine},
         metadata={
             "row_count": values.height,
             "superseded_rows": superseded.height,
+            "set_aside_rows": set_aside.height,
             "by_source": table_metadata(per_source),
             "schema": schema_metadata(values),
             "preview": table_metadata(values, 10),

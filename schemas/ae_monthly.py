@@ -11,26 +11,11 @@ from __future__ import annotations
 import pandera.polars as pa
 import polars as pl
 
-from schemas.common import ODS_CODE
+from schemas.common import MONTH_NAMES, ODS_CODE, TEXT_SUFFIX, WHOLE_NUMBER, blank_or_matching, count, published_text
 
-MONTHS = (
-    "JANUARY",
-    "FEBRUARY",
-    "MARCH",
-    "APRIL",
-    "MAY",
-    "JUNE",
-    "JULY",
-    "AUGUST",
-    "SEPTEMBER",
-    "OCTOBER",
-    "NOVEMBER",
-    "DECEMBER",
-)
+MONTHS = MONTH_NAMES
 PERIOD = rf"(?i)^MSitAE-({'|'.join(MONTHS)})-(\d{{4}})$"
 """The Period cell, e.g. ``MSitAE-APRIL-2025`` (any letter case)."""
-WHOLE_NUMBER = r"^(\d+|\d{1,3}(,\d{3})+)$|^-\d+$"
-"""A count as published: digits, optionally with thousands separators; a minus sign is read (and then refused)."""
 
 ATTENDANCES = [
     "attendances_type1",
@@ -57,17 +42,8 @@ OTHER_COUNTS = [
     "other_emergency_admissions",
 ]
 COUNTS = ATTENDANCES + OVER_4H + OTHER_COUNTS
-TEXT_SUFFIX = "_text"
 DENOMINATOR_OF = dict(zip(OVER_4H, ATTENDANCES, strict=True))
 """Each over-4-hour count and the attendances it is part of (numerator <= denominator)."""
-
-
-def _count() -> object:
-    return pa.Field(nullable=True, ge=0, description="count; missing when published blank or '-'")
-
-
-def _text() -> object:
-    return pa.Field(nullable=True, description="the cell as published, trimmed")
 
 
 class AeMonthlyRow(pa.DataFrameModel):
@@ -78,47 +54,47 @@ class AeMonthlyRow(pa.DataFrameModel):
     parent_org: str = pa.Field(nullable=True, description="NHS England region")
     org_name: str = pa.Field(nullable=True)
 
-    attendances_type1: int = _count()
-    attendances_type2: int = _count()
-    attendances_other: int = _count()
-    attendances_booked_type1: int = _count()
-    attendances_booked_type2: int = _count()
-    attendances_booked_other: int = _count()
-    over_4h_type1: int = _count()
-    over_4h_type2: int = _count()
-    over_4h_other: int = _count()
-    over_4h_booked_type1: int = _count()
-    over_4h_booked_type2: int = _count()
-    over_4h_booked_other: int = _count()
-    dta_wait_4_12h: int = _count()
-    dta_wait_12h_plus: int = _count()
-    emergency_admissions_type1: int = _count()
-    emergency_admissions_type2: int = _count()
-    emergency_admissions_other: int = _count()
-    other_emergency_admissions: int = _count()
+    attendances_type1: int = count()
+    attendances_type2: int = count()
+    attendances_other: int = count()
+    attendances_booked_type1: int = count()
+    attendances_booked_type2: int = count()
+    attendances_booked_other: int = count()
+    over_4h_type1: int = count()
+    over_4h_type2: int = count()
+    over_4h_other: int = count()
+    over_4h_booked_type1: int = count()
+    over_4h_booked_type2: int = count()
+    over_4h_booked_other: int = count()
+    dta_wait_4_12h: int = count()
+    dta_wait_12h_plus: int = count()
+    emergency_admissions_type1: int = count()
+    emergency_admissions_type2: int = count()
+    emergency_admissions_other: int = count()
+    other_emergency_admissions: int = count()
 
-    attendances_type1_text: str = _text()
-    attendances_type2_text: str = _text()
-    attendances_other_text: str = _text()
-    attendances_booked_type1_text: str = _text()
-    attendances_booked_type2_text: str = _text()
-    attendances_booked_other_text: str = _text()
-    over_4h_type1_text: str = _text()
-    over_4h_type2_text: str = _text()
-    over_4h_other_text: str = _text()
-    over_4h_booked_type1_text: str = _text()
-    over_4h_booked_type2_text: str = _text()
-    over_4h_booked_other_text: str = _text()
-    dta_wait_4_12h_text: str = _text()
-    dta_wait_12h_plus_text: str = _text()
-    emergency_admissions_type1_text: str = _text()
-    emergency_admissions_type2_text: str = _text()
-    emergency_admissions_other_text: str = _text()
-    other_emergency_admissions_text: str = _text()
+    attendances_type1_text: str = published_text()
+    attendances_type2_text: str = published_text()
+    attendances_other_text: str = published_text()
+    attendances_booked_type1_text: str = published_text()
+    attendances_booked_type2_text: str = published_text()
+    attendances_booked_other_text: str = published_text()
+    over_4h_type1_text: str = published_text()
+    over_4h_type2_text: str = published_text()
+    over_4h_other_text: str = published_text()
+    over_4h_booked_type1_text: str = published_text()
+    over_4h_booked_type2_text: str = published_text()
+    over_4h_booked_other_text: str = published_text()
+    dta_wait_4_12h_text: str = published_text()
+    dta_wait_12h_plus_text: str = published_text()
+    emergency_admissions_type1_text: str = published_text()
+    emergency_admissions_type2_text: str = published_text()
+    emergency_admissions_other_text: str = published_text()
+    other_emergency_admissions_text: str = published_text()
 
-    @pa.check(*[c + TEXT_SUFFIX for c in COUNTS], name="is_a_whole_number")
-    def _is_a_whole_number(cls, data) -> pl.LazyFrame:
-        return data.lazyframe.select(pl.col(data.key).is_null() | pl.col(data.key).str.contains(WHOLE_NUMBER))
+    _is_a_whole_number = pa.check(*[c + TEXT_SUFFIX for c in COUNTS], name="is_a_whole_number")(
+        blank_or_matching(WHOLE_NUMBER)
+    )
 
     @pa.check(*OVER_4H, name="within_attendances")
     def _within_attendances(cls, data) -> pl.LazyFrame:

@@ -9,30 +9,11 @@ from __future__ import annotations
 import pandera.polars as pa
 import polars as pl
 
-from schemas.common import ODS_CODE
+from schemas.common import MONTH_NAMES, NUMBER, ODS_CODE, as_number
 
-NUMBER = r"^-?\d+(\.\d+)?([eE][-+]?\d+)?$"
-MONTH_NAMES = (
-    "JANUARY",
-    "FEBRUARY",
-    "MARCH",
-    "APRIL",
-    "MAY",
-    "JUNE",
-    "JULY",
-    "AUGUST",
-    "SEPTEMBER",
-    "OCTOBER",
-    "NOVEMBER",
-    "DECEMBER",
-)
 MONTH_NAME = r"(?i)^(" + "|".join(MONTH_NAMES) + r")$"
 REGION_CODE = r"^Y\d{2}$"
 INDICATORS = ("A7", "A10", "A30", "A53")
-
-
-def _number(column: str) -> pl.Expr:
-    return pl.col(column).cast(pl.Float64, strict=False)
 
 
 class AmbsysRaw(pa.DataFrameModel):
@@ -56,11 +37,11 @@ class AmbsysRaw(pa.DataFrameModel):
 
     @pa.check(*INDICATORS, name="non_negative")
     def _non_negative(cls, data) -> pl.LazyFrame:
-        return data.lazyframe.select(_number(data.key) >= 0)
+        return data.lazyframe.select(as_number(data.key) >= 0)
 
     @pa.check("A53", name="conveyed_to_ed_at_most_all_incidents")
     def _conveyed_le_incidents(cls, data) -> pl.LazyFrame:
-        a53, a7 = _number("A53"), _number("A7")
+        a53, a7 = as_number("A53"), as_number("A7")
         return data.lazyframe.select(a53.is_null() | a7.is_null() | (a53 <= a7))
 
     class Config:

@@ -49,13 +49,6 @@ class MetricValuesInput(pa.DataFrameModel):
     def _non_negative(cls, data) -> pl.LazyFrame:
         return data.lazyframe.select(_number(data.key) >= 0)
 
-    @pa.check("value", name="percent_between_0_and_100")
-    def _percent_range(cls, data) -> pl.LazyFrame:
-        value = _number("value")
-        return data.lazyframe.select(
-            (pl.col("unit") != "percent").fill_null(True) | value.is_null() | value.is_between(0, 100)
-        )
-
     _quarter_years = pa.check("quarter", **_QUARTER_CHECK)(_consecutive_years)
 
     class Config:

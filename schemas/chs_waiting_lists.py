@@ -11,13 +11,10 @@ from __future__ import annotations
 import pandera.polars as pa
 import polars as pl
 
-from schemas.common import ODS_CODE
+from schemas.common import ODS_CODE, TEXT_SUFFIX, WHOLE_NUMBER, blank_or_matching, count, published_text
 
 ORG_TYPES = ("National", "Region", "ICB", "Provider")
-WHOLE_NUMBER = r"^(\d+|\d{1,3}(,\d{3})+)$|^-\d+$"
-"""A count as published (a minus sign is read, and then refused by the range check)."""
 COUNTS = ["total", "over_52_104", "over_104"]
-TEXT_SUFFIX = "_text"
 
 
 class ChsOrganisation(pa.DataFrameModel):
@@ -41,29 +38,21 @@ class ChsOrganisation(pa.DataFrameModel):
         coerce = False
 
 
-def _count(description: str) -> object:
-    return pa.Field(nullable=True, ge=0, description=description)
-
-
-def _text() -> object:
-    return pa.Field(nullable=True, description="the cell as published, trimmed")
-
-
 class ChsServiceWaits(pa.DataFrameModel):
     """One row and service: the waiting list (Table 4) and those waiting over 52 weeks (Tables 4g and 4h)."""
 
     service: str = pa.Field(description="service column header, e.g. '(A) Audiology'")
-    total: int = _count("waiting list, Table 4")
-    over_52_104: int = _count("waiting over 52 and up to 104 weeks, Table 4g")
-    over_104: int = _count("waiting over 104 weeks, Table 4h")
-    over_52_weeks: int = _count("Table 4g + Table 4h; missing when both are")
-    total_text: str = _text()
-    over_52_104_text: str = _text()
-    over_104_text: str = _text()
+    total: int = count("waiting list, Table 4")
+    over_52_104: int = count("waiting over 52 and up to 104 weeks, Table 4g")
+    over_104: int = count("waiting over 104 weeks, Table 4h")
+    over_52_weeks: int = count("Table 4g + Table 4h; missing when both are")
+    total_text: str = published_text()
+    over_52_104_text: str = published_text()
+    over_104_text: str = published_text()
 
-    @pa.check(*[c + TEXT_SUFFIX for c in COUNTS], name="is_a_whole_number")
-    def _is_a_whole_number(cls, data) -> pl.LazyFrame:
-        return data.lazyframe.select(pl.col(data.key).is_null() | pl.col(data.key).str.contains(WHOLE_NUMBER))
+    _is_a_whole_number = pa.check(*[c + TEXT_SUFFIX for c in COUNTS], name="is_a_whole_number")(
+        blank_or_matching(WHOLE_NUMBER)
+    )
 
     @pa.check("over_52_weeks", name="within_total_waiting_list")
     def _within_total(cls, data) -> pl.LazyFrame:

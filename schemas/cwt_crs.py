@@ -13,7 +13,7 @@ import datetime
 import pandera.polars as pa
 import polars as pl
 
-from schemas.common import ODS_CODE
+from schemas.common import ODS_CODE, TEXT_SUFFIX, blank_or_matching, count, published_text
 
 STANDARDS = ("28-day FDS", "31-day Combined", "62-day Combined")
 MONTHS = ("JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC")
@@ -21,23 +21,15 @@ NUMBER = r"^(\d+|\d{1,3}(,\d{3})+)(\.\d+)?$|^-\d+(\.\d+)?$"
 """A count as published (a minus sign is read, and then refused by the range check)."""
 FINANCIAL_YEAR = r"^\d{4}/\d{2}$"
 COUNTS = ["total_treated", "within_standard", "breaches"]
-TEXT_SUFFIX = "_text"
 TOLERANCE = 1e-6
-
-
-def _count() -> object:
-    return pa.Field(nullable=True, ge=0, description="patients (halves allowed); missing when blank or '-'")
-
-
-def _text(nullable: bool = True) -> object:
-    return pa.Field(nullable=nullable, description="the cell as published, trimmed")
+PATIENTS = "patients (halves allowed); missing when blank or '-'"
 
 
 class CwtCrsRow(pa.DataFrameModel):
     """One provider's month for one standard and breakdown (route, modality, cancer type)."""
 
     period: datetime.date = pa.Field(nullable=True, description="first day of the month (PERIOD, parsed)")
-    period_text: str = _text(nullable=False)
+    period_text: str = published_text(nullable=False)
     year: str = pa.Field(str_matches=FINANCIAL_YEAR, description="financial year, e.g. '2025/26'")
     month: str = pa.Field(isin=MONTHS, description="e.g. 'APR'")
     standard: str = pa.Field(isin=STANDARDS)
@@ -45,20 +37,18 @@ class CwtCrsRow(pa.DataFrameModel):
     stage_route: str = pa.Field(nullable=True)
     treatment_modality: str = pa.Field(nullable=True)
     cancer_type: str = pa.Field(nullable=True)
-    total_treated: float = _count()
-    within_standard: float = _count()
-    breaches: float = _count()
-    total_treated_text: str = _text()
-    within_standard_text: str = _text()
-    breaches_text: str = _text()
+    total_treated: float = count(PATIENTS)
+    within_standard: float = count(PATIENTS)
+    breaches: float = count(PATIENTS)
+    total_treated_text: str = published_text()
+    within_standard_text: str = published_text()
+    breaches_text: str = published_text()
 
     @pa.check("period_text", name="is_a_date")
     def _is_a_date(cls, data) -> pl.LazyFrame:
         return data.lazyframe.select(pl.col("period").is_not_null())
 
-    @pa.check(*[c + TEXT_SUFFIX for c in COUNTS], name="is_a_number")
-    def _is_a_number(cls, data) -> pl.LazyFrame:
-        return data.lazyframe.select(pl.col(data.key).is_null() | pl.col(data.key).str.contains(NUMBER))
+    _is_a_number = pa.check(*[c + TEXT_SUFFIX for c in COUNTS], name="is_a_number")(blank_or_matching(NUMBER))
 
     @pa.check("within_standard", name="within_total_treated")
     def _within_total(cls, data) -> pl.LazyFrame:

@@ -12,9 +12,8 @@ from __future__ import annotations
 import pandera.polars as pa
 import polars as pl
 
-from schemas.common import ODS_CODE
+from schemas.common import NUMBER, ODS_CODE, as_number
 
-NUMBER = r"^-?\d+(\.\d+)?([eE][-+]?\d+)?$"
 PERIOD = r"(?i)^RTT-(January|February|March|April|May|June|July|August|September|October|November|December)-\d{4}$"
 PART_TYPES = ("Part_1A", "Part_1B", "Part_2", "Part_2A", "Part_3")
 # descriptions the adapter relies on (Part_2 is the waiting list; Part_2A, a subset of it, must not be added)
@@ -44,12 +43,8 @@ WITHIN_18_WEEKS = BANDS[:18]  # upper bound <= 18 weeks: "Gt 00 To 01" ... "Gt 1
 OVER_52_WEEKS = BANDS[52:]  # "Gt 52 To 53" ... "Gt 104"
 
 
-def _number(column: str) -> pl.Expr:
-    return pl.col(column).cast(pl.Float64, strict=False)
-
-
 def _band_sum() -> pl.Expr:
-    return pl.sum_horizontal(_number(c) for c in BANDS)
+    return pl.sum_horizontal(as_number(c) for c in BANDS)
 
 
 class _RttFullBase(pa.DataFrameModel):
@@ -82,20 +77,20 @@ class _RttFullBase(pa.DataFrameModel):
     @pa.check("Total All", name="total_all_is_bands_plus_unknown_start")
     def _total_all(cls, data) -> pl.LazyFrame:
         banded = pl.any_horizontal(pl.col(c).is_not_null() for c in BANDS)
-        expected = _band_sum() + _number("Patients with unknown clock start date").fill_null(0)
-        return data.lazyframe.select(~banded | ((expected - _number("Total All")).abs() < 1e-9))
+        expected = _band_sum() + as_number("Patients with unknown clock start date").fill_null(0)
+        return data.lazyframe.select(~banded | ((expected - as_number("Total All")).abs() < 1e-9))
 
     @pa.check("Total", name="total_is_sum_of_bands")
     def _total(cls, data) -> pl.LazyFrame:
         banded = pl.any_horizontal(pl.col(c).is_not_null() for c in BANDS)
-        return data.lazyframe.select(~banded | ((_band_sum() - _number("Total")).abs() < 1e-9))
+        return data.lazyframe.select(~banded | ((_band_sum() - as_number("Total")).abs() < 1e-9))
 
     class Config:
         unique = ["Provider Org Code", "Commissioner Org Code", "RTT Part Type", "Treatment Function Code"]
 
 
 def _non_negative(cls, data) -> pl.LazyFrame:
-    return data.lazyframe.select(_number(data.key) >= 0)
+    return data.lazyframe.select(as_number(data.key) >= 0)
 
 
 def _build() -> type[pa.DataFrameModel]:

@@ -21,26 +21,10 @@ from npaf_pipeline.engine.numeric import round_value
 from npaf_pipeline.publish.atomic import write_text_atomic
 from npaf_pipeline.publish.parquet import PART_FILE, read_kv_metadata
 from npaf_pipeline.quarters import Quarter, parse_quarter
+from npaf_pipeline.sources import nof_csv
 
-COLUMNS = [
-    "Quarter",
-    "Region",
-    "Trust_type",
-    "Trust_subtype",
-    "Trust_code",
-    "Trust_name",
-    "Domain",
-    "Sub-domain",
-    "Metric_ID",
-    "Metric_description",
-    "Reporting_date",
-    "Units",
-    "Value",
-    "Median_value",
-    "Lower_quartile",
-    "Upper_quartile",
-    "Rank",
-]
+COLUMNS = nof_csv.LAYOUT
+"""NHS England's dashboard CSV header, defined once with the reader of those files."""
 SUMMARY = [  # (id, description, organisation_segmentation column, unit, rank column)
     ("OF5000", "Adjusted segment", "adjusted_segment", "segment", "amr_rank"),
     ("OF5002", "Average metric score", "average_score", "score", "average_rank"),

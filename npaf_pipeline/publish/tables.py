@@ -264,7 +264,14 @@ def quarantine_summary(quarantine: pl.DataFrame | None, labels: Sequence[str]) -
     if "source_sha256" not in q.columns:
         q = q.with_columns(pl.lit(None, pl.String).alias("source_sha256"))
     if "quarter" not in q.columns:
-        q = q.join(pl.DataFrame({"quarter": list(labels)}), how="cross")
+        q = q.with_columns(pl.lit(None, pl.String).alias("quarter"))
+    every = pl.DataFrame({"quarter": list(labels)})
+    q = pl.concat(
+        [
+            q.filter(pl.col("quarter").is_not_null()),
+            q.filter(pl.col("quarter").is_null()).drop("quarter").join(every, how="cross").select(q.columns),
+        ]
+    ).filter(pl.col("quarter").is_in(list(labels)))
     out = q.group_by("quarter", "source", "source_file", "source_sha256", "column", "check").agg(
         pl.len().cast(pl.Int64).alias("rows")
     )

@@ -144,6 +144,9 @@ class Metric(_Strict):
     scoring_population: Literal["all_reporting", "same_type"] = "same_type"
     period_basis: str
     role: Literal["scored", "input"] = "scored"
+    valid_range: tuple[float | None, float | None] | None = Field(
+        None, description="values outside [low, high] are quarantined (None: no bound on that side)"
+    )
     rank_by: Literal["value", "score"] = Field(
         "value", description="what the published individual metric rank (IMR) orders: the value or the score"
     )

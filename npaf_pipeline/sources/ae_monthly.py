@@ -23,8 +23,26 @@ from pathlib import Path
 import polars as pl
 import yaml
 
-from npaf_pipeline.quarters import Quarter, of_month, parse_quarter
-from npaf_pipeline.sources.base import AdapterResult, SourceFileError, combine, finish, sha256_file, validate_rows
+from npaf_pipeline.quarters import Quarter, of_month
+from npaf_pipeline.sources.base import (
+    AdapterResult,
+    SourceFileError,
+    finish_by_file,
+    quarter_span,
+    sha256_file,
+    validate_rows,
+    wanted_quarters,
+)
+from npaf_pipeline.sources.raw import (
+    MISSING,
+    MONTH_NUMBERS,
+    XLSX_MAGIC,
+    header_row,
+    match_header,
+    published_names,
+    read_bytes,
+    require_layout,
+)
 from schemas.ae_monthly import ATTENDANCES, COUNTS, MONTHS, OVER_4H, PERIOD, TEXT_SUFFIX, AeMonthlyRow
 from schemas.canonical import empty_metric_values
 
@@ -62,7 +80,6 @@ OF9013 = "OF9013"
 KNOWN_DIFFERENCES = Path(__file__).parent / "known_differences" / "ae_monthly_of0013.yaml"
 
 HEADER_SEARCH_ROWS = 10
-_MISSING = {"", "-"}
 _FOOTER = "TOTAL"
 _PERIOD = re.compile(PERIOD)
 
@@ -87,25 +104,13 @@ class _Month:
 
 def read(paths: list[Path], quarters: list[str] | None = None) -> AdapterResult:
     """Canonical OF0013 and OF9013 values from monthly files, for every complete (and requested) quarter."""
-    wanted = None if quarters is None else {parse_quarter(q).label for q in quarters}
+    wanted = wanted_quarters(quarters)
     months = [_read_file(Path(p)) for p in paths]
     _one_file_per_month(months)
     values = _quarter_values(months, wanted)
-    return combine(
-        [
-            finish(
-                SOURCE,
-                m.path,
-                m.sha256,
-                m.rows_read,
-                values.filter(pl.col("source_file") == str(m.path)),
-                m.quarantine,
-                rows_accepted=m.accepted.height + 1,  # + the TOTAL row, read and accepted as the end marker
-            )
-            for m in months
-        ],
-        SOURCE,
-    )
+    # each file's TOTAL row is read and accepted as its end marker, hence + 1
+    files = [(m.path, m.sha256, m.rows_read, m.quarantine, m.accepted.height + 1) for m in months]
+    return finish_by_file(SOURCE, values, files)
 
 
 def known_differences() -> dict[str, str]:
@@ -123,29 +128,26 @@ def _read_file(path: Path) -> _Month:
     if not records:
         raise SourceFileError(path, "the file is empty")
     at = _header_at(records)
-    header, body = records[at][1], records[at + 1 :]
+    header, body = [name.strip() for name in records[at][1]], records[at + 1 :]
     _check_shape(path, text, header, body)
     keep = _match_header(path, header, body, row=records[at][0])
     rows = _strip_footer(path, body, period_at=next(i for i, c in keep.items() if c == "period"))
     frame = _frame(rows, keep)
     year, month = _file_month(path, frame)
     sha = sha256_file(path)
-    accepted, quarantine = validate_rows(frame, AeMonthlyRow, source=SOURCE, path=path, sha256=sha)
-    published = {canonical: header[i].strip() for i, canonical in keep.items()}
-    quarantine = _as_published(quarantine, published)
+    accepted, quarantine = validate_rows(
+        frame, AeMonthlyRow, source=SOURCE, path=path, sha256=sha, column_names=published_names(header, keep)
+    )
     bad_rows = quarantine["source_row"].unique().implode()
     withheld = set(frame.filter(pl.col("source_row").is_in(bad_rows))["org_code"].drop_nulls().to_list())
     return _Month(path, sha, year, month, len(rows) + 1, accepted, quarantine, withheld)
 
 
 def _decode(path: Path) -> str:
-    try:
-        raw = path.read_bytes()
-    except OSError as exc:
-        raise SourceFileError(path, f"cannot read the file ({exc.strerror})") from None
+    raw = read_bytes(path)
     if not raw.strip():
         raise SourceFileError(path, "the file is empty")
-    if raw.startswith(b"PK\x03\x04"):
+    if raw.startswith(XLSX_MAGIC):
         raise SourceFileError(path, "is an Excel workbook, not a CSV: a file of another source in the A&E folder?")
     if b"\x00" in raw:
         raise SourceFileError(path, "is a binary file, not a CSV")
@@ -170,10 +172,8 @@ def _parse_csv(path: Path, text: str) -> list[list[str]]:
 
 def _header_at(records: list[tuple[int, list[str]]]) -> int:
     """The record naming most A&E columns among the first few: title lines above the header are skipped."""
-    wanted = {_normal(raw) for raw in COLUMNS}
-    scores = [sum(_normal(c) in wanted for c in fields) for _, fields in records[:HEADER_SEARCH_ROWS]]
-    best = max(range(len(scores)), key=lambda i: (scores[i], -i))
-    return best if 2 * scores[best] > len(COLUMNS) else 0
+    best, named = header_row([fields for _, fields in records[:HEADER_SEARCH_ROWS]], COLUMNS)
+    return best if 2 * named > len(COLUMNS) else 0
 
 
 def _check_shape(path: Path, text: str, header: list[str], body: list[tuple[int, list[str]]]) -> None:
@@ -188,30 +188,14 @@ def _check_shape(path: Path, text: str, header: list[str], body: list[tuple[int,
         raise SourceFileError(path, f"{len(fields)} fields where the header has {len(header)} (shifted row)", row=n)
 
 
-def _normal(name: str) -> str:
-    return " ".join(name.split()).casefold()
-
-
 def _match_header(path: Path, header: list[str], body: list[tuple[int, list[str]]], row: int) -> dict[int, str]:
     """Field position -> canonical column; empty columns (blank or stray header, no data) are ignored."""
-    wanted = {_normal(raw): canonical for raw, canonical in COLUMNS.items()}
-    keep: dict[int, str] = {}
-    unexpected: list[str] = []
-    for i, name in enumerate(header):
-        canonical = wanted.get(_normal(name))
-        if canonical is not None and canonical not in keep.values():
-            keep[i] = canonical
-        elif any(fields[i].strip() for _, fields in body):
-            unexpected.append(repr(name.strip()) if name.strip() else f"an unnamed column at position {i + 1}")
-    missing = [raw for raw, canonical in COLUMNS.items() if canonical not in keep.values()]
+    keep, missing, unexpected = match_header(header, COLUMNS, lambda i: any(fields[i].strip() for _, fields in body))
     if len(missing) == len(COLUMNS):
         raise SourceFileError(
             path, "none of the A&E monthly columns is in the header: a file of another source in the A&E folder?", row
         )
-    if missing or unexpected:
-        parts = [f"missing column(s) {', '.join(map(repr, missing))}"] if missing else []
-        parts += [f"unexpected column(s) {', '.join(unexpected)}"] if unexpected else []
-        raise SourceFileError(path, "header does not match the A&E monthly layout: " + "; ".join(parts), row=row)
+    require_layout(path, row, "A&E monthly", missing, unexpected)
     return keep
 
 
@@ -233,7 +217,7 @@ def _frame(rows: list[tuple[int, list[str]]], keep: dict[int, str]) -> pl.DataFr
     data: dict[str, list] = {"source_row": [n for n, _ in rows]}
     for i, canonical in keep.items():
         cells = (fields[i].strip() for _, fields in rows)
-        data[canonical] = [None if c in _MISSING else c for c in cells]
+        data[canonical] = [None if c in MISSING else c for c in cells]
     frame = pl.DataFrame(data, schema={"source_row": pl.Int64, **dict.fromkeys(keep.values(), pl.String)})
     return frame.with_columns(
         *[pl.col(c).alias(c + TEXT_SUFFIX) for c in COUNTS],
@@ -243,7 +227,7 @@ def _frame(rows: list[tuple[int, list[str]]], keep: dict[int, str]) -> pl.DataFr
 
 def _month_of(period: str | None) -> tuple[int, int] | None:
     match = _PERIOD.match(period or "")
-    return (int(match[2]), MONTHS.index(match[1].upper()) + 1) if match else None
+    return (int(match[2]), MONTH_NUMBERS[match[1].upper()]) if match else None
 
 
 def _file_month(path: Path, frame: pl.DataFrame) -> tuple[int, int]:
@@ -257,14 +241,6 @@ def _file_month(path: Path, frame: pl.DataFrame) -> tuple[int, int]:
     if month is None:
         raise SourceFileError(path, f"Period {period!r} is not a month (expected e.g. 'MSitAE-APRIL-2025')")
     return month
-
-
-def _as_published(quarantine: pl.DataFrame, published: dict[str, str]) -> pl.DataFrame:
-    """Quarantine records name the column as the file's header does."""
-    column = pl.col("column").str.strip_suffix(TEXT_SUFFIX).replace(published)
-    return quarantine.with_columns(column.alias("column")).with_columns(
-        pl.concat_str([pl.coalesce("column", pl.lit("row")), pl.lit(" fails "), pl.col("check")]).alias("reason")
-    )
 
 
 # --- across files -----------------------------------------------------------------------------------------
@@ -290,7 +266,7 @@ def _quarter_values(months: list[_Month], wanted: set[str] | None) -> pl.DataFra
     rows = pl.concat(
         m.accepted.select(
             pl.lit(m.quarter.label).alias("quarter"),
-            pl.lit(_span(m.quarter)).alias("period"),
+            pl.lit(quarter_span(m.quarter)).alias("period"),
             "org_code",
             pl.sum_horizontal(ATTENDANCES).alias("attendances"),
             pl.sum_horizontal(OVER_4H).alias("over_4h"),
@@ -349,8 +325,3 @@ def _quarter_values(months: list[_Month], wanted: set[str] | None) -> pl.DataFra
         *lineage,
     )
     return pl.concat([of0013, of9013]).sort("quarter", "metric_id", "org_code")
-
-
-def _span(q: Quarter) -> str:
-    (y1, m1), _, (y3, m3) = q.months
-    return f"{y1}-{m1:02d}..{y3}-{m3:02d}"

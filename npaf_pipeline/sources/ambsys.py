@@ -12,20 +12,29 @@ Where cached year values exist, every row is checked against them and a disagree
 from __future__ import annotations
 
 import re
-import zipfile
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
-from xml.etree import ElementTree
 
 import fastexcel
 import polars as pl
+import yaml
 
-from npaf_pipeline.quarters import Quarter, parse_quarter
-from npaf_pipeline.sources.base import AdapterResult, SourceFileError, combine, finish, sha256_file, validate_rows
-from npaf_pipeline.sources.canonical import name_duplicate_keys, refuse_overlap
-from schemas.ambsys import MONTH_NAMES, AmbsysRaw
+from npaf_pipeline.quarters import Quarter
+from npaf_pipeline.sources.base import (
+    AdapterResult,
+    SourceFileError,
+    combine,
+    finish,
+    in_quarters,
+    refuse_overlap,
+    sha256_file,
+    validate_rows,
+    wanted_quarters,
+)
+from npaf_pipeline.sources.raw import month_number, read_sheet, sheet_rows
+from schemas.ambsys import AmbsysRaw
 
 SOURCE = "ambsys"
 SHEET = "Raw"
@@ -47,7 +56,6 @@ COLUMN_MAP = {
 DATA_COLUMNS = [c for c in COLUMN_MAP if c != "Year"]
 AGGREGATE_AREA = r"^(ENG|Y\d{2})$"  # England and NHS England region totals: valid rows, but not organisations
 _FY = re.compile(r"^(\d{4})-(\d{2})$")
-_MONTH_NUMBER = {name: i + 1 for i, name in enumerate(MONTH_NAMES)}
 
 
 @dataclass(frozen=True)
@@ -78,61 +86,56 @@ class KnownDifference:
     reason: str
 
 
-KNOWN_DIFFERENCES = (
-    KnownDifference(
-        "2025-26 Q1",
-        "R1F",
-        "OF0028",
-        computed=56.07,
-        published=56.10,
-        reason=(
-            "ΣA53/ΣA7 over Apr-Jun 2025 in the Sept 2025 time series is 4571/8153 = 56.07%. No other reading of "
-            "the workbook that makes sense gives 56.10 (quarter or year to date, face-to-face A56 or all incidents "
-            "A7 as the denominator, mean of monthly rates); 56.10 needs 3 more conveyances or 5 fewer incidents, "
-            "the size of a routine AmbSYS revision, so NHS England most likely used an earlier release."
-        ),
-    ),
-)
+KNOWN_DIFFERENCES_FILE = Path(__file__).parent / "known_differences" / "ambsys_of0028.yaml"
+
+
+def known_differences() -> tuple[KnownDifference, ...]:
+    """Values these workbooks cannot reproduce, each with its computed and published value and the reason."""
+    data = yaml.safe_load(KNOWN_DIFFERENCES_FILE.read_text(encoding="utf-8"))
+    return tuple(
+        KnownDifference(
+            data["quarter"],
+            str(code),
+            data["metric_id"],
+            computed=float(entry["computed"]),
+            published=float(entry["published"]),
+            reason=str(entry["reason"]),
+        )
+        for code, entry in data["trusts"].items()
+    )
+
+
+KNOWN_DIFFERENCES = known_differences()
 
 
 def read(paths: Iterable[str | Path], quarters: list[str] | None = None) -> AdapterResult:
     """OF0017 and OF0028 per ambulance service and quarter from AmbSYS time series workbooks."""
-    wanted = None if quarters is None else {parse_quarter(q).label for q in quarters}
+    wanted = wanted_quarters(quarters)
     result = combine([_read_one(Path(p), wanted) for p in paths], SOURCE)
     refuse_overlap(result.values, ["quarter", "org_code", "metric_id"], "AmbSYS value")
     return result
 
 
 def _read_one(path: Path, wanted: set[str] | None) -> AdapterResult:
-    grid, first_row = _load_grid(path)
+    grid = _load_grid(path)
     sha = sha256_file(path)
     header, index = _find_header(path, grid)
-    rows = grid.slice(header + 1).with_row_index("_i")
-    frame = rows.select(
-        *(pl.col(grid.columns[i]).str.strip_chars().alias(raw) for raw, i in index.items()),
-        (pl.col("_i").cast(pl.Int64) + first_row + header + 1).alias("source_row"),
-    )
-    frame = frame.with_columns(
-        pl.when(pl.col(c).is_in(["", "-"])).then(None).otherwise(pl.col(c)).alias(c) for c in index
-    )
+    frame = sheet_rows(grid, header, {i: raw for raw, i in index.items()})
     # a row with none of the used cells filled (a blank line, the "Raw data" banner) is layout, not data
     frame = frame.filter(pl.any_horizontal(pl.col(c).is_not_null() for c in DATA_COLUMNS))
     if frame.is_empty():
         raise SourceFileError(path, f"sheet {SHEET} has a header but no data rows")
     frame = frame.with_columns(pl.Series("month", _months(path, frame), dtype=pl.String))
     accepted, quarantine = validate_rows(frame, AmbsysRaw, source=SOURCE, path=path, sha256=sha)
-    quarantine = name_duplicate_keys(quarantine, frame, ["Area", "month"])
-    values = _metrics(accepted.rename(COLUMN_MAP), path, sha)
-    if wanted is not None:
-        values = values.filter(pl.col("quarter").is_in(sorted(wanted)))
+    values = in_quarters(_metrics(accepted.rename(COLUMN_MAP), path, sha), wanted)
     return finish(SOURCE, path, sha, frame.height, values, quarantine, rows_accepted=accepted.height)
 
 
 # --- workbook plumbing ------------------------------------------------------------------------------------
 
 
-def _load_grid(path: Path) -> tuple[pl.DataFrame, int]:
-    """Sheet ``Raw`` as text cells, and the sheet row number of its first row."""
+def _load_grid(path: Path) -> pl.DataFrame:
+    """Sheet ``Raw`` as text cells, row n of the sheet at index n - 1."""
     try:
         size = path.stat().st_size
     except OSError as exc:
@@ -149,59 +152,20 @@ def _load_grid(path: Path) -> tuple[pl.DataFrame, int]:
         raise SourceFileError(
             path, f"no sheet named {SHEET!r} (sheets: {', '.join(sheets)}): not an AmbSYS time series workbook"
         )
-    grid = _sheet(path, SHEET)
-    if grid is None:
+    grid = read_sheet(path, SHEET)
+    if grid.is_empty():
         raise SourceFileError(path, f"sheet {SHEET} is empty")
-    return grid, _first_used_row(path, SHEET)
-
-
-def _sheet(path: Path, name: str) -> pl.DataFrame | None:
-    """A sheet as text cells, empty rows kept (so positions map to sheet rows); None when it holds nothing."""
-    grid = pl.read_excel(
-        path,
-        sheet_name=name,
-        engine="calamine",
-        has_header=False,
-        infer_schema_length=0,
-        drop_empty_rows=False,
-        drop_empty_cols=False,
-        raise_if_empty=False,
-    )
-    return grid if grid.height else None
-
-
-def _first_used_row(path: Path, sheet: str) -> int:
-    """Row number of the sheet's first row holding a value (calamine starts there, skipping empty rows).
-
-    Read from the xlsx XML so quarantine rows are the ones Excel shows; 1 when the XML cannot be followed.
-    """
-    ns = {
-        "m": "http://schemas.openxmlformats.org/spreadsheetml/2006/main",
-        "r": "http://schemas.openxmlformats.org/officeDocument/2006/relationships",
-        "p": "http://schemas.openxmlformats.org/package/2006/relationships",
-    }
-    try:
-        with zipfile.ZipFile(path) as z:
-            book = ElementTree.fromstring(z.read("xl/workbook.xml"))
-            rid = next(s.get(f"{{{ns['r']}}}id") for s in book.iter(f"{{{ns['m']}}}sheet") if s.get("name") == sheet)
-            rels = ElementTree.fromstring(z.read("xl/_rels/workbook.xml.rels"))
-            target = next(r.get("Target") for r in rels.iter(f"{{{ns['p']}}}Relationship") if r.get("Id") == rid)
-            member = target.lstrip("/") if target.startswith("/") else f"xl/{target}"
-            with z.open(member) as handle:
-                for _, element in ElementTree.iterparse(handle):
-                    if element.tag == f"{{{ns['m']}}}row":
-                        if any(c.find("m:v", ns) is not None or c.find("m:is", ns) is not None for c in element):
-                            return int(element.get("r", "1"))
-                        element.clear()
-    except (KeyError, StopIteration, ValueError, zipfile.BadZipFile, ElementTree.ParseError):
-        return 1
-    return 1
+    return grid
 
 
 def _find_header(path: Path, grid: pl.DataFrame) -> tuple[int, dict[str, int]]:
-    """The header row (searched for, so a shifted header is found) and each used column's position."""
+    """The header row (searched for, so a shifted header is found) and each used column's position.
+
+    The search starts at the first row holding anything, so blank rows above the table do not use it up.
+    """
+    start = next((i for i in range(grid.height) if any(v is not None for v in grid.row(i))), 0)
     best: set[str] = set()
-    for i in range(min(HEADER_SEARCH_ROWS, grid.height)):
+    for i in range(start, min(start + HEADER_SEARCH_ROWS, grid.height)):
         cells = [None if v is None else str(v).strip() for v in grid.row(i)]
         found = {name for name in COLUMN_MAP if name in cells}
         if len(found) == len(COLUMN_MAP):
@@ -218,10 +182,10 @@ def _find_header(path: Path, grid: pl.DataFrame) -> tuple[int, dict[str, int]]:
 def _published(path: Path) -> date | None:
     """The ``Published`` date on the Introduction sheet, if the workbook has one."""
     try:
-        intro = _sheet(path, INTRO_SHEET)
+        intro = read_sheet(path, INTRO_SHEET)
     except Exception:  # no such sheet, or unreadable: the anchor then has to come from the year column
         return None
-    for row in [] if intro is None else intro.iter_rows():
+    for row in intro.iter_rows():
         cells = [str(v).strip() for v in row if v is not None and str(v).strip()]
         if len(cells) >= 2 and cells[0].lower() == "published":
             for fmt in ("%Y-%m-%d", "%d %B %Y", "%d/%m/%Y"):
@@ -233,10 +197,6 @@ def _published(path: Path) -> date | None:
 
 
 # --- dating rows from their order -------------------------------------------------------------------------
-
-
-def _month_number(name: str | None) -> int | None:
-    return None if name is None else _MONTH_NUMBER.get(name.upper())
 
 
 def _fy_start(text: str | None) -> int | None:
@@ -253,7 +213,7 @@ def _calendar_year(fy_start: int, month: int) -> int:
 def _months(path: Path, frame: pl.DataFrame) -> list[str | None]:
     """Each row's calendar month ``YYYY-MM`` from row order (None where the row has no month or area)."""
     names, areas, cached, rows = (frame[c].to_list() for c in ("Month", "Area", "Year", "source_row"))
-    months = [_month_number(n) for n in names]
+    months = [month_number(n) for n in names]
     dated = [k for k in range(len(rows)) if months[k] is not None and areas[k] is not None]
     if not dated:
         return [None] * len(rows)

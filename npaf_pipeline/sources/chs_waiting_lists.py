@@ -18,10 +18,30 @@ from pathlib import Path
 import fastexcel
 import polars as pl
 
-from npaf_pipeline.quarters import Quarter, of_month, parse_quarter
-from npaf_pipeline.sources.base import AdapterResult, SourceFileError, combine, finish, sha256_file, validate_rows
+from npaf_pipeline.quarters import Quarter, of_month
+from npaf_pipeline.sources.base import (
+    AdapterResult,
+    SourceFileError,
+    combine,
+    finish,
+    relabel,
+    sha256_file,
+    validate_rows,
+    wanted_quarters,
+)
+from npaf_pipeline.sources.raw import (
+    MONTH_NUMBERS,
+    column_filled,
+    header_problems,
+    match_header,
+    normal_name,
+    read_sheet,
+    require_xlsx,
+    sheet_rows,
+)
 from schemas.canonical import empty_metric_values, empty_quarantine
 from schemas.chs_waiting_lists import TEXT_SUFFIX, ChsOrganisation, ChsServiceWaits
+from schemas.common import MONTH_NAMES
 
 SOURCE = "chs_waiting_lists"
 METRIC = "OF0005"
@@ -38,22 +58,7 @@ SERVICE = re.compile(r"^\((A|CYP)\) \S")
 """A service column header: '(A) ...' for adults, '(CYP) ...' for children and young people."""
 
 HEADER_SEARCH_ROWS = 20
-_MISSING = ["", "-"]
-_MONTHS = [
-    "january",
-    "february",
-    "march",
-    "april",
-    "may",
-    "june",
-    "july",
-    "august",
-    "september",
-    "october",
-    "november",
-    "december",
-]
-_TITLE_MONTH = re.compile(rf"\b({'|'.join(_MONTHS)})\s+(\d{{4}})\b", re.IGNORECASE)
+_TITLE_MONTH = re.compile(rf"\b({'|'.join(MONTH_NAMES)})\s+(\d{{4}})\b", re.IGNORECASE)
 
 
 @dataclass
@@ -68,7 +73,7 @@ class _Table:
 
 def read(paths: list[Path], quarters: list[str] | None = None) -> AdapterResult:
     """Canonical OF0005 values, one per provider, from each workbook for the last month of a (requested) quarter."""
-    wanted = None if quarters is None else {parse_quarter(q).label for q in quarters}
+    wanted = wanted_quarters(quarters)
     results: list[AdapterResult] = []
     seen: dict[tuple[int, int], Path] = {}
     for path in map(Path, paths):
@@ -90,10 +95,13 @@ def _read_file(path: Path, wanted: set[str] | None) -> tuple[tuple[int, int], Ad
     _check_aligned(path, tables)
     sha = sha256_file(path)
     orgs, org_bad = validate_rows(
-        base.rows.select("source_row", *COLUMNS.values()), ChsOrganisation, source=SOURCE, path=path, sha256=sha
+        base.rows.select("source_row", *COLUMNS.values()),
+        ChsOrganisation,
+        source=SOURCE,
+        path=path,
+        sha256=sha,
+        column_names=dict(zip(COLUMNS.values(), base.header[:3], strict=True)),
     )
-    published = dict(zip(COLUMNS.values(), base.header[:3], strict=True))
-    org_bad = _relabel(org_bad, pl.col("column").replace(published))
     waits, cell_bad = _service_waits(path, sha, tables)
     quarantine = pl.concat([org_bad, cell_bad])
     bad_rows = quarantine["source_row"].unique().implode()
@@ -112,70 +120,41 @@ def _read_file(path: Path, wanted: set[str] | None) -> tuple[tuple[int, int], Ad
 
 def _sheets(path: Path) -> dict[str, str]:
     """Canonical count -> the workbook's own spelling of its sheet name."""
-    try:
-        with open(path, "rb") as handle:
-            head = handle.read(4)
-    except OSError as exc:
-        raise SourceFileError(path, f"cannot read the file ({exc.strerror})") from None
-    if not head:
-        raise SourceFileError(path, "the file is empty")
-    if head != b"PK\x03\x04":
-        raise SourceFileError(path, "not an Excel workbook (.xlsx): a file of another source in the CHS folder?")
+    require_xlsx(path, "CHS")
     try:
         names = fastexcel.read_excel(path).sheet_names
     except fastexcel.FastExcelError as exc:
         problem = str(exc).splitlines()[0]
         raise SourceFileError(path, f"cannot be read as an Excel workbook (truncated or damaged?): {problem}") from None
-    found = {_normal(n): n for n in names}
-    missing = [sheet for sheet in TABLES.values() if _normal(sheet) not in found]
+    found = {normal_name(n): n for n in names}
+    missing = [sheet for sheet in TABLES.values() if normal_name(sheet) not in found]
     if missing:
         raise SourceFileError(
             path,
             f"no sheet {', '.join(map(repr, missing))} (sheets: {', '.join(names)}): "
             "not a CHS waiting-list workbook, a file of another source in the CHS folder?",
         )
-    return {count: found[_normal(sheet)] for count, sheet in TABLES.items()}
-
-
-def _normal(name: str | None) -> str:
-    return " ".join((name or "").split()).casefold()
+    return {count: found[normal_name(sheet)] for count, sheet in TABLES.items()}
 
 
 def _table(path: Path, sheet: str) -> _Table:
     """One sheet: the header (found below the title rows), the month in the title, the data rows as text."""
     try:
-        cells = pl.read_excel(
-            path,
-            sheet_name=sheet,
-            engine="calamine",
-            has_header=False,
-            drop_empty_rows=False,
-            drop_empty_cols=False,
-            raise_if_empty=False,
-            read_options={"skip_rows": 0, "dtypes": "string"},  # every row kept, so row n is index n - 1
-        )
+        cells = read_sheet(path, sheet)
     except (fastexcel.FastExcelError, pl.exceptions.PolarsError) as exc:
         raise SourceFileError(path, f"sheet {sheet!r} cannot be read: {str(exc).splitlines()[0]}") from None
     at = _find_header(path, sheet, cells)
     month = _title_month(path, sheet, cells.head(at))
     header = [(c or "").strip() for c in cells.row(at)]
     keep = _match_header(path, sheet, header, cells.slice(at + 1), at + 1)
-    names = cells.columns
-    text = [pl.col(names[i]).str.strip_chars().replace(_MISSING, None).alias(name) for i, name in keep.items()]
-    rows = (
-        cells.with_row_index("source_row", offset=1)
-        .slice(at + 1)
-        .select(pl.col("source_row").cast(pl.Int64), *text)
-        .filter(pl.any_horizontal(pl.exclude("source_row").is_not_null()))
-    )
-    return _Table(sheet, month, [header[i] for i in keep], rows)
+    return _Table(sheet, month, [header[i] for i in keep], sheet_rows(cells, at, keep))
 
 
 def _find_header(path: Path, sheet: str, cells: pl.DataFrame) -> int:
     """The first row naming most organisation columns (the header sits below the title and notes)."""
-    wanted = {_normal(raw): raw for raw in COLUMNS}
+    wanted = {normal_name(raw): raw for raw in COLUMNS}
     found = [
-        {wanted[n] for n in map(_normal, cells.row(i)) if n in wanted}
+        {wanted[n] for n in map(normal_name, cells.row(i)) if n in wanted}
         for i in range(min(HEADER_SEARCH_ROWS, cells.height))
     ]
     best = max(range(len(found)), key=lambda i: (len(found[i]), -i), default=None)
@@ -196,27 +175,15 @@ def _title_month(path: Path, sheet: str, title_rows: pl.DataFrame) -> tuple[int,
         for cell in row:
             match = _TITLE_MONTH.search(cell or "")
             if match:
-                return int(match[2]), _MONTHS.index(match[1].lower()) + 1
+                return int(match[2]), MONTH_NUMBERS[match[1].upper()]
     raise SourceFileError(path, f"sheet {sheet!r}: no month in the title rows above the header (e.g. 'June 2025')")
 
 
 def _match_header(path: Path, sheet: str, header: list[str], body: pl.DataFrame, row: int) -> dict[int, str]:
     """Column position -> name (canonical for the organisation columns, as published for services)."""
-    wanted = {_normal(raw): canonical for raw, canonical in COLUMNS.items()}
-    keep: dict[int, str] = {}
-    unexpected: list[str] = []
-    for i, name in enumerate(header):
-        canonical = wanted.get(_normal(name))
-        if canonical is not None and canonical not in keep.values():
-            keep[i] = canonical
-        elif SERVICE.match(name) and name not in keep.values():
-            keep[i] = name
-        elif body.to_series(i).str.strip_chars().replace("", None).drop_nulls().len():
-            unexpected.append(repr(name) if name else f"an unnamed column at position {i + 1}")
+    keep, _, unexpected = match_header(header, COLUMNS, column_filled(body), keep_as_named=SERVICE.match)
     if unexpected:
-        raise SourceFileError(
-            path, f"sheet {sheet!r}: unexpected column(s) {', '.join(unexpected)} (not a service)", row=row
-        )
+        raise SourceFileError(path, f"sheet {sheet!r}: {header_problems([], unexpected)} (not a service)", row=row)
     if list(keep.values())[:3] != list(COLUMNS.values()):
         raise SourceFileError(
             path, f"sheet {sheet!r}: the header must start with {', '.join(map(repr, COLUMNS))}", row=row
@@ -291,14 +258,7 @@ def _service_waits(path: Path, sha: str, tables: dict[str, _Table]) -> tuple[pl.
     where = long.select(pl.col("cell").cast(pl.Int64).alias("_cell"), "source_row", "service")
     bad = bad.rename({"source_row": "_cell"}).join(where, on="_cell", how="left")
     label = pl.concat_str([pl.col("column").str.strip_suffix(TEXT_SUFFIX).replace(sheets), pl.lit(": "), "service"])
-    return accepted, _relabel(bad.drop("_cell"), label)
-
-
-def _relabel(quarantine: pl.DataFrame, column: pl.Expr) -> pl.DataFrame:
-    """Name the column as a person finds it in the workbook, and say so in the reason."""
-    reason = pl.concat_str([pl.coalesce("column", pl.lit("row")), pl.lit(" fails "), pl.col("check")])
-    relabelled = quarantine.with_columns(column.alias("column")).with_columns(reason.alias("reason"))
-    return relabelled.select(empty_quarantine().columns)
+    return accepted, relabel(bad.drop("_cell"), label)
 
 
 def _values(

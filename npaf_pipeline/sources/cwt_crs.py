@@ -20,8 +20,26 @@ from pathlib import Path
 import fastexcel
 import polars as pl
 
-from npaf_pipeline.quarters import Quarter, of_month, parse_quarter
-from npaf_pipeline.sources.base import AdapterResult, SourceFileError, combine, finish, sha256_file, validate_rows
+from npaf_pipeline.quarters import of_month
+from npaf_pipeline.sources.base import (
+    AdapterResult,
+    SourceFileError,
+    finish_by_file,
+    quarter_span,
+    sha256_file,
+    validate_rows,
+    wanted_quarters,
+)
+from npaf_pipeline.sources.raw import (
+    column_filled,
+    header_row,
+    match_header,
+    published_names,
+    read_sheet,
+    require_layout,
+    require_xlsx,
+    sheet_rows,
+)
 from schemas.canonical import empty_metric_values
 from schemas.cwt_crs import COUNTS, TEXT_SUFFIX, CwtCrsRow
 
@@ -49,7 +67,6 @@ METRICS: dict[str, dict[str, str]] = {
 """Metric -> the rows it sums (canonical column -> published value, compared without regard to case)."""
 
 HEADER_SEARCH_ROWS = 20
-_MISSING = ["", "-"]
 _DATE_FORMATS = ("%Y-%m-%d %H:%M:%S", "%Y-%m-%d", "%d/%m/%Y")
 
 
@@ -67,25 +84,12 @@ class _Extract:
 
 def read(paths: list[Path], quarters: list[str] | None = None) -> AdapterResult:
     """Canonical OF0010 and OF0011 values from CWT-CRS provider extracts, for every complete (requested) quarter."""
-    wanted = None if quarters is None else {parse_quarter(q).label for q in quarters}
+    wanted = wanted_quarters(quarters)
     extracts = [_read_file(Path(p)) for p in paths]
     _no_overlap(extracts)
     values = _quarter_values(extracts, wanted)
-    return combine(
-        [
-            finish(
-                SOURCE,
-                e.path,
-                e.sha256,
-                e.rows_read,
-                values.filter(pl.col("source_file") == str(e.path)),
-                e.quarantine,
-                rows_accepted=e.accepted.height,
-            )
-            for e in extracts
-        ],
-        SOURCE,
-    )
+    files = [(e.path, e.sha256, e.rows_read, e.quarantine, e.accepted.height) for e in extracts]
+    return finish_by_file(SOURCE, values, files)
 
 
 # --- one file ---------------------------------------------------------------------------------------------
@@ -100,8 +104,9 @@ def _read_file(path: Path) -> _Extract:
     if frame.is_empty():
         raise SourceFileError(path, "a header row but no data rows", row=header_at + 1)
     sha = sha256_file(path)
-    accepted, quarantine = validate_rows(frame, CwtCrsRow, source=SOURCE, path=path, sha256=sha)
-    quarantine = _as_published(quarantine, {canonical: header[i] for i, canonical in keep.items()})
+    accepted, quarantine = validate_rows(
+        frame, CwtCrsRow, source=SOURCE, path=path, sha256=sha, column_names=published_names(header, keep)
+    )
     bad_rows = quarantine["source_row"].unique().implode()
     withheld = frame.filter(pl.col("source_row").is_in(bad_rows)).select("org_code", "period")
     return _Extract(path, sha, frame.height, accepted, quarantine, withheld)
@@ -109,26 +114,9 @@ def _read_file(path: Path) -> _Extract:
 
 def _sheet_text(path: Path) -> pl.DataFrame:
     """The first sheet, every cell as text, one frame row per spreadsheet row (row n is index n - 1)."""
+    require_xlsx(path, "CWT")
     try:
-        with open(path, "rb") as handle:
-            head = handle.read(4)
-    except OSError as exc:
-        raise SourceFileError(path, f"cannot read the file ({exc.strerror})") from None
-    if not head:
-        raise SourceFileError(path, "the file is empty")
-    if head != b"PK\x03\x04":
-        raise SourceFileError(path, "not an Excel workbook (.xlsx): a file of another source in the CWT folder?")
-    try:
-        sheet = pl.read_excel(
-            path,
-            sheet_id=1,
-            engine="calamine",
-            has_header=False,
-            drop_empty_rows=False,
-            drop_empty_cols=False,
-            raise_if_empty=False,
-            read_options={"skip_rows": 0, "dtypes": "string"},
-        )
+        sheet = read_sheet(path)
     except (fastexcel.FastExcelError, pl.exceptions.PolarsError) as exc:
         problem = str(exc).splitlines()[0]
         raise SourceFileError(path, f"cannot be read as an Excel workbook (truncated or damaged?): {problem}") from None
@@ -137,18 +125,10 @@ def _sheet_text(path: Path) -> pl.DataFrame:
     return sheet
 
 
-def _normal(name: str | None) -> str:
-    return " ".join((name or "").split()).casefold()
-
-
 def _find_header(path: Path, sheet: pl.DataFrame) -> int:
     """The row naming most CWT columns within the first rows (the header may sit below a title)."""
-    wanted = {_normal(raw) for raw in COLUMNS}
-    scores = [
-        (sum(_normal(c) in wanted for c in sheet.row(i)), i) for i in range(min(HEADER_SEARCH_ROWS, sheet.height))
-    ]
-    best, at = max(scores, key=lambda s: (s[0], -s[1]))
-    if 2 * best <= len(COLUMNS):
+    at, named = header_row([sheet.row(i) for i in range(min(HEADER_SEARCH_ROWS, sheet.height))], COLUMNS)
+    if 2 * named <= len(COLUMNS):
         raise SourceFileError(
             path,
             f"no CWT-CRS header ({', '.join(COLUMNS)}) in the first {HEADER_SEARCH_ROWS} rows of the first sheet: "
@@ -159,49 +139,20 @@ def _find_header(path: Path, sheet: pl.DataFrame) -> int:
 
 def _match_header(path: Path, header: list[str], body: pl.DataFrame, row: int) -> dict[int, str]:
     """Column position -> canonical column; columns with neither a known header nor data are ignored."""
-    wanted = {_normal(raw): canonical for raw, canonical in COLUMNS.items()}
-    keep: dict[int, str] = {}
-    unexpected: list[str] = []
-    for i, name in enumerate(header):
-        canonical = wanted.get(_normal(name))
-        if canonical is not None and canonical not in keep.values():
-            keep[i] = canonical
-        elif body.to_series(i).str.strip_chars().replace("", None).drop_nulls().len():
-            unexpected.append(repr(name) if name else f"an unnamed column at position {i + 1}")
-    missing = [raw for raw, canonical in COLUMNS.items() if canonical not in keep.values()]
-    if missing or unexpected:
-        parts = [f"missing column(s) {', '.join(map(repr, missing))}"] if missing else []
-        parts += [f"unexpected column(s) {', '.join(unexpected)}"] if unexpected else []
-        raise SourceFileError(path, "header does not match the CWT-CRS layout: " + "; ".join(parts), row=row)
+    keep, missing, unexpected = match_header(header, COLUMNS, column_filled(body))
+    require_layout(path, row, "CWT-CRS", missing, unexpected)
     return keep
 
 
 def _frame(sheet: pl.DataFrame, header_at: int, keep: dict[int, str]) -> pl.DataFrame:
     """Data rows (trimmed text; blank and '-' missing; empty rows dropped) with period and counts parsed."""
-    names = sheet.columns
-    text = [
-        pl.col(names[i]).str.strip_chars().replace(_MISSING, None).alias(canonical) for i, canonical in keep.items()
-    ]
-    rows = (
-        sheet.with_row_index("source_row", offset=1)
-        .slice(header_at + 1)
-        .select(pl.col("source_row").cast(pl.Int64), *text)
-        .filter(pl.any_horizontal(pl.exclude("source_row").is_not_null()))
-    )
+    rows = sheet_rows(sheet, header_at, keep)
     period = pl.col("period")
     return rows.with_columns(
         period.alias("period" + TEXT_SUFFIX),
         pl.coalesce([period.str.strptime(pl.Date, f, strict=False) for f in _DATE_FORMATS]).alias("period"),
         *[pl.col(c).alias(c + TEXT_SUFFIX) for c in COUNTS],
         *[pl.col(c).str.replace_all(",", "").cast(pl.Float64, strict=False) for c in COUNTS],
-    )
-
-
-def _as_published(quarantine: pl.DataFrame, published: dict[str, str]) -> pl.DataFrame:
-    """Quarantine records name the column as the file's header does."""
-    column = pl.col("column").str.strip_suffix(TEXT_SUFFIX).replace(published)
-    return quarantine.with_columns(column.alias("column")).with_columns(
-        pl.concat_str([pl.coalesce("column", pl.lit("row")), pl.lit(" fails "), pl.col("check")]).alias("reason")
     )
 
 
@@ -229,7 +180,7 @@ def _quarter_values(extracts: list[_Extract], wanted: set[str] | None) -> pl.Dat
     if not complete:
         return empty_metric_values()
     labels = pl.DataFrame(
-        [(y * 100 + m, q.label, _span(q)) for q in complete for y, m in q.months],
+        [(y * 100 + m, q.label, quarter_span(q)) for q in complete for y, m in q.months],
         schema={"ym": pl.Int32, "quarter": pl.String, "span": pl.String},
         orient="row",
     )
@@ -285,8 +236,3 @@ def _withheld(extracts: list[_Extract], labels: pl.DataFrame) -> pl.DataFrame:
     dated = bad.filter(pl.col("period").is_not_null()).with_columns(ym).join(labels, on="ym")
     undated = bad.filter(pl.col("period").is_null()).join(labels.select("quarter").unique(), how="cross")
     return pl.concat([dated.select("quarter", "org_code"), undated.select("quarter", "org_code")]).unique()
-
-
-def _span(q: Quarter) -> str:
-    (y1, m1), _, (y3, m3) = q.months
-    return f"{y1}-{m1:02d}..{y3}-{m3:02d}"

@@ -39,6 +39,9 @@ REQUIRED = [
     "Upper_quartile",
     "Rank",
 ]
+"""Columns of every release, in published order (the first release has no ``Quarter``)."""
+LAYOUT = ["Quarter", *REQUIRED]
+"""The columns of later releases, in order: the layout an export for NHS England's tools writes."""
 _METRIC = re.compile(r"^OF\d{4}$")
 _QUARTER_IN_TEXT = re.compile(r"Q[1-4]\s+\d{4}/\d{2}")
 _UNIT_SPELLINGS = {"%": "percent"}

@@ -13,8 +13,8 @@ from pathlib import Path
 import polars as pl
 
 from npaf_pipeline.ruleset.model import RuleSet
-from npaf_pipeline.sources.base import validate_rows
-from npaf_pipeline.sources.canonical import TableResult, account, name_duplicate_keys, quarantine_rows, read_table
+from npaf_pipeline.sources.base import quarantine_rows, validate_rows
+from npaf_pipeline.sources.tables import TableResult, account, read_table
 from schemas.organisations import EtrRaw, TrustTypesRaw
 
 ETR_SOURCE = "ods_etr"
@@ -71,7 +71,6 @@ def ods_etr_result(path: str | Path) -> TableResult:
         path, source=ETR_SOURCE, columns=ETR_COLUMNS, required=(), what="an ODS etr file", n_fields=ETR_FIELDS
     )
     accepted, rejected = validate_rows(raw.frame, EtrRaw, source=ETR_SOURCE, path=raw.path, sha256=raw.sha256)
-    rejected = name_duplicate_keys(rejected, raw.frame, ["org_code"])
     quarantine = pl.concat([raw.quarantine, rejected])
     frame = accepted.with_columns(
         pl.col("open_date", "close_date").str.strptime(pl.Date, "%Y%m%d"),
@@ -98,7 +97,6 @@ def trust_types_result(path: str | Path, rs: RuleSet) -> TableResult:
     accepted, rejected = validate_rows(
         raw.frame, TrustTypesRaw, source=TRUST_TYPES_SOURCE, path=raw.path, sha256=raw.sha256
     )
-    rejected = name_duplicate_keys(rejected, raw.frame, ["Trust_code"])
     keys = {label: rs.org_type_key(label) for label in accepted["Trust_type"].unique().to_list()}
     accepted = accepted.with_columns(
         pl.col("Trust_type").replace_strict(keys, default=None, return_dtype=pl.String).alias("org_type")

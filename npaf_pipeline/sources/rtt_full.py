@@ -15,9 +15,20 @@ from pathlib import Path
 
 import polars as pl
 
-from npaf_pipeline.quarters import of_month, parse_quarter
-from npaf_pipeline.sources.base import AdapterResult, SourceFileError, combine, finish, sha256_file, validate_rows
-from npaf_pipeline.sources.canonical import name_duplicate_keys, quarantine_rows, refuse_overlap
+from npaf_pipeline.quarters import of_month
+from npaf_pipeline.sources.base import (
+    AdapterResult,
+    SourceFileError,
+    combine,
+    finish,
+    in_quarters,
+    quarantine_rows,
+    refuse_overlap,
+    sha256_file,
+    validate_rows,
+    wanted_quarters,
+)
+from npaf_pipeline.sources.raw import MISSING, MONTH_NUMBERS, XLSX_MAGIC, decode_utf8, read_bytes
 from schemas.canonical import QUARANTINE_COLUMNS, empty_metric_values
 from schemas.rtt_full import (
     BANDS,
@@ -32,27 +43,8 @@ SOURCE = "rtt_full"
 WAITING_LIST_PART = "Part_2"
 NOT_WAITING_LIST_PARTS = ("Part_1A", "Part_1B", "Part_2A", "Part_3")
 HEADER_SEARCH_LINES = 10
-ROW_KEY = ("Provider Org Code", "Commissioner Org Code", "RTT Part Type", "Treatment Function Code")
-_MONTHS = {
-    name: f"{i:02d}"
-    for i, name in enumerate(
-        [
-            "january",
-            "february",
-            "march",
-            "april",
-            "may",
-            "june",
-            "july",
-            "august",
-            "september",
-            "october",
-            "november",
-            "december",
-        ],
-        start=1,
-    )
-}
+_MONTHS = {name.lower(): f"{number:02d}" for name, number in MONTH_NUMBERS.items()}
+"""Month name as in ``RTT-June-2025`` (lower case) -> its two-digit number."""
 
 
 def _band_name(band: str) -> str:
@@ -90,7 +82,7 @@ METRICS = {
 
 def read(paths: Iterable[str | Path], quarters: list[str] | None = None) -> AdapterResult:
     """OF0023 and OF0003 per provider for each quarter whose last month a file covers."""
-    wanted = None if quarters is None else {parse_quarter(q).label for q in quarters}
+    wanted = wanted_quarters(quarters)
     result = combine([_read_one(Path(p), wanted) for p in paths], SOURCE)
     refuse_overlap(result.values, ["quarter", "org_code", "metric_id"], "RTT value")
     return result
@@ -100,7 +92,6 @@ def _read_one(path: Path, wanted: set[str] | None) -> AdapterResult:
     frame = _read_csv(path)
     sha = sha256_file(path)
     accepted, quarantine = validate_rows(frame, RttFullRaw, source=SOURCE, path=path, sha256=sha)
-    quarantine = name_duplicate_keys(quarantine, frame, ROW_KEY)
     month = _file_month(path, accepted)
     other_month = _month_expr() != month
     mismatched = _total_rows_not_matching(accepted.filter(~other_month))
@@ -131,8 +122,7 @@ def _read_one(path: Path, wanted: set[str] | None) -> AdapterResult:
     ).select(QUARANTINE_COLUMNS)
     accepted = accepted.filter(~other_month & ~wrong_total)
     values = _metrics(accepted.rename(COLUMN_MAP), frame, quarantine, month, path, sha)
-    if wanted is not None:
-        values = values.filter(pl.col("quarter").is_in(sorted(wanted)))
+    values = in_quarters(values, wanted)
     return finish(SOURCE, path, sha, frame.height, values, quarantine, rows_accepted=accepted.height)
 
 
@@ -141,19 +131,12 @@ def _read_one(path: Path, wanted: set[str] | None) -> AdapterResult:
 
 def _read_csv(path: Path) -> pl.DataFrame:
     """The file's cells as text under the published column names, with each row's line number."""
-    try:
-        raw = path.read_bytes()
-    except OSError as exc:
-        raise SourceFileError(path, f"cannot read the file ({exc.strerror})") from None
+    raw = read_bytes(path)
     if not raw.strip():
         raise SourceFileError(path, "the file is empty; expected an RTT full CSV data file")
-    if raw.startswith(b"PK\x03\x04"):
+    if raw.startswith(XLSX_MAGIC):
         raise SourceFileError(path, "a zip archive or Excel workbook; unzip the RTT full CSV data file first")
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        line = raw[: exc.start].count(b"\n") + 1
-        raise SourceFileError(path, f"not UTF-8 text (byte {raw[exc.start]:#x})", row=line) from None
+    text = decode_utf8(path, raw)
     lines = text.splitlines(keepends=True)
     header_line, header = _find_header(path, lines)
     body = "".join(lines[header_line - 1 :])
@@ -168,7 +151,7 @@ def _read_csv(path: Path) -> pl.DataFrame:
     frame = frame.select(
         *(pl.col(c).str.strip_chars().alias(c) for c in LAYOUT),
         (pl.col("_i").cast(pl.Int64) + header_line + 1).alias("source_row"),
-    ).with_columns(pl.when(pl.col(c).is_in(["", "-"])).then(None).otherwise(pl.col(c)).alias(c) for c in LAYOUT)
+    ).with_columns(pl.when(pl.col(c).is_in(MISSING)).then(None).otherwise(pl.col(c)).alias(c) for c in LAYOUT)
     frame = frame.filter(pl.any_horizontal(pl.col(c).is_not_null() for c in LAYOUT))
     if frame.is_empty():
         raise SourceFileError(path, "a header but no data rows")

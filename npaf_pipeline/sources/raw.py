@@ -1,0 +1,169 @@
+"""Reading the files NHS England publishes: bytes and text, workbook sheets as text, header rows, month names.
+
+Raw files change layout between releases and land in the wrong folder. These helpers refuse such a file in
+words that say which file is wrong and how, and keep every row's number as the file shows it, so a
+quarantine record points at the cell a person has to look at.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from pathlib import Path
+
+import polars as pl
+
+from npaf_pipeline.sources.base import SourceFileError
+from schemas.common import MONTH_NAMES, TEXT_SUFFIX
+
+MISSING = ["", "-"]
+"""Cells (trimmed) that hold no value: blank, or a dash for 'not submitted'."""
+XLSX_MAGIC = b"PK\x03\x04"
+"""How an xlsx workbook (a zip archive) starts."""
+MONTH_NUMBERS = {name: number for number, name in enumerate(MONTH_NAMES, start=1)}
+"""Upper-case month name -> 1-12."""
+
+
+# --- bytes and text ---------------------------------------------------------------------------------------
+
+
+def read_bytes(path: Path) -> bytes:
+    try:
+        return path.read_bytes()
+    except OSError as exc:
+        raise SourceFileError(path, f"cannot read the file ({exc.strerror})") from None
+
+
+def decode_utf8(path: Path, raw: bytes, advice: str = "") -> str:
+    """The text of a UTF-8 file (without a byte-order mark); a byte that is not UTF-8 is reported with its line."""
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        raise SourceFileError(path, f"not UTF-8 text (byte {raw[exc.start]:#x}){advice}", row=line) from None
+
+
+# --- workbooks --------------------------------------------------------------------------------------------
+
+
+def require_xlsx(path: Path, folder: str) -> None:
+    """Refuse an unreadable, empty or non-xlsx file up front: calamine's own errors do not say what is wrong."""
+    try:
+        with open(path, "rb") as handle:
+            head = handle.read(4)
+    except OSError as exc:
+        raise SourceFileError(path, f"cannot read the file ({exc.strerror})") from None
+    if not head:
+        raise SourceFileError(path, "the file is empty")
+    if head != XLSX_MAGIC:
+        raise SourceFileError(path, f"not an Excel workbook (.xlsx): a file of another source in the {folder} folder?")
+
+
+def read_sheet(path: Path, sheet: str | None = None) -> pl.DataFrame:
+    """A sheet (the first when unnamed), every cell as text, one frame row per sheet row: row n is index n - 1.
+
+    Nothing is skipped, leading and empty rows included, so quarantine records give the row numbers Excel shows.
+    Errors are the caller's to word: only it knows what the workbook should have been.
+    """
+    return pl.read_excel(
+        path,
+        sheet_id=1 if sheet is None else None,
+        sheet_name=sheet,
+        engine="calamine",
+        has_header=False,
+        drop_empty_rows=False,
+        drop_empty_cols=False,
+        raise_if_empty=False,
+        read_options={"skip_rows": 0, "dtypes": "string"},
+    )
+
+
+def sheet_rows(sheet: pl.DataFrame, header_at: int, keep: Mapping[int, str]) -> pl.DataFrame:
+    """The rows below the header: ``source_row`` (the sheet row) and the kept columns as trimmed text.
+
+    ``keep`` maps column positions to names. Blank and ``-`` cells are missing; a row with nothing in the kept
+    columns is layout (a spacer, a footnote), not data, and is left out.
+    """
+    names = sheet.columns
+    text = [pl.col(names[i]).str.strip_chars().replace(MISSING, None).alias(name) for i, name in keep.items()]
+    return (
+        sheet.with_row_index("source_row", offset=1)
+        .slice(header_at + 1)
+        .select(pl.col("source_row").cast(pl.Int64), *text)
+        .filter(pl.any_horizontal(pl.exclude("source_row").is_not_null()))
+    )
+
+
+def column_filled(body: pl.DataFrame) -> Callable[[int], bool]:
+    """Whether the column at a position of ``body`` (text cells) holds anything but blanks."""
+    return lambda i: body.to_series(i).str.strip_chars().replace("", None).drop_nulls().len() > 0
+
+
+# --- headers ----------------------------------------------------------------------------------------------
+
+
+def normal_name(name: str | None) -> str:
+    """A header as compared: runs of spaces and line breaks as one space, letter case ignored."""
+    return " ".join((name or "").split()).casefold()
+
+
+def header_row(rows: Sequence[Sequence[str | None]], columns: Iterable[str]) -> tuple[int, int]:
+    """(index, count) of the row naming most of ``columns``, the first on a tie: titles may sit above a header."""
+    wanted = {normal_name(c) for c in columns}
+    scores = [sum(normal_name(cell) in wanted for cell in row) for row in rows]
+    best = max(range(len(scores)), key=lambda i: (scores[i], -i))
+    return best, scores[best]
+
+
+def match_header(
+    header: Sequence[str],
+    columns: Mapping[str, str],
+    filled: Callable[[int], bool],
+    keep_as_named: Callable[[str], object] = lambda name: False,
+) -> tuple[dict[int, str], list[str], list[str]]:
+    """(position -> canonical column, published names not found, unexpected columns as a person would name them).
+
+    ``columns`` maps published headers to canonical names; headers are compared by :func:`normal_name` and a
+    name's first column is the one kept. Columns ``keep_as_named`` accepts are kept under their own header (a
+    workbook's one column per service). Any other column is unexpected if ``filled`` says it holds data; a stray
+    header cell over an empty column is ignored, since it cannot change a value.
+    """
+    wanted = {normal_name(raw): canonical for raw, canonical in columns.items()}
+    keep: dict[int, str] = {}
+    unexpected: list[str] = []
+    for i, name in enumerate(header):
+        canonical = wanted.get(normal_name(name))
+        if canonical is not None and canonical not in keep.values():
+            keep[i] = canonical
+        elif keep_as_named(name) and name not in keep.values():
+            keep[i] = name
+        elif filled(i):
+            unexpected.append(repr(name) if name else f"an unnamed column at position {i + 1}")
+    missing = [raw for raw, canonical in columns.items() if canonical not in keep.values()]
+    return keep, missing, unexpected
+
+
+def header_problems(missing: Sequence[str], unexpected: Sequence[str]) -> str:
+    """``missing column(s) 'A'; unexpected column(s) 'B'``: what to change in the header, on one line."""
+    parts = [f"missing column(s) {', '.join(map(repr, missing))}"] if missing else []
+    parts += [f"unexpected column(s) {', '.join(unexpected)}"] if unexpected else []
+    return "; ".join(parts)
+
+
+def require_layout(path: Path, row: int, layout: str, missing: Sequence[str], unexpected: Sequence[str]) -> None:
+    """Refuse a header that lacks a published column or has a column with data that the layout does not know."""
+    if missing or unexpected:
+        problems = header_problems(missing, unexpected)
+        raise SourceFileError(path, f"header does not match the {layout} layout: {problems}", row=row)
+
+
+def published_names(header: Sequence[str], keep: Mapping[int, str]) -> dict[str, str]:
+    """Canonical column (and its ``_text`` twin) -> its header in the file, for naming quarantined columns."""
+    return {canonical + suffix: header[i] for i, canonical in keep.items() for suffix in ("", TEXT_SUFFIX)}
+
+
+# --- months -----------------------------------------------------------------------------------------------
+
+
+def month_number(name: str | None) -> int | None:
+    """1-12 for a month's full name in any letter case; None for anything else."""
+    return None if name is None else MONTH_NUMBERS.get(name.upper())

@@ -286,9 +286,25 @@ class SystemAdjustment(_Strict):
     worsen_by: int = Field(1, ge=0, le=3)
     when_failed_at_least: int = Field(1, ge=1)
     max_segment: int = Field(4, ge=1, le=4)
-    defaults_ours: list[str] = Field(
-        default_factory=list, description="settings whose values the framework leaves open"
+    quantile_method: int = Field(7, ge=1, le=9, description="Hyndman-Fan type of the quartiles the tests use")
+    quartile_boundary: Literal["inclusive", "exclusive"] = Field(
+        "inclusive", description="inclusive: an organisation exactly on the quartile is in that quartile"
     )
+    defaults_ours: list[str] = Field(
+        default_factory=list,
+        description="settings (paths relative to system_adjustment) whose values the framework leaves open",
+    )
+
+    @model_validator(mode="after")
+    def _known(self) -> SystemAdjustment:
+        ids = [t.id for t in self.tests]
+        dupes = sorted({i for i in ids if ids.count(i) > 1})
+        if dupes:
+            raise ValueError(f"tests: duplicate ids {dupes}")
+        bad = [path for path in self.defaults_ours if not _resolves(self, path)]
+        if bad:
+            raise ValueError(f"defaults_ours: no such setting {bad}")
+        return self
 
 
 class League(_Strict):
@@ -334,6 +350,14 @@ class RuleSet(_Strict):
     reporting_only_org_types: list[str] = Field(
         default_factory=list,
         description="types scored and reported but never segmented (e.g. ICBs in 2025/26)",
+    )
+    segment_descriptions: dict[int, str] = Field(
+        default_factory=dict, description="what each segment means (support, intervention ...), by segment number"
+    )
+    defaults_ours: list[str] = Field(
+        default_factory=list,
+        description="settings (dotted paths, list items by id: 'aggregation.groups[short_term].weight') whose "
+        "values are this project's choice where the framework leaves the rule open",
     )
 
     # -- cross-references ----------------------------------------------------------------------------------
@@ -385,6 +409,18 @@ class RuleSet(_Strict):
         for t in self.reporting_only_org_types:
             if t in segmented:
                 problems.append(f"reporting_only_org_types: {t!r} is also segmented")
+        sa = self.system_adjustment
+        if sa is not None:
+            for t in sa.org_types:
+                if t not in types:
+                    problems.append(f"system_adjustment.org_types: unknown organisation type {t!r}")
+        top = max(4, self.intensive_support.segment)
+        for number in self.segment_descriptions:
+            if not 1 <= number <= top:
+                problems.append(f"segment_descriptions: segment {number} is not 1..{top}")
+        for path in self.defaults_ours:
+            if not _resolves(self, path):
+                problems.append(f"defaults_ours: no such setting {path!r}")
         for cond, where in (
             (self.override.proxy, "override.proxy"),
             (self.override.exempt, "override.exempt"),
@@ -427,3 +463,52 @@ def _leaves(cond: Condition | None) -> list[Compare]:
         return [cond]
     children = cond.any if isinstance(cond, AnyOf) else cond.all
     return [leaf for child in children for leaf in _leaves(child)]
+
+
+_STEP = re.compile(r"^(?P<name>[A-Za-z_]\w*)(?:\[(?P<key>[^\]]+)\])?$")
+
+
+def resolve_setting(root: object, path: str) -> object:
+    """The value of a setting named by a dotted path; ``name[key]`` picks a list item by id or a mapping entry.
+
+    ``aggregation.groups[short_term].weight``, ``segmentation[trusts].mode``, ``tests[deficit].params.deficit_over``.
+    Raises ``KeyError`` naming the path when a step does not exist.
+    """
+    node: object = root
+    for step in path.split("."):
+        match = _STEP.match(step)
+        if match is None:
+            raise KeyError(f"{path}: cannot read step {step!r}")
+        name, key = match["name"], match["key"]
+        node = _child(node, name, path)
+        if key is not None:
+            node = _item(node, key, path)
+    return node
+
+
+def _child(node: object, name: str, path: str) -> object:
+    if isinstance(node, BaseModel) and name in type(node).model_fields:
+        return getattr(node, name)
+    if isinstance(node, dict):
+        return _item(node, name, path)
+    raise KeyError(f"{path}: no setting {name!r}")
+
+
+def _item(node: object, key: str, path: str) -> object:
+    if isinstance(node, list):
+        for x in node:
+            if getattr(x, "id", None) == key:
+                return x
+    if isinstance(node, dict):
+        for k in (key, int(key) if key.isdigit() else key):
+            if k in node:
+                return node[k]
+    raise KeyError(f"{path}: no entry {key!r}")
+
+
+def _resolves(root: object, path: str) -> bool:
+    try:
+        resolve_setting(root, path)
+    except KeyError:
+        return False
+    return True

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dagster as dg
 
 from assets.automation import landing_sensor, quarterly_pipeline, quarterly_schedule
+from assets.icb import icb_system_tests, ingest_icb_values
 from assets.ingest import INGEST_ASSETS, landing_ledger
 from assets.io_manager import QuarterTablesIOManager
 from assets.publish import published_snapshot, segment_changes
@@ -20,12 +21,14 @@ from assets.settings import NpafSettings, settings_from_env
 
 ASSETS = [
     *INGEST_ASSETS,
+    ingest_icb_values,
     landing_ledger,
     metric_values,
     organisation_reference,
     segmentation_flags,
     metric_scores,
     organisation_scores,
+    icb_system_tests,
     segmentation,
     segment_changes,
     published_snapshot,

@@ -9,6 +9,7 @@ from assets.checks import table_metadata
 from assets.ingest import OWNERS
 from assets.partitions import labels_of, quarterly
 from assets.settings import NpafSettings
+from npaf_pipeline import inputs
 from npaf_pipeline.engine import EngineResult
 from npaf_pipeline.engine.invariants import output_violations
 from npaf_pipeline.publish import publish_quarters
@@ -26,8 +27,8 @@ from npaf_pipeline.sources import registry
     freshness_policy=dg.FreshnessPolicy.time_window(fail_window=timedelta(days=120)),
     description=(
         "Hive-partitioned Parquet tables for BI (organisation segmentation, metric scores, metric values with "
-        "lineage, league tables, quarantine summary, run manifest) with a manifest per quarter, the data package "
-        "and the DuckDB catalog. Each quarter is swapped in atomically."
+        "lineage, league tables, quarantine summary, run manifest, ICB system considerations) with a manifest per "
+        "quarter, the data package and the DuckDB catalog. Each quarter is swapped in atomically."
     ),
 )
 def published_snapshot(
@@ -38,6 +39,7 @@ def published_snapshot(
     metric_scores: dict[str, pl.DataFrame],
     organisation_scores: dict[str, pl.DataFrame],
     segmentation: dict[str, pl.DataFrame],
+    icb_system_tests: dict[str, pl.DataFrame],
 ) -> dg.MaterializeResult:
     rs = load_ruleset(npaf.framework)
     result = EngineResult(
@@ -57,6 +59,7 @@ def published_snapshot(
         for q in quarters
     ]
     files = [f for source in registry.VALUE_SOURCES for f in registry.source_files(npaf.landing, source)]
+    files += inputs.icb_input_files(npaf.landing, rs)
     report = publish_quarters(
         result,
         organisation_reference,
@@ -66,6 +69,7 @@ def published_snapshot(
         quarantine=metric_values.get("quarantine"),
         inputs=files or None,
         checks=checks,
+        system_evidence=icb_system_tests.get("evidence"),
     )
     seg = result.segmentation
     counts = seg.group_by("quarter", "final_segment").agg(pl.len().alias("organisations"))

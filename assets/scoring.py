@@ -4,6 +4,7 @@ import dagster as dg
 import polars as pl
 
 from assets.checks import contract_check, schema_metadata, table_metadata
+from assets.icb import beside_segmentation, system_counts
 from assets.ingest import INGEST_ASSETS, OWNERS
 from assets.partitions import labels_of, quarterly
 from assets.settings import NpafSettings
@@ -28,6 +29,7 @@ COMMON = {
     kinds={"polars"},
     ins={
         **{a.key.path[-1]: dg.AssetIn(a.key) for a in INGEST_ASSETS},
+        "ingest_icb_values": dg.AssetIn("ingest_icb_values"),
         "organisation_reference": dg.AssetIn("organisation_reference"),
     },
     check_specs=[
@@ -47,6 +49,7 @@ COMMON = {
     description=(
         "One canonical metric value per (quarter, organisation, metric) with its lineage. Where sources overlap "
         "the precedence is canonical > raw extracts > NHS England dashboard; the others are kept as superseded. "
+        "ICB-level values count as canonical ones (a value in canonical/ wins over one in icb_values/). "
         "Values for organisations outside the reference, or outside a metric's valid range, are set aside."
     ),
     **COMMON,
@@ -60,7 +63,11 @@ def metric_values(
     by_source = {
         name.removeprefix("ingest_"): tables.get("values", pl.DataFrame()) for name, tables in ingested.items()
     }
+    by_source, icb_superseded = _with_icb_values(by_source)
     merged, superseded = registry.merge_values(by_source)
+    superseded = (
+        pl.concat([superseded, icb_superseded], how="diagonal_relaxed") if icb_superseded.height else superseded
+    )
     values, set_aside = screen_values(merged, organisation_reference, load_ruleset(npaf.framework))
     quarantine = (
         pl.concat(
@@ -100,6 +107,21 @@ def metric_values(
             "preview": table_metadata(values, 10),
         },
     )
+
+
+def _with_icb_values(by_source: dict[str, pl.DataFrame]) -> tuple[dict[str, pl.DataFrame], pl.DataFrame]:
+    """ICB-level values join the canonical ones; a key already in canonical/ keeps that value (the other is
+    returned as superseded)."""
+    icb = by_source.pop("icb_values", pl.DataFrame())
+    if icb.is_empty():
+        return by_source, icb
+    keys = list(registry.KEYS)
+    own = by_source.get("canonical", pl.DataFrame())
+    if own.is_empty():
+        return {**by_source, "canonical": icb}, pl.DataFrame()
+    taken = icb.join(own.select(keys), on=keys, how="semi")
+    merged = pl.concat([own, icb.join(own.select(keys), on=keys, how="anti")], how="diagonal_relaxed")
+    return {**by_source, "canonical": merged}, taken
 
 
 @dg.asset(
@@ -215,8 +237,10 @@ def organisation_scores(
         ),
     ],
     description=(
-        "Steps 3-4 (engine.segment_stage): cut-points, unadjusted segment, override, adjusted and final segment, "
-        "AMR ranks and likely ranges. Blocked when an output invariant breaks."
+        "Steps 3-4 (engine.segment_stage): cut-points, unadjusted segment, system adjustment (from "
+        "icb_system_tests), override, adjusted and final segment, AMR ranks and likely ranges; the segment's "
+        "description and leadership capability ratings beside it (never changing it). Blocked when an output "
+        "invariant breaks."
     ),
     **COMMON,
 )
@@ -228,14 +252,17 @@ def segmentation(
     metric_values: dict[str, pl.DataFrame],
     organisation_reference: pl.DataFrame,
     segmentation_flags: pl.DataFrame,
+    icb_system_tests: dict[str, pl.DataFrame],
 ):
     rs = load_ruleset(npaf.framework)
     agg = AggregateStage(
         **{k: organisation_scores[k] for k in ("items", "org_scores", "domain_scores", "group_scores")}
     )
     flags = segmentation_flags if segmentation_flags.height else None
-    stage = segment_stage(agg, metric_values["values"], rs, flags)
-    seg = stage.segmentation
+    tests = icb_system_tests.get("tests")
+    system_tests = tests if tests is not None and tests.height else None
+    stage = segment_stage(agg, metric_values["values"], rs, flags, system_tests=system_tests)
+    seg = beside_segmentation(stage.segmentation, rs, inputs.leadership_ratings(npaf.landing))
     violations = output_violations(metric_scores["metric_scores"], seg, organisation_reference, rs)
     yield dg.AssetCheckResult(
         check_name="output_invariants",
@@ -251,6 +278,7 @@ def segmentation(
         metadata={
             "row_count": seg.height,
             "segment_distribution": table_metadata(counts, 100),
+            "system_adjustment": table_metadata(system_counts(seg), 100),
             "cut_points": table_metadata(stage.cutpoints.filter(pl.col("target") == "overall")),
             "preview": table_metadata(seg.sort("quarter", "org_type", "amr_rank"), 20),
         },

@@ -3,6 +3,11 @@
 Organisations come from the ODS list with the trust-type reference, or else from NHS England's NOF files;
 override and intensive-support flags from the canonical flag files, or else from the NOF files' OF5004 and
 OF5007 rows. Each organisation-quarter records which source its flags came from.
+
+For rule sets that segment ICBs, the ICB list (``icb_reference/``) adds the ICBs to the organisations, and the
+ICB assessment's inputs are read from their own folders (``icb_values/``, ``rtt_monthly/`` with ``rtt_full/`` and
+``cwt_crs/`` month by month, ``system_finance/``, one folder per listed test such as ``uec_tier1/``). Other rule
+sets never read those folders. Leadership capability ratings (``leadership/``) are read for every rule set.
 """
 
 from __future__ import annotations
@@ -12,34 +17,100 @@ from pathlib import Path
 
 import polars as pl
 
+from npaf_pipeline.engine.frames import EngineInputError
+from npaf_pipeline.icb import SystemInputs, read_icb_lookup, trust_icb
+from npaf_pipeline.icb.cancer import cwt_monthly
+from npaf_pipeline.icb.finance import FINANCE_COLUMNS
+from npaf_pipeline.icb.leadership import read_leadership
 from npaf_pipeline.ruleset import RuleSet
-from npaf_pipeline.sources import canonical, nof_csv, nof_dashboard, organisations, registry
-from npaf_pipeline.sources.base import FileAccount
+from npaf_pipeline.sources import canonical, cwt_crs, nof_csv, nof_dashboard, organisations, registry, rtt_full
+from npaf_pipeline.sources.base import FileAccount, sha256_file, validate_rows
 from schemas.canonical import empty_quarantine
+from schemas.canonical_inputs import FLAG_TRUE
+from schemas.rtt_full import BANDS, TOTAL_TREATMENT_FUNCTION, WITHIN_18_WEEKS, RttFullRaw
 
 ORG_COLUMNS = ["quarter", "org_code", "org_name", "org_type", "org_subtype", "region", "icb_code"]
+ICB_TYPE = "icb"
+MONTH_SCHEMA = {
+    "month": pl.String,
+    "org_code": pl.String,
+    "metric_id": pl.String,
+    "numerator": pl.Float64,
+    "denominator": pl.Float64,
+}
+MONTH_COLUMNS = list(MONTH_SCHEMA)
+ICB_REFERENCE_SOURCE = "icb_reference"
+SPLIT_LABELS = ("Mental health and community trust", "Non-acute trust", "Non-acute hospital trust")
+"""NOF trust-type labels that a rule set with ``mental_health`` and ``community`` types splits by subtype."""
+COMMUNITY_SUBTYPE = "community"
+
+
+def segments_icbs(rs: RuleSet) -> bool:
+    """Whether the rule set segments ICBs (it then reads the ICB folders of the landing zone)."""
+    return any(ICB_TYPE in p.org_types for p in rs.segmentation)
+
+
+def reading_ruleset(rs: RuleSet) -> RuleSet:
+    """``rs``, or, for a rule set that splits mental health and community trusts (the draft NPAF), a copy that
+    reads NHS England's combined label as ``mental_health``; :func:`split_types` then moves community trusts."""
+    if rs.org_type_key(SPLIT_LABELS[0]) is not None or not {"mental_health", "community"} <= set(rs.organisation_types):
+        return rs
+    types = dict(rs.organisation_types)
+    mental = types["mental_health"]
+    types["mental_health"] = mental.model_copy(update={"aliases": [*mental.aliases, *SPLIT_LABELS]})
+    return rs.model_copy(update={"organisation_types": types})
+
+
+def split_types(orgs: pl.DataFrame, rs: RuleSet) -> pl.DataFrame:
+    """Trusts read as ``mental_health`` whose NOF subtype is Community become ``community`` (when ``rs`` splits)."""
+    if reading_ruleset(rs) is rs:
+        return orgs
+    community = (pl.col("org_type") == "mental_health") & (
+        pl.col("org_subtype").str.to_lowercase() == COMMUNITY_SUBTYPE
+    )
+    return orgs.with_columns(pl.when(community).then(pl.lit("community")).otherwise("org_type").alias("org_type"))
 
 
 def organisation_inputs(
     landing: Path, quarters: Sequence[str], rs: RuleSet
 ) -> tuple[pl.DataFrame, pl.DataFrame, list[FileAccount]]:
     """``(organisations per quarter, quarantine, accounts)``."""
+    reading = reading_ruleset(rs)
     etr = registry.source_files(landing, organisations.ETR_SOURCE)
     types = registry.source_files(landing, organisations.TRUST_TYPES_SOURCE)
     parts, quarantine, accounts = [], empty_quarantine(), []
     if etr and types:
-        result = organisations.organisation_reference_result(etr[0], types[0], rs)
+        result = organisations.organisation_reference_result(etr[0], types[0], reading)
         ref = result.frame.filter(pl.col("org_type").is_not_null())
         quarantine, accounts = result.quarantine, result.accounts
         parts.append(pl.concat([ref.with_columns(pl.lit(q).alias("quarter")) for q in quarters]).select(ORG_COLUMNS))
     nof_files = registry.source_files(landing, nof_dashboard.SOURCE)
     if nof_files:
-        published = nof_csv.organisations(nof_dashboard.read_release(nof_files, quarters), rs)
+        published = nof_csv.organisations(nof_dashboard.read_release(nof_files, quarters), reading)
         parts.append(published.with_columns(pl.lit(None, pl.String).alias("icb_code")).select(ORG_COLUMNS))
+    if segments_icbs(rs):
+        parts.append(icb_organisations(landing, quarters))
     if not parts:
         return pl.DataFrame(schema=dict.fromkeys(ORG_COLUMNS, pl.String)), quarantine, accounts
     orgs = pl.concat(parts, how="vertical_relaxed").unique(["quarter", "org_code"], keep="first", maintain_order=True)
-    return orgs.sort("quarter", "org_code"), quarantine, accounts
+    return split_types(orgs, rs).sort("quarter", "org_code"), quarantine, accounts
+
+
+def icb_organisations(landing: Path, quarters: Sequence[str]) -> pl.DataFrame:
+    """The ICBs of ``icb_reference/`` (``icb_code, icb_name[, region]``) as organisations of type ``icb``."""
+    frames = []
+    for path in registry.source_files(landing, ICB_REFERENCE_SOURCE):
+        icbs = read_icb_lookup(path)
+        raw = pl.read_csv(path, infer_schema=False, encoding="utf8-lossy")
+        raw = raw.rename({c: c.strip().lower() for c in raw.columns})
+        region = pl.col("region").str.strip_chars() if "region" in raw.columns else pl.lit(None, pl.String)
+        regions = raw.select(pl.col("icb_code").str.strip_chars().alias("org_code"), region.alias("region"))
+        frames.append(icbs.join(regions.unique("org_code", keep="first"), on="org_code", how="left"))
+    if not frames:
+        return pl.DataFrame(schema=dict.fromkeys(ORG_COLUMNS, pl.String))
+    icbs = pl.concat(frames).unique("org_code", keep="first", maintain_order=True)
+    icbs = icbs.with_columns(pl.lit(None, pl.String).alias("org_subtype"), pl.lit(None, pl.String).alias("icb_code"))
+    return pl.concat([icbs.with_columns(pl.lit(q).alias("quarter")) for q in quarters]).select(ORG_COLUMNS)
 
 
 def flag_inputs(landing: Path, quarters: Sequence[str]) -> tuple[pl.DataFrame, pl.DataFrame, list[FileAccount]]:
@@ -79,3 +150,177 @@ def flag_inputs(landing: Path, quarters: Sequence[str]) -> tuple[pl.DataFrame, p
     )
     q = pl.concat(quarantine, how="vertical_relaxed") if quarantine else empty_quarantine()
     return flags, q, accounts
+
+
+# --- the ICB assessment's inputs ---------------------------------------------------------------------------
+
+ICB_VALUES_SOURCE = "icb_values"
+RTT_MONTHLY_SOURCE = "rtt_monthly"
+FINANCE_SOURCE = "system_finance"
+LEADERSHIP_SOURCE = "leadership"
+ICB_SOURCES = (ICB_REFERENCE_SOURCE, ICB_VALUES_SOURCE, RTT_MONTHLY_SOURCE, FINANCE_SOURCE)
+"""Folders read only for rule sets that segment ICBs (with one folder per ``input_flag`` test, e.g. uec_tier1)."""
+MONTHLY_METRIC_SOURCES = {
+    "OF0023": (rtt_full.SOURCE, RTT_MONTHLY_SOURCE),
+    "OF0010": (cwt_crs.SOURCE,),
+    "OF0011": (cwt_crs.SOURCE,),
+}
+"""Provider metrics the every-month tests can read month by month, and the folders that hold them."""
+
+
+def icb_input_files(landing: Path, rs: RuleSet) -> list[Path]:
+    """Every landing file the ICB assessment of ``rs`` reads (none when the rule set does not segment ICBs)."""
+    if not segments_icbs(rs):
+        return []
+    folders = [*ICB_SOURCES, *flag_tests(rs)]
+    return sorted({f for folder in folders for f in registry.source_files(landing, folder)})
+
+
+def flag_tests(rs: RuleSet) -> list[str]:
+    """Ids of the rule set's ``input_flag`` system tests: each reads the landing folder of the same name."""
+    sa = rs.system_adjustment
+    return [t.id for t in sa.tests if t.kind == "input_flag"] if sa is not None else []
+
+
+def system_inputs(
+    landing: Path, rs: RuleSet, orgs: pl.DataFrame, icb_values: pl.DataFrame | None
+) -> tuple[SystemInputs, pl.DataFrame]:
+    """What ``icb.assess_system`` reads, from the landing zone; and the provider rows quarantined on the way.
+
+    ``orgs``: the organisation reference (trust -> ICB); ``icb_values``: the ICB-level metric values ingested.
+    A missing input is left out, so its tests are not assessed and their evidence says so.
+    """
+    sa = rs.system_adjustment
+    flags = {t: read_flag_list(files) for t in flag_tests(rs) if (files := registry.source_files(landing, t))}
+    every_month = [t for t in (sa.tests if sa else []) if t.kind == "lowest_quartile_every_month"]
+    wanted = {str(t.params.get("metric", "")) for t in every_month}
+    months, quarantine = provider_month_rows(landing, sorted(wanted & set(MONTHLY_METRIC_SOURCES)))
+    finance_files = registry.source_files(landing, FINANCE_SOURCE)
+    inputs = SystemInputs(
+        flag_lists=flags,
+        provider_months=months,
+        icb_values=icb_values if icb_values is not None and icb_values.height else None,
+        finance=read_finance(finance_files) if finance_files else None,
+        trust_icb=trust_icb(orgs.filter(pl.col("org_type") != ICB_TYPE)) if orgs.height else None,
+    )
+    return inputs, quarantine
+
+
+def icbs_of(orgs: pl.DataFrame) -> list[str]:
+    """The ICB codes of an organisation reference (organisations of type ``icb``)."""
+    return sorted(orgs.filter(pl.col("org_type") == ICB_TYPE)["org_code"].unique().to_list())
+
+
+def provider_month_rows(landing: Path, metrics: Sequence[str]) -> tuple[pl.DataFrame | None, pl.DataFrame]:
+    """month, org_code, metric_id, numerator, denominator for ``metrics``; and rows quarantined reading them."""
+    parts, quarantine = [], [empty_quarantine()]
+    cwt = [m for m in metrics if cwt_crs.SOURCE in MONTHLY_METRIC_SOURCES[m]]
+    cwt_files = registry.source_files(landing, cwt_crs.SOURCE)
+    if cwt and cwt_files:
+        parts.append(cwt_monthly(cwt_files, cwt).select(MONTH_COLUMNS))
+    rtt_files = [f for s in MONTHLY_METRIC_SOURCES["OF0023"] for f in registry.source_files(landing, s)]
+    if "OF0023" in metrics and rtt_files:
+        rows, rejected = rtt_months(rtt_files)
+        parts.append(rows)
+        quarantine.append(rejected)
+    frame = pl.concat(parts, how="vertical_relaxed") if parts else None
+    return frame, pl.concat(quarantine, how="diagonal_relaxed")
+
+
+def rtt_months(paths: Sequence[Path]) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """OF0023 per provider and month from RTT full extracts of any month (the adapter scores quarter-ends only).
+
+    Read with the RTT adapter's own reader and checks; numerator = waiting up to 18 weeks, denominator = the
+    incomplete-pathway waiting list, treatment functions summed without the ``C_999`` total rows. A provider
+    with a quarantined waiting-list row gets a row without figures, so its ICB's month is incomplete. Two
+    files of the same month are refused.
+    """
+    frames, quarantines, seen = [], [], {}
+    for path in paths:
+        rows, rejected, month = _rtt_month(Path(path))
+        if month in seen:
+            raise EngineInputError(f"RTT extracts {seen[month].name} and {Path(path).name} both hold {month}")
+        seen[month] = Path(path)
+        frames.append(rows)
+        quarantines.append(rejected)
+    frame = pl.concat(frames) if frames else pl.DataFrame(schema=MONTH_SCHEMA)
+    return frame.sort("month", "org_code"), pl.concat(quarantines) if quarantines else empty_quarantine()
+
+
+def _rtt_month(path: Path) -> tuple[pl.DataFrame, pl.DataFrame, str]:
+    raw = rtt_full._read_csv(path)
+    sha = sha256_file(path)
+    accepted, rejected = validate_rows(raw, RttFullRaw, source=rtt_full.SOURCE, path=path, sha256=sha)
+    month = rtt_full._file_month(path, accepted)
+    rows = accepted.filter(rtt_full._month_expr() == month)
+    bad = set(rejected["source_row"].to_list()) | set(rtt_full._total_rows_not_matching(rows))
+    bad |= set(accepted.filter(rtt_full._month_expr() != month)["source_row"].to_list())
+    withheld = (
+        raw.filter(
+            pl.col("source_row").is_in(sorted(bad))
+            & ~pl.col("RTT Part Type").is_in(rtt_full.NOT_WAITING_LIST_PARTS).fill_null(False)
+        )["Provider Org Code"]
+        .drop_nulls()
+        .unique()
+    )
+    waiting = (
+        rows.filter(~pl.col("source_row").is_in(sorted(bad)))
+        .rename(rtt_full.COLUMN_MAP)
+        .filter(
+            pl.col("part_type") == rtt_full.WAITING_LIST_PART,
+            pl.col("treatment_function_code") != TOTAL_TREATMENT_FUNCTION,
+            ~pl.col("org_code").is_in(withheld.implode()),
+        )
+    )
+    sums = waiting.group_by("org_code").agg(
+        rtt_full._count(WITHIN_18_WEEKS).sum().alias("numerator"), rtt_full._count(BANDS).sum().alias("denominator")
+    )
+    blanks = pl.DataFrame({"org_code": withheld}, schema={"org_code": pl.String}).with_columns(
+        pl.lit(None, pl.Float64).alias("numerator"), pl.lit(None, pl.Float64).alias("denominator")
+    )
+    frame = pl.concat([sums.filter(pl.col("denominator") > 0), blanks], how="vertical_relaxed")
+    frame = frame.with_columns(pl.lit(month).alias("month"), pl.lit("OF0023").alias("metric_id"))
+    return frame.select(MONTH_COLUMNS), rejected, month
+
+
+def read_flag_list(paths: Sequence[Path]) -> pl.DataFrame:
+    """A list such as UEC tier one: quarter, icb_code and optionally ``listed`` (yes/no, true/false, 1/0)."""
+    frames = []
+    for path in paths:
+        frame = _csv(path, ["quarter", "icb_code"], "a list (quarter, icb_code[, listed])")
+        listed = pl.col("listed").str.to_lowercase().is_in(FLAG_TRUE) if "listed" in frame.columns else pl.lit(True)
+        frames.append(frame.select(canonical.normalise_quarter(), "icb_code", listed.alias("listed")))
+    return pl.concat(frames).unique(["quarter", "icb_code"], keep="first", maintain_order=True)
+
+
+def read_finance(paths: Sequence[Path]) -> pl.DataFrame:
+    """System (or provider) finance: quarter, org_code, income, planned_surplus, forecast_surplus (numbers)."""
+    frames = []
+    for path in paths:
+        frame = _csv(path, FINANCE_COLUMNS, "a finance file (" + ", ".join(FINANCE_COLUMNS) + ")")
+        amounts = FINANCE_COLUMNS[2:]
+        numbers = [pl.col(c).cast(pl.Float64, strict=False) for c in amounts]
+        typed = frame.select(canonical.normalise_quarter(), "org_code", *numbers)
+        given = frame.select(pl.col(c).is_not_null().alias(f"_{c}") for c in amounts)
+        bad = pl.concat([typed, given], how="horizontal").filter(
+            pl.any_horizontal(pl.col(c).is_null() & pl.col(f"_{c}") for c in amounts)
+        )
+        if bad.height:
+            raise EngineInputError(f"{path.name}: amounts that are not numbers for {bad['org_code'].to_list()[:5]}")
+        frames.append(typed)
+    return pl.concat(frames)
+
+
+def leadership_ratings(landing: Path) -> pl.DataFrame | None:
+    """Leadership capability ratings of ``leadership/`` (validated), or None when the folder is empty."""
+    files = registry.source_files(landing, LEADERSHIP_SOURCE)
+    return pl.concat([read_leadership(f) for f in files]) if files else None
+
+
+def _csv(path: Path, required: Sequence[str], what: str) -> pl.DataFrame:
+    frame = pl.read_csv(path, infer_schema=False, encoding="utf8-lossy")
+    frame = frame.rename({c: c.strip().lower() for c in frame.columns})
+    missing = [c for c in required if c not in frame.columns]
+    if missing:
+        raise EngineInputError(f"{path.name} is not {what}: no column(s) {missing}")
+    return frame.with_columns(pl.col(pl.String).str.strip_chars())

@@ -14,12 +14,24 @@ from typing import Any
 import pandera.polars as pa
 
 from schemas.common import METRIC_ID, ODS_CODE, QUARTER_LABEL, SHA256
+from schemas.leadership import CAPABILITY_DOMAINS, OVERALL
 
-SCHEMA_VERSION = "1.0.0"
+SCHEMA_VERSION = "1.1.0"
 
 FY_PATTERN = r"^\d{4}-\d{2}$"
 QUARTERS = ["Q1", "Q2", "Q3", "Q4"]
 OVERRIDE_SOURCES = ["input", "proxy", "missing", "none"]
+SYSTEM_TEST_STATUSES = ["failed", "passed", "not_assessed"]
+CAPABILITY_AREAS = {
+    OVERALL: "overall",
+    "strategy_leadership_planning": "strategy, leadership and planning",
+    "quality_of_care": "quality of care",
+    "people_culture": "people and culture",
+    "access_delivery": "access and delivery of services",
+    "productivity_value": "productivity and value for money",
+    "finance_oversight": "financial performance and oversight",
+}
+assert list(CAPABILITY_AREAS)[1:] == list(CAPABILITY_DOMAINS), "one column per capability area of the input"
 EMPTY_SHA256 = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"  # example value only
 
 
@@ -167,14 +179,41 @@ def domain_columns(domain_id: str, domain_name: str) -> dict[str, Any]:
     }
 
 
+def beside_columns() -> dict[str, Any]:
+    """Columns reported beside the segment, never used to compute it (added in 1.1.0, after the domain columns)."""
+    columns: dict[str, Any] = {
+        "segment_description": (
+            str,
+            field(
+                "what the final segment means, in the rule set's words (null where the rule set describes none)",
+                "text",
+                "Performing well with specific issues; targeted support where needed",
+                nullable=True,
+            ),
+        )
+    }
+    for area, words in CAPABILITY_AREAS.items():
+        columns[f"capability_{area}"] = (
+            str,
+            field(
+                f"leadership capability rating, {words}, as supplied (never changes the segment)",
+                "text",
+                "good",
+                nullable=True,
+            ),
+        )
+    return columns
+
+
 def organisation_segmentation_model(domains: Sequence[tuple[str, str]]) -> type[pa.DataFrameModel]:
-    """OrganisationSegmentation with ``<domain>_score``, ``_segment`` and ``_rank`` for each (id, name)."""
+    """OrganisationSegmentation with ``<domain>_score``, ``_segment`` and ``_rank`` for each (id, name), then the
+    columns reported beside the segment."""
     annotations: dict[str, Any] = {}
     attrs: dict[str, Any] = {"__module__": __name__}
-    for domain_id, name in domains:
-        for column, (dtype, spec) in domain_columns(domain_id, name).items():
-            annotations[column] = dtype
-            attrs[column] = spec
+    columns = {c: spec for domain_id, name in domains for c, spec in domain_columns(domain_id, name).items()}
+    for column, (dtype, spec) in (columns | beside_columns()).items():
+        annotations[column] = dtype
+        attrs[column] = spec
     attrs["__annotations__"] = annotations
     attrs["__doc__"] = OrganisationSegmentation.__doc__
     return type("OrganisationSegmentationByDomain", (OrganisationSegmentation,), attrs)
@@ -334,6 +373,67 @@ class RunManifest(QuarterRow):
         coerce = True
 
 
+class SystemConsiderations(QuarterRow):
+    """The system-consideration tests of an ICB assessment (the draft NPAF's six), one row per ICB and test, with
+    the status, the evidence in words and the numbers behind it. Empty for rule sets without system tests."""
+
+    icb_code: str = field("ODS code of the ICB", "code", "QWE", str_matches=ODS_CODE)
+    test_id: str = field("system test id in the rule set", "code", "rtt_every_month")
+    test_name: str = field(
+        "what the test asks", "text", "Lowest quartile of ICBs for 18-week RTT performance in every month"
+    )
+    kind: str = field("how the test is computed (the rule set's test kind)", "code", "lowest_quartile_every_month")
+    status: str = field(
+        "failed, passed, or not_assessed (an input, value or month missing; never counted as failed)",
+        "code",
+        "failed",
+        isin=SYSTEM_TEST_STATUSES,
+    )
+    failed: bool = field("the test counts as failed in the system adjustment", "flag", True)
+    evidence: str = field(
+        "the reason in words, with the numbers",
+        "text",
+        "lowest quartile of ICBs for OF0023 in every month: 2025-04 55.6 <= cut 57.25 of 42 ICBs; ...",
+    )
+    basis: str = field(
+        "where the numbers come from", "text", "monthly provider numerators and denominators summed", nullable=True
+    )
+    value: float = field(
+        "ICB-level tests: the ICB's value; deficit test: forecast position, % of income",
+        "see test",
+        71.3,
+        nullable=True,
+    )
+    cut_point: float = field(
+        "quartile tests: the cut (P25 or P75 of the ICBs); deficit test: minus the deficit limit",
+        "see test",
+        72.05,
+        nullable=True,
+    )
+    population: int = field("ICBs with a value the cut was taken over", "count", 42, nullable=True, ge=0)
+    months_assessed: int = field("every-month tests: months with a value", "count", 3, nullable=True, ge=0)
+    months_in_quartile: int = field("every-month tests: months in the lowest quartile", "count", 3, nullable=True, ge=0)
+    numerator: float = field(
+        "every-month tests: the quarter's summed numerator; deficit test: the forecast deficit",
+        "see test",
+        30512.0,
+        nullable=True,
+    )
+    denominator: float = field(
+        "every-month tests: the quarter's summed denominator; deficit test: income",
+        "see test",
+        48210.0,
+        nullable=True,
+    )
+    off_plan_percent: float = field("deficit test: forecast minus plan, % of income", "percent", -0.4, nullable=True)
+
+    class Config:
+        description = "one row per quarter, ICB and system test"
+        unique = ["fy", "quarter", "icb_code", "test_id"]
+        strict = True
+        coerce = True
+
+
 TABLES: dict[str, type[pa.DataFrameModel]] = {
     "organisation_segmentation": OrganisationSegmentation,
     "metric_scores": MetricScores,
@@ -341,6 +441,7 @@ TABLES: dict[str, type[pa.DataFrameModel]] = {
     "league_table": LeagueTable,
     "quarantine_summary": QuarantineSummary,
     "run_manifest": RunManifest,
+    "system_considerations": SystemConsiderations,
 }
 
 

@@ -171,8 +171,22 @@ def _summary(output: Path, quarters, outcomes: dict[str, tuple[bool, list[str]]]
                     counts[int(value)] = n
         status = "ok" if ok else "FAILED"
         print(f"{q.label:<11} {status:<8} {orgs:>5} " + " ".join(f"{counts[s]:>6}" for s in range(1, 6)))
+        if ok and path.exists():
+            _icb_line(pl, output, q, path)
         for problem in problems:
             if problem not in shown:
                 shown.add(problem)
                 print(f"    {problem}")
     print(f"\n{len(quarters)} quarter(s) in {elapsed:.1f} s; outputs in {output}")
+
+
+def _icb_line(pl, output: Path, q, segmentation: Path) -> None:
+    """For runs that assess ICBs: ICBs segmented, system tests failed, ICBs the system adjustment moved."""
+    path = output / "system_considerations" / f"fy={q.fy}" / f"quarter=Q{q.q}" / "part-0.parquet"
+    if not path.exists() or pl.read_parquet(path, columns=["failed"]).is_empty():
+        return
+    failed = int(pl.read_parquet(path, columns=["failed"])["failed"].sum())
+    seg = pl.read_parquet(segmentation, columns=["org_type", "unadjusted_segment", "system_adjusted_segment"])
+    icbs = seg.filter(pl.col("org_type") == "icb")
+    moved = icbs.filter(pl.col("system_adjusted_segment") != pl.col("unadjusted_segment")).height
+    print(f"    ICBs {icbs.height}: {failed} system test(s) failed, {moved} ICB(s) moved by the system adjustment")

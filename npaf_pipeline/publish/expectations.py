@@ -28,10 +28,13 @@ DERIVED = "derived_"
 TYPE_COUNT = f"{DERIVED}organisations_of_type"
 SEGMENTATION_SEGMENT = f"{DERIVED}segmentation_adjusted_segment"
 MISSING_FROM_SEGMENTATION = f"{DERIVED}org_code_missing_from_segmentation"
+STATUS_FAILED = f"{DERIVED}status_is_failed"
+SYSTEM_FAILED = f"{DERIVED}system_tests_failed_in_evidence"
 DERIVED_COLUMNS = {
-    "organisation_segmentation": (TYPE_COUNT,),
+    "organisation_segmentation": (TYPE_COUNT, SYSTEM_FAILED),
     "league_table": (SEGMENTATION_SEGMENT, TYPE_COUNT),
     "metric_scores": (MISSING_FROM_SEGMENTATION,),
+    "system_considerations": (STATUS_FAILED,),
 }
 NOT_EMPTY = ("organisation_segmentation", "metric_scores")
 RANK_UNIT = "rank"
@@ -227,6 +230,13 @@ def rule_specs(table: str, model: type[pa.DataFrameModel], rs: RuleSet) -> list[
         specs.append(Spec("ExpectTableRowCountToBeBetween", {"min_value": 1}, None, "never published empty"))
     if table == "organisation_segmentation":
         specs += _segmentation_specs(rs) + _rank_specs(model)
+        pair = {
+            "column_A": "system_tests_failed",
+            "column_B": SYSTEM_FAILED,
+            "ignore_row_if": "either_value_is_missing",
+        }
+        why = "the failed tests counted are the failed rows of system_considerations"
+        specs.append(Spec("ExpectColumnPairValuesToBeEqual", pair, "system_tests_failed", why))
     elif table == "league_table":
         pair = {"column_A": "segment", "column_B": SEGMENTATION_SEGMENT, "ignore_row_if": "neither"}
         specs += [Spec("ExpectColumnPairValuesToBeEqual", pair, "segment", "the segmentation's adjusted segment")]
@@ -234,6 +244,9 @@ def rule_specs(table: str, model: type[pa.DataFrameModel], rs: RuleSet) -> list[
     elif table == "metric_scores":
         missing = {"column": MISSING_FROM_SEGMENTATION}
         specs.append(Spec("ExpectColumnValuesToBeNull", missing, "org_code", "scored organisations are segmented"))
+    elif table == "system_considerations":
+        pair = {"column_A": "failed", "column_B": STATUS_FAILED, "ignore_row_if": "neither"}
+        specs.append(Spec("ExpectColumnPairValuesToBeEqual", pair, "failed", "true exactly when the status is failed"))
     return specs
 
 
@@ -252,9 +265,16 @@ def with_derived(tables: Mapping[str, pl.DataFrame], rs: RuleSet) -> dict[str, p
     found = seg.select(*on, pl.lit(True).alias("_found")).unique()
     scores = tables["metric_scores"].join(found, on=on, how="left")
     missing = pl.col("org_type").is_in(segmented_types(rs)) & pl.col("_found").is_null()
+    system = tables["system_considerations"]
+    counted = (
+        system.group_by("fy", "quarter", "icb_code")
+        .agg(pl.col("failed").sum().cast(pl.Int64).alias(SYSTEM_FAILED))
+        .rename({"icb_code": "org_code"})
+    )
     return {
         **tables,
-        "organisation_segmentation": seg.with_columns(_type_count("org_type")),
+        "system_considerations": system.with_columns((pl.col("status") == "failed").alias(STATUS_FAILED)),
+        "organisation_segmentation": seg.with_columns(_type_count("org_type")).join(counted, on=on, how="left"),
         "league_table": league.with_columns(_type_count("trust_type")),
         "metric_scores": scores.with_columns(
             pl.when(missing).then(pl.col("org_code")).alias(MISSING_FROM_SEGMENTATION)

@@ -44,6 +44,7 @@ def publish_quarters(
     generated_at: str | None = None,
     before_commit: Callable[[str], None] | None = None,
     acceptance: bool = True,
+    system_evidence: pl.DataFrame | None = None,
 ) -> dict[str, Any]:
     """Write every published table for every quarter in ``result``; return paths and row counts.
 
@@ -53,13 +54,14 @@ def publish_quarters(
     ``before_commit``: called with each quarter label after its files are staged and before they are swapped in.
     ``acceptance``: run the Great Expectations suite on every quarter before anything is written (Data Docs
     under ``<out>/data-docs/<fy>/<Qn>/``); a failure raises :class:`AcceptanceError` and nothing is published.
+    ``system_evidence``: the ICB system tests' evidence, published as ``system_considerations`` (empty without).
     """
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     recover(out)
     versions = {"code_version": __version__, "schema_version": SCHEMA_VERSION}
     declared: list[InputFile] | None = describe_inputs(inputs) if inputs is not None else None
-    frames = build_tables(result, orgs, values, rs, quarantine, declared, versions)
+    frames = build_tables(result, orgs, values, rs, quarantine, declared, versions, system_evidence)
     files = declared if declared is not None else inputs_from_values(frames["metric_values"])
     models = published_models([(d.id, d.name) for d in rs.domains])
     tables = {name: conform(frames[name], model) for name, model in models.items()}  # all valid before any write

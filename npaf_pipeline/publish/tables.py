@@ -14,6 +14,7 @@ import polars as pl
 
 from npaf_pipeline import __version__
 from npaf_pipeline.engine import EngineResult
+from npaf_pipeline.icb.system_tests import EVIDENCE_SCHEMA
 from npaf_pipeline.quarters import parse_quarter
 from npaf_pipeline.ruleset.model import RuleSet
 from npaf_pipeline.sources.base import sha256_file
@@ -156,6 +157,18 @@ def league_table(org_seg: pl.DataFrame) -> pl.DataFrame:
         pl.col("amr_rank_high").alias("likely_range_of_rank_high"),
         _range_text("amr_rank_low", "amr_rank_high", False).alias("likely_range_of_rank"),
     ).sort("quarter_label", "trust_code")
+
+
+def system_considerations(evidence: pl.DataFrame | None) -> pl.DataFrame:
+    """The system tests' evidence (``icb.assess_system``), one row per quarter, ICB and test; empty without one."""
+    columns = [
+        "quarter", "icb_code", "test_id", "test_name", "kind", "status", "failed", "evidence", "basis", "value",
+        "cut_point", "population", "months_assessed", "months_in_quartile", "numerator", "denominator",
+        "off_plan_percent",
+    ]  # fmt: skip
+    if evidence is None or evidence.is_empty():
+        evidence = pl.DataFrame(schema=EVIDENCE_SCHEMA)
+    return with_quarter(evidence.select(columns)).sort("quarter_label", "icb_code", "test_id")
 
 
 # --- metric level -----------------------------------------------------------------------------------------
@@ -331,8 +344,12 @@ def build_tables(
     quarantine: pl.DataFrame | None = None,
     inputs: Sequence[InputFile] | None = None,
     versions: Mapping[str, str] | None = None,
+    system_evidence: pl.DataFrame | None = None,
 ) -> dict[str, pl.DataFrame]:
-    """Every published table, all quarters, before validation and conforming to the models."""
+    """Every published table, all quarters, before validation and conforming to the models.
+
+    ``system_evidence``: the ICB system tests' evidence (``SystemTestResult.evidence``), for rule sets with them.
+    """
     versions = versions or {"code_version": __version__, "schema_version": SCHEMA_VERSION}
     labels = quarters_present(result, values)
     org_seg = organisation_segmentation(result, orgs, rs)
@@ -345,4 +362,5 @@ def build_tables(
         "league_table": league_table(org_seg),
         "quarantine_summary": quarantine_summary(quarantine, labels),
         "run_manifest": run_manifest(labels, files, values_table, rs, versions),
+        "system_considerations": system_considerations(system_evidence),
     }

@@ -12,7 +12,17 @@ from pathlib import Path
 
 from npaf_pipeline.quarters import Quarter, parse_quarter
 from npaf_pipeline.ruleset import load_ruleset
-from npaf_pipeline.sample import ae_monthly, ambsys, canonical, chs_waiting_lists, cwt_crs, reference, rtt_full
+from npaf_pipeline.sample import (
+    ae_monthly,
+    ambsys,
+    canonical,
+    chs_waiting_lists,
+    cwt_crs,
+    icb_inputs,
+    reference,
+    rtt_full,
+)
+from npaf_pipeline.sample.icbs import all_icbs, write_icb_reference
 from npaf_pipeline.sample.model import targets
 from npaf_pipeline.sample.organisations import build_population
 
@@ -28,7 +38,15 @@ SOURCES = (
     "canonical",
     "override_flags",
     "intensive_support",
+    "rtt_monthly",
+    "icb_reference",
+    "icb_values",
+    "system_finance",
+    "uec_tier1",
+    "leadership",
 )
+ICB_SOURCES = SOURCES[SOURCES.index("rtt_monthly") :]
+"""Folders only the ICB assessment reads (frameworks that segment ICBs); the others feed every framework."""
 
 
 def command_line(quarters: int, seed: int, first: str, scale: int) -> str:
@@ -47,6 +65,7 @@ def generate(out: str | Path, quarters: int, seed: int, first: str = "2025-26 Q1
     span: list[Quarter] = [start.shift(i) for i in range(quarters)]
     rs = load_ruleset(FRAMEWORK)
     pop = build_population(seed, scale, rs)
+    icbs = all_icbs(pop, seed)
     values = targets(pop, span, seed, rs)
     folders = {source: out / source for source in SOURCES}
     for folder in folders.values():
@@ -62,9 +81,16 @@ def generate(out: str | Path, quarters: int, seed: int, first: str = "2025-26 Q1
         "canonical": canonical.write_values(span, values, folders["canonical"]),
         "override_flags": canonical.write_override_flags(values, folders["override_flags"]),
         "intensive_support": canonical.write_intensive_support(pop, span, seed, folders["intensive_support"]),
+        "rtt_monthly": rtt_full.write_other_months(pop, span, values, seed, folders["rtt_monthly"], scale),
+        "icb_reference": write_icb_reference(icbs, folders["icb_reference"]),
+        "icb_values": icb_inputs.write_values(icbs, span, seed, folders["icb_values"]),
+        "system_finance": icb_inputs.write_finance(icbs, span, seed, folders["system_finance"]),
+        "uec_tier1": icb_inputs.write_tier_one(icbs, span, seed, folders["uec_tier1"]),
+        "leadership": icb_inputs.write_leadership(icbs, span, seed, folders["leadership"]),
     }
     readme = out / "README.md"
-    readme.write_text(_readme(command_line(quarters, seed, start.label, scale), seed, span, written), encoding="utf-8")
+    text = _readme(command_line(quarters, seed, start.label, scale), seed, span, written, (len(icbs), len(pop.icbs)))
+    readme.write_text(text, encoding="utf-8")
     files = {
         source: [{"path": str(path), "rows": rows, "bytes": path.stat().st_size} for path, rows in sorted(items)]
         for source, items in written.items()
@@ -76,12 +102,15 @@ def generate(out: str | Path, quarters: int, seed: int, first: str = "2025-26 Q1
         "scale": scale,
         "organisations": dict(sorted(Counter(o.org_type for o in pop.organisations).items())),
         "subtypes": dict(sorted(Counter(o.subtype for o in pop.organisations).items())),
+        "icbs": {"total": len(icbs), "hosting_trusts": len(pop.icbs)},
         "files": files,
         "bytes": sum(f["bytes"] for items in files.values() for f in items) + readme.stat().st_size,
     }
 
 
-def _readme(command: str, seed: int, span: list[Quarter], written: dict[str, list[tuple[Path, int]]]) -> str:
+def _readme(
+    command: str, seed: int, span: list[Quarter], written: dict[str, list[tuple[Path, int]]], icbs: tuple[int, int]
+) -> str:
     lines = [
         "# Synthetic landing zone",
         "",
@@ -97,6 +126,8 @@ def _readme(command: str, seed: int, span: list[Quarter], written: dict[str, lis
         "",
         f"DIR is this folder; the seed is {seed}. The same command writes the same bytes.",
         f"Quarters: {span[0].label} to {span[-1].label}.",
+        f"ICBs: {icbs[0]} (all the `QZ.` code scheme allows; England has 42), {icbs[1]} of them hosting trusts.",
+        f"The folders from `{ICB_SOURCES[0]}/` on are read only by frameworks that segment ICBs.",
         "",
         "| folder | files | rows |",
         "|---|---|---|",

@@ -1,7 +1,9 @@
 """RTT waiting times: the "Full CSV data file" (provider x commissioner x RTT part x treatment function).
 
 121 columns in the published order (``schemas.rtt_full.LAYOUT``), one file for the month that ends each quarter
-(the NOF reads RTT at the quarter's last month; the other months would only add megabytes). Each provider has a
+(the NOF reads RTT at the quarter's last month) in ``rtt_full/``, and one for each other month in ``rtt_monthly/``
+(the ICB test of RTT performance in every month reads them; a month's bands aim at its quarter's target, with
+the monthly noise every file has). Each provider has a
 few commissioners and treatment functions (more with ``--scale``), every RTT part (completed admitted and
 non-admitted pathways, the incomplete-pathway waiting list, its decision-to-admit subset, new periods) and the
 all-specialty ``C_999`` row of each group. The waiting list's weekly bands are drawn from a profile that puts the
@@ -69,34 +71,48 @@ of the whole list; percentages are what matter and stay within a fraction of a p
 def write(
     pop: Population, quarters: list[Quarter], values: pl.DataFrame, seed: int, folder: Path, scale: int
 ) -> list[tuple[Path, int]]:
+    """One file per quarter, for the month that ends it (what the NOF reads)."""
+    months = [(q, *q.months[-1]) for q in quarters]
+    return [_write_month(pop, q, year, month, values, seed, folder, scale) for q, year, month in months]
+
+
+def write_other_months(
+    pop: Population, quarters: list[Quarter], values: pl.DataFrame, seed: int, folder: Path, scale: int
+) -> list[tuple[Path, int]]:
+    """One file for each month that does not end its quarter (what the ICB every-month test also reads)."""
+    months = [(q, year, month) for q in quarters for year, month in q.months[:-1]]
+    return [_write_month(pop, q, year, month, values, seed, folder, scale) for q, year, month in months]
+
+
+def _write_month(
+    pop: Population, q: Quarter, year: int, month: int, values: pl.DataFrame, seed: int, folder: Path, scale: int
+) -> tuple[Path, int]:
     target = {
-        (q, org, metric): v
-        for q, org, metric, v in values.filter(pl.col("metric_id").is_in(["OF0023", "OF0003"]))
-        .select("quarter", "org_code", "metric_id", "value")
+        (org, metric): v
+        for org, metric, v in values.filter(
+            pl.col("metric_id").is_in(["OF0023", "OF0003"]), pl.col("quarter") == q.label
+        )
+        .select("org_code", "metric_id", "value")
         .iter_rows()
     }
     providers = [o for o in pop.organisations if "rtt" in o.services or _community_rtt(o, seed)]
     subs = {s: c for c in pop.icbs for s in c.sub_icbs}
-    written = []
-    for q in quarters:
-        year, month = q.months[-1]
-        parts = []
-        for o in providers:
-            p18 = target.get((q.label, o.code, "OF0023"), 80.0) / 100
-            p52 = target.get((q.label, o.code, "OF0003"), 0.5) / 100
-            parts.append(_provider(o, subs, year, month, p18, p52, seed, scale))
-        descriptive = [row for part in parts for row in part[0]]
-        bands = np.concatenate([part[1] for part in parts])
-        totals = [t for part in parts for t in part[2]]
-        unknown = [u for part in parts for u in part[3]]
-        frame = _frame(descriptive, bands, totals, unknown).sort(
-            "Provider Org Code", "Commissioner Org Code", "RTT Part Type", "Treatment Function Code"
-        )
-        day = {2: 28, 4: 30, 6: 30, 9: 30, 11: 30}.get(month, 31) + (month == 2 and year % 4 == 0)
-        path = folder / f"{year}{month:02d}{day:02d}-RTT-{MONTH_NAMES[month - 1]}-{year}-full-extract.csv"
-        frame.select(LAYOUT).write_csv(path, line_terminator="\n")
-        written.append((path, frame.height))
-    return written
+    parts = []
+    for o in providers:
+        p18 = target.get((o.code, "OF0023"), 80.0) / 100
+        p52 = target.get((o.code, "OF0003"), 0.5) / 100
+        parts.append(_provider(o, subs, year, month, p18, p52, seed, scale))
+    descriptive = [row for part in parts for row in part[0]]
+    bands = np.concatenate([part[1] for part in parts])
+    totals = [t for part in parts for t in part[2]]
+    unknown = [u for part in parts for u in part[3]]
+    frame = _frame(descriptive, bands, totals, unknown).sort(
+        "Provider Org Code", "Commissioner Org Code", "RTT Part Type", "Treatment Function Code"
+    )
+    day = {2: 28, 4: 30, 6: 30, 9: 30, 11: 30}.get(month, 31) + (month == 2 and year % 4 == 0)
+    path = folder / f"{year}{month:02d}{day:02d}-RTT-{MONTH_NAMES[month - 1]}-{year}-full-extract.csv"
+    frame.select(LAYOUT).write_csv(path, line_terminator="\n")
+    return path, frame.height
 
 
 def _community_rtt(o: Organisation, seed: int) -> bool:

@@ -1,0 +1,147 @@
+"""ICB assessment: ICB-level metric values and the system-consideration tests (rule sets that segment ICBs)."""
+
+import dagster as dg
+import polars as pl
+
+from assets.checks import contract_check, schema_metadata, table_metadata
+from assets.ingest import OWNERS
+from assets.partitions import labels_of, quarterly
+from assets.settings import NpafSettings
+from npaf_pipeline import inputs
+from npaf_pipeline.engine.descriptions import attach_segment_descriptions
+from npaf_pipeline.icb import assess_system
+from npaf_pipeline.icb.defaults import defaults_in_use
+from npaf_pipeline.icb.leadership import COLUMNS as CAPABILITY_COLUMNS
+from npaf_pipeline.icb.leadership import beside_segments
+from npaf_pipeline.icb.system_tests import EVIDENCE_SCHEMA, MONTHLY_SCHEMA
+from npaf_pipeline.ruleset import RuleSet, load_ruleset
+from npaf_pipeline.sources import canonical, registry
+from schemas.canonical import empty_metric_values, empty_quarantine
+
+COMMON = {
+    "partitions_def": quarterly,
+    "backfill_policy": dg.BackfillPolicy.single_run(),
+    "owners": OWNERS,
+    "io_manager_key": "tables_io_manager",
+}
+TESTS_SCHEMA = {"quarter": pl.String, "org_code": pl.String, "test_id": pl.String, "failed": pl.Boolean}
+
+
+@dg.asset(
+    group_name="ingest",
+    kinds={"polars", "pandera"},
+    check_specs=[
+        dg.AssetCheckSpec(
+            "pandera_contract",
+            asset="ingest_icb_values",
+            blocking=True,
+            description="Every row read is accepted or quarantined; a quarantined row or a broken count fails it.",
+        )
+    ],
+    description=(
+        "ICB-level metric values in <landing>/icb_values/ (canonical format), read only when the rule set "
+        "segments ICBs: the ICB metrics' values and the inputs of ICB-level system tests (e.g. OF0291)."
+    ),
+    **COMMON,
+)
+def ingest_icb_values(context: dg.AssetExecutionContext, npaf: NpafSettings):
+    rs = load_ruleset(npaf.framework)
+    quarters = labels_of(context.partition_keys)
+    files = registry.source_files(npaf.landing, inputs.ICB_VALUES_SOURCE) if inputs.segments_icbs(rs) else []
+    if files:
+        result = canonical.read(files, quarters)
+        values, rejected, accounts = result.values, result.quarantine, result.accounts
+    else:
+        values, rejected, accounts = empty_metric_values(), empty_quarantine(), []
+    quarantine = pl.concat(
+        [rejected.with_columns(pl.lit(q).alias("quarter")) for q in quarters], how="vertical_relaxed"
+    )
+    note = f"{len(files)} file(s) read" if files else _not_read(rs)
+    yield contract_check("pandera_contract", rejected, accounts, npaf.quarantine_blocks, len(files))
+    yield dg.Output(
+        {"values": values, "quarantine": quarantine},
+        metadata={
+            "note": note,
+            "row_count": values.height,
+            "quarantined_rows": rejected.height,
+            "schema": schema_metadata(values),
+            "preview": table_metadata(values, 10),
+        },
+    )
+
+
+def _not_read(rs: RuleSet) -> str:
+    return f"rule set {rs.id} does not segment ICBs: icb_values/ not read"
+
+
+@dg.asset(
+    group_name="segmentation",
+    kinds={"polars"},
+    description=(
+        "The rule set's system-consideration tests per quarter and ICB (icb.assess_system), with the evidence "
+        "behind each status and the every-month tests month by month. Empty when the rule set has no system "
+        "adjustment."
+    ),
+    **COMMON,
+)
+def icb_system_tests(
+    context: dg.AssetExecutionContext,
+    npaf: NpafSettings,
+    organisation_reference: pl.DataFrame,
+    ingest_icb_values: dict[str, pl.DataFrame],
+) -> dg.Output:
+    rs = load_ruleset(npaf.framework)
+    quarters = labels_of(context.partition_keys)
+    icbs = inputs.icbs_of(organisation_reference) if organisation_reference.height else []
+    if rs.system_adjustment is None or not icbs:
+        why = "has no system_adjustment" if rs.system_adjustment is None else "found no ICBs in the reference"
+        empty = {
+            "tests": pl.DataFrame(schema=TESTS_SCHEMA),
+            "evidence": pl.DataFrame(schema=EVIDENCE_SCHEMA),
+            "monthly": pl.DataFrame(schema=MONTHLY_SCHEMA),
+        }
+        return dg.Output(empty, metadata={"note": f"rule set {rs.id} {why}: no system tests run", "row_count": 0})
+    system_inputs, quarantine = inputs.system_inputs(
+        npaf.landing, rs, organisation_reference, ingest_icb_values.get("values")
+    )
+    result = assess_system(rs, quarters, icbs, system_inputs)
+    ev = result.evidence
+    by_icb = (
+        ev.filter(pl.col("failed"))
+        .group_by("quarter", "icb_code")
+        .agg(pl.len().alias("failed_tests"), pl.col("test_id").sort().str.join(", ").alias("tests"))
+        .sort("quarter", "failed_tests", "icb_code", descending=[False, True, False])
+    )
+    statuses = ev.pivot(on="status", index=["quarter", "test_id"], values="icb_code", aggregate_function="len")
+    return dg.Output(
+        {"tests": result.tests, "evidence": ev, "monthly": result.monthly},
+        metadata={
+            "rule_set": f"{rs.id} {rs.version}",
+            "icbs": len(icbs),
+            "row_count": ev.height,
+            "failed_tests": int(ev["failed"].sum()),
+            "failed_tests_per_icb": table_metadata(by_icb, 100),
+            "status_per_test": table_metadata(statuses.sort("quarter", "test_id"), 100),
+            "defaults_in_use": table_metadata(defaults_in_use(rs), 100),
+            "provider_rows_quarantined": quarantine.height,
+        },
+    )
+
+
+def beside_segmentation(seg: pl.DataFrame, rs: RuleSet, ratings: pl.DataFrame | None) -> pl.DataFrame:
+    """The segment's description and the leadership capability ratings, appended; no segment changes."""
+    described = attach_segment_descriptions(seg, rs)
+    if ratings is None:
+        return described.with_columns([pl.lit(None, pl.String).alias(c) for c in CAPABILITY_COLUMNS])
+    return beside_segments(described, ratings)
+
+
+def system_counts(seg: pl.DataFrame) -> pl.DataFrame:
+    """Per quarter and type: organisations failing a system test, and those the system adjustment moved."""
+    moved = pl.col("system_adjusted_segment") != pl.col("unadjusted_segment")
+    return (
+        seg.filter(pl.col("system_tests_failed") > 0)
+        .group_by("quarter", "org_type")
+        .agg(pl.len().alias("failing_a_test"), moved.sum().alias("moved"))
+        .sort("quarter", "org_type")
+    )

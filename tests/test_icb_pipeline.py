@@ -1,0 +1,216 @@
+"""ICB assessment through the pipeline: the sample's ICB inputs, ``npaf backfill --framework npaf-2025-26-draft``
+on them (ICB and trust segments, six system tests per ICB with evidence, the adjustment applied), and the default
+rule set on the same landing zone publishing trusts only."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import dagster as dg
+import polars as pl
+import pytest
+
+from npaf_pipeline import inputs
+from npaf_pipeline.cli import main
+from npaf_pipeline.icb.leadership import COLUMNS as CAPABILITY_COLUMNS
+from npaf_pipeline.publish.expectations import validate_tables
+from npaf_pipeline.ruleset import load_ruleset
+from npaf_pipeline.sample import generate
+from npaf_pipeline.sources import canonical, registry, rtt_full
+
+QUARTERS = ["2025-26 Q1", "2025-26 Q2"]
+DRAFT = load_ruleset("npaf-2025-26-draft")
+TESTS = sorted(t.id for t in DRAFT.system_adjustment.tests)
+TRUST_TYPES = {"acute", "mental_health", "community", "ambulance"}
+PUBLISHED = [
+    "organisation_segmentation",
+    "metric_scores",
+    "metric_values",
+    "league_table",
+    "quarantine_summary",
+    "run_manifest",
+    "system_considerations",
+]
+
+
+@pytest.fixture(scope="module")
+def landing(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict]:
+    out = tmp_path_factory.mktemp("sample") / "landing"
+    return out, generate(out, len(QUARTERS), seed=5)
+
+
+def _table(out: Path, table: str) -> pl.DataFrame:
+    return pl.concat(pl.read_parquet(p) for p in sorted((out / table).rglob("*.parquet")))
+
+
+def _backfill(landing: Path, out: Path, home: Path, monkeypatch, *framework: str) -> dg.DagsterInstance:
+    """``npaf backfill`` over the two quarters, recorded in a Dagster instance at ``home`` (for its metadata)."""
+    home.mkdir(parents=True, exist_ok=True)
+    (home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n", encoding="utf-8")
+    monkeypatch.setenv("DAGSTER_HOME", str(home))
+    args = ["backfill", "--from", "2025-26Q1", "--to", "2025-26Q2", "--landing", str(landing), "--output", str(out)]
+    assert main([*args, *framework, "--quiet"]) == 0
+    return dg.DagsterInstance.get()
+
+
+@pytest.fixture(scope="module")
+def draft_run(landing, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict]:
+    base = tmp_path_factory.mktemp("draft")
+    with pytest.MonkeyPatch.context() as mp:
+        instance = _backfill(landing[0], base / "out", base / "home", mp, "--framework", DRAFT.id)
+        event = instance.get_latest_materialization_event(dg.AssetKey("icb_system_tests"))
+        metadata = event.asset_materialization.metadata
+        instance.dispose()
+    return base / "out", metadata
+
+
+# --- the sample's ICB inputs -------------------------------------------------------------------------------
+
+
+def test_sample_has_every_icb_input_the_draft_needs(landing) -> None:
+    out, summary = landing
+    assert summary["icbs"] == {"total": 35, "hosting_trusts": 8}  # the QZ scheme holds 35 (England has 42)
+    icbs = pl.read_csv(out / "icb_reference" / "icb_reference.csv", infer_schema=False)
+    assert icbs.height == 35 and icbs["icb_code"].str.contains(r"^QZ[1-9A-Z]$").all()
+    assert icbs["icb_name"].str.ends_with("(synthetic)").all() and icbs["region"].n_unique() == 7
+    hosts = set(pl.read_csv(out / "trust_reference" / "trust_reference.csv", infer_schema=False)["icb_code"])
+    assert hosts - {None} <= set(icbs["icb_code"])
+
+    values = canonical.read(registry.source_files(out, "icb_values"), QUARTERS)
+    assert values.quarantine.is_empty()
+    icb_metrics = {m.id for m in DRAFT.metrics if "icb" in m.org_types and m.method.family != "lookup"}
+    present = values.values.group_by("quarter", "metric_id").agg(pl.col("org_code").n_unique())
+    assert {m for _, m, n in present.iter_rows() if n == 35} == icb_metrics | {"OF0291"}
+
+    tier = inputs.read_flag_list(registry.source_files(out, "uec_tier1"))
+    assert tier.height == 35 * len(QUARTERS) and 1 <= tier.filter("listed").height // len(QUARTERS) <= 6
+    finance = inputs.read_finance(registry.source_files(out, "system_finance"))
+    assert finance.height == 35 * len(QUARTERS) and (finance["income"] > 0).all()
+    ratings = inputs.leadership_ratings(out)
+    assert ratings is not None and ratings.height == 35 * 7 * len(QUARTERS)
+
+
+def test_rtt_monthly_files_cover_the_other_months_and_read_like_the_adapter(landing) -> None:
+    out, _ = landing
+    monthly = registry.source_files(out, "rtt_monthly")
+    quarter_end = registry.source_files(out, "rtt_full")
+    assert [p.name[:6] for p in monthly] == ["202504", "202505", "202507", "202508"]
+    rows, rejected = inputs.rtt_months([*monthly, *quarter_end])
+    assert rejected.is_empty()
+    assert sorted(rows["month"].unique()) == ["2025-04", "2025-05", "2025-06", "2025-07", "2025-08", "2025-09"]
+    # at a quarter's end the monthly sums are the adapter's own numerator and denominator
+    june = rows.filter(pl.col("month") == "2025-06").sort("org_code")
+    adapter = rtt_full.read([quarter_end[0]]).values.filter(pl.col("metric_id") == "OF0023").sort("org_code")
+    assert june["org_code"].to_list() == adapter["org_code"].to_list()
+    assert june["numerator"].to_list() == adapter["numerator"].to_list()
+    assert june["denominator"].to_list() == adapter["denominator"].to_list()
+    with pytest.raises(ValueError, match="both hold 2025-06"):
+        inputs.rtt_months([quarter_end[0], quarter_end[0]])
+
+
+# --- the draft NPAF run ------------------------------------------------------------------------------------
+
+
+def test_draft_run_segments_icbs_and_trusts(draft_run) -> None:
+    out, _ = draft_run
+    seg = _table(out, "organisation_segmentation")
+    for quarter in ("Q1", "Q2"):
+        this = seg.filter(pl.col("quarter") == quarter)
+        icbs = this.filter(pl.col("org_type") == "icb")
+        assert icbs.height == 35 and icbs["final_segment"].null_count() == 0
+        assert icbs["segmentation_population"].unique().to_list() == ["icbs"]
+        assert set(icbs["unadjusted_segment"]) == {1, 2, 3, 4}
+        trusts = this.filter(pl.col("org_type") != "icb")
+        assert set(trusts["org_type"]) == TRUST_TYPES and trusts.height == 40
+        assert trusts["final_segment"].null_count() == 0
+    described = seg.filter(pl.col("final_segment").is_not_null())
+    expected = described["final_segment"].replace_strict(DRAFT.segment_descriptions, return_dtype=pl.String)
+    assert described["segment_description"].to_list() == expected.to_list()
+    icbs = seg.filter(pl.col("org_type") == "icb")
+    assert all(icbs[c].null_count() == 0 for c in CAPABILITY_COLUMNS)  # ratings beside the segment
+    assert seg.filter(pl.col("org_type") != "icb")["capability_overall"].null_count() == 80
+
+
+def test_every_icb_has_six_tests_per_quarter_with_evidence(draft_run) -> None:
+    out, _ = draft_run
+    tests = _table(out, "system_considerations")
+    per_icb = tests.group_by("quarter", "icb_code").agg(pl.col("test_id").sort())
+    assert per_icb.height == 35 * len(QUARTERS)
+    assert all(ids == TESTS for ids in per_icb["test_id"].to_list())
+    assert tests["evidence"].str.len_chars().min() > 10
+    assert set(tests["status"]) == {"failed", "passed", "not_assessed"}
+    assert (tests["failed"] == (tests["status"] == "failed")).all()
+    # ICBs hosting no trust in the sample cannot be assessed month by month, and the evidence says why
+    monthly = tests.filter(pl.col("kind") == "lowest_quartile_every_month", pl.col("status") == "not_assessed")
+    assert monthly["evidence"].str.contains("no provider data").all()
+    assessed = tests.filter(pl.col("kind") == "lowest_quartile_every_month", pl.col("status") != "not_assessed")
+    assert (assessed["population"].is_null() & (assessed["months_assessed"] == 3)).all()
+    quartiles = tests.filter(pl.col("test_id") == "gp_satisfaction")
+    assert (quartiles["population"] == 35).all() and quartiles["cut_point"].null_count() == 0
+
+
+def test_system_adjustment_applied_where_tests_failed(draft_run) -> None:
+    out, metadata = draft_run
+    seg = _table(out, "organisation_segmentation").filter(pl.col("org_type") == "icb")
+    failed = _table(out, "system_considerations").group_by("quarter", "icb_code").agg(pl.col("failed").sum())
+    joined = seg.join(failed, left_on=["quarter", "org_code"], right_on=["quarter", "icb_code"])
+    assert joined.height == seg.height
+    assert (joined["system_tests_failed"] == joined["failed"]).all()
+    moved = pl.min_horizontal(pl.col("unadjusted_segment") + 1, pl.lit(4))
+    expected = pl.when(pl.col("failed") >= 1).then(moved).otherwise(pl.col("unadjusted_segment"))
+    assert (joined["system_adjusted_segment"] == joined.select(expected).to_series()).all()
+    assert joined.filter(pl.col("system_adjusted_segment") > pl.col("unadjusted_segment")).height > 0
+    trusts = _table(out, "organisation_segmentation").filter(pl.col("org_type") != "icb")
+    assert (trusts["system_tests_failed"] == 0).all()
+    assert (trusts["system_adjusted_segment"] == trusts["unadjusted_segment"]).all()
+    # the asset's metadata: failed tests per ICB and the defaults that are ours
+    assert metadata["failed_tests"].value == int(joined["failed"].sum())
+    assert metadata["failed_tests_per_icb"].value.records
+    settings = {r.data["setting"] for r in metadata["defaults_in_use"].value.records}
+    assert "system_adjustment.when_failed_at_least" in settings
+
+
+def test_draft_outputs_name_the_icb_inputs_and_values(draft_run) -> None:
+    out, _ = draft_run
+    manifest = _table(out, "run_manifest")
+    assert {"icb_reference.csv", "system_finance.csv", "uec_tier1.csv"} <= set(manifest["input_file"])
+    assert manifest["rule_set_id"].unique().to_list() == [DRAFT.id]
+    values = _table(out, "metric_values").filter(pl.col("org_code").str.starts_with("QZ"))
+    assert values["source_file"].str.starts_with("icb_values_").all() and "OF0204" in set(values["metric_id"])
+
+
+def test_acceptance_suite_covers_system_considerations(draft_run) -> None:
+    out, _ = draft_run
+    tables = {name: _table(out, name).filter(pl.col("quarter") == "Q1") for name in PUBLISHED}
+    assert validate_tables(tables, DRAFT).success
+    system = tables["system_considerations"].with_row_index("_row")
+    passed = system.filter(pl.col("status") == "passed")["_row"].head(2).to_list()
+    unknown = pl.when(pl.col("_row") == passed[0]).then(pl.lit("unknown")).otherwise("status").alias("status")
+    failed = (pl.col("failed") | (pl.col("_row") == passed[1])).alias("failed")  # failed, yet status passed
+    corrupt = pl.concat([system.with_columns(unknown, failed), system.filter(pl.col("failed")).head(1)]).drop("_row")
+    result = validate_tables({**tables, "system_considerations": corrupt}, DRAFT)
+    failures = {(table, o.expectation, o.column) for table, o in result.failures()}
+    assert failures == {
+        ("system_considerations", "expect_column_values_to_be_in_set", "status"),
+        ("system_considerations", "expect_compound_columns_to_be_unique", "fy, quarter, icb_code, test_id"),
+        ("system_considerations", "expect_column_pair_values_to_be_equal", "failed"),
+        ("organisation_segmentation", "expect_column_pair_values_to_be_equal", "system_tests_failed"),
+    }
+
+
+# --- the default rule set on the same landing zone ---------------------------------------------------------
+
+
+def test_default_run_on_the_same_landing_zone_publishes_trusts_only(landing, tmp_path: Path, monkeypatch) -> None:
+    out = tmp_path / "out"
+    instance = _backfill(landing[0], out, tmp_path / "home", monkeypatch)
+    event = instance.get_latest_materialization_event(dg.AssetKey("icb_system_tests"))
+    assert "no system_adjustment" in event.asset_materialization.metadata["note"].value
+    instance.dispose()
+    seg = _table(out, "organisation_segmentation")
+    assert set(seg["org_type"]) == {"acute", "mhc", "ambulance"} and seg.height == 40 * len(QUARTERS)
+    assert (seg["system_tests_failed"] == 0).all()
+    assert all(seg[c].null_count() == seg.height for c in ["segment_description", *CAPABILITY_COLUMNS])
+    assert _table(out, "system_considerations").is_empty()
+    assert not _table(out, "metric_values")["org_code"].str.starts_with("QZ").any()
+    assert not {"icb_reference.csv", "uec_tier1.csv"} & set(_table(out, "run_manifest")["input_file"])

@@ -1,0 +1,1 @@
+"""Benchmarks: engine, pandas reference, ingest, orchestration and scaling (``python -m benchmarks``)."""

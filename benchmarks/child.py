@@ -17,6 +17,8 @@ from typing import Any
 
 from benchmarks.common import peak_rss_mb, rss_mb
 
+ROOT_PREFIX = f"{Path(__file__).resolve().parent.parent}/"  # shown relative to the project in profiles
+
 
 def main(argv: list[str]) -> int:
     spec = json.loads(argv[0])
@@ -292,7 +294,7 @@ def _profile(spec: dict[str, Any]) -> dict[str, Any]:
     rows = []
     for (filename, line, name), (_, ncalls, tottime, cumtime, _) in stats.stats.items():  # type: ignore[attr-defined]
         if cumtime >= 0.02 * total or tottime >= 0.02 * total:
-            where = filename.split("site-packages/")[-1].split("/work/main/")[-1]
+            where = filename.split("site-packages/")[-1].removeprefix(f"{ROOT_PREFIX}")
             rows.append(
                 {"function": f"{where}:{line}({name})", "ncalls": ncalls, "tottime": tottime, "cumtime": cumtime}
             )

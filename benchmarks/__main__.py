@@ -12,14 +12,16 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks import engine_bench, findings, ingest_bench, landing, machine, orchestration_bench, report, scaling
-from benchmarks.common import RESULTS
+from benchmarks.common import QUICK, RESULTS
 from benchmarks.equivalence import describe
 from benchmarks.runner import log, run_child
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
-    parser.add_argument("--quick", action="store_true", help="smallest sizes, one run each (a smoke run)")
+    parser.add_argument(
+        "--quick", action="store_true", help="smallest sizes, one run each: a smoke run, written to build/bench-quick/"
+    )
     parser.add_argument("--workdir", type=Path, help="keep generated inputs here (default: a temporary folder)")
     parser.add_argument(
         "--only", choices=["engine", "ingest", "orchestration"], action="append", help="run only these workloads"
@@ -31,10 +33,11 @@ def main(argv: list[str] | None = None) -> int:
     if args.report_only:
         results = json.loads(RESULTS.read_text(encoding="utf-8"))
         _conclude(results)
-        _save(results)
+        _save(results, RESULTS)
         log(f"wrote {report.write(results)}")
         return 0
     only = set(args.only or ["engine", "ingest", "orchestration"])
+    target = QUICK / "results.json" if args.quick else RESULTS
     started = time.perf_counter()
     workdir = args.workdir or Path(tempfile.mkdtemp(prefix="npaf-bench-"))
     workdir.mkdir(parents=True, exist_ok=True)
@@ -56,16 +59,19 @@ def main(argv: list[str] | None = None) -> int:
         if "orchestration" in only:
             plan = orchestration_bench.QUICK if args.quick else orchestration_bench.FULL
             results["orchestration"] = orchestration_bench.run(workdir, plan, persistent=not args.quick)
-        _save(results)
+        _save(results, target)
         results["profiles"] = _profiles(workdir, _conclude(results), args.quick)
     finally:
         if args.workdir is None:
             shutil.rmtree(workdir, ignore_errors=True)
     results["total_s"] = time.perf_counter() - started
     _conclude(results)
-    _save(results)
-    path = report.write(results)
-    log(f"wrote {RESULTS} and {path} in {results['total_s'] / 60:.1f} minutes")
+    _save(results, target)
+    if args.quick:
+        path = report.write(results, QUICK / "performance.md", QUICK / "performance")
+    else:
+        path = report.write(results)
+    log(f"wrote {target} and {path} in {results['total_s'] / 60:.1f} minutes")
     for t in results["targets"]:
         log(f"  {'met ' if t['met'] else 'MISS'} {t['target']}: {t['result']}")
     return 0
@@ -84,10 +90,21 @@ def _conclude(results: dict[str, Any]) -> dict[str, Any]:
     return results
 
 
-def _save(results: dict[str, Any]) -> None:
+def _save(results: dict[str, Any], target: Path) -> None:
     results.setdefault("total_s", 0.0)
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps(results, indent=1, default=str) + "\n", encoding="utf-8")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(json.dumps(_portable(results), indent=1, default=str) + "\n", encoding="utf-8")
+
+
+def _portable(value: Any) -> Any:
+    """Results without this machine's paths: no temporary input folders, standard-library files by name only."""
+    if isinstance(value, dict):
+        return {k: _portable(v) for k, v in value.items() if k != "folder"}
+    if isinstance(value, list):
+        return [_portable(v) for v in value]
+    if isinstance(value, str) and value.startswith("/") and "/lib/python3" in value:
+        return "python/" + value.split("/lib/python3", 1)[1].split("/", 1)[-1]
+    return value
 
 
 def _profiles(workdir: Path, results: dict[str, Any], quick: bool) -> dict[str, Any]:

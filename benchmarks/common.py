@@ -12,6 +12,8 @@ REAL_DATA = Path(os.environ.get("NPAF_REAL_DATA", ROOT.parent / "shared" / "real
 RESULTS = ROOT / "benchmarks" / "results" / "results.json"
 REPORT = ROOT / "docs" / "performance.md"
 PLOTS = ROOT / "docs" / "performance"
+QUICK = ROOT / "build" / "bench-quick"
+"""Where ``--quick`` writes its results, page and plots, so a smoke run never replaces the committed figures."""
 PYTHON = os.environ.get("NPAF_BENCH_PYTHON") or str(Path(os.sys.executable))
 
 NOF_Q1 = [

@@ -137,8 +137,8 @@ def _engine_finding(results: dict[str, Any], p: dict[str, Any]) -> dict[str, Any
         "and the pure-Python `hf_quantile` (a `sorted()` list per quarter × type × metric in `type_statistics` "
         f"and per quarter in `cutpoints`) {quant:.2f} s. The sorts are the final `sort` of every intermediate "
         "table on string keys (quarter, org_code, metric_id / item_id): multi-column sorts of unsorted string "
-        "columns are the most expensive operation polars has here, and they grow as n log n with the largest "
-        "constant.",
+        "columns are the most expensive operation in the engine (see the building blocks below: polars' sort of "
+        "the value table is slower than pandas'), and they grow as n log n.",
         "Fixes (engine code, not changed here): (1) sort only what is published, once, in `publish` — the "
         "intermediate tables need no order, since every join and window is keyed; (2) score in one pass instead of "
         "one `filter` of the whole value table per metric (29 passes): join the rule set's metric table "
@@ -181,8 +181,10 @@ def _memory_finding(results: dict[str, Any]) -> dict[str, Any]:
         f"{p['run_memory_mb']:,.0f} MiB, {p['run_memory_mb'] / big['decoded_inputs_mb']:.1f}×)."
     ]
     if profile and profile.get("tables_mb"):
-        tables = profile["tables_mb"]
-        inputs = tables.pop("inputs", None)
+        tables = dict(profile["tables_mb"])
+        size_key = profile.get("size", "").replace(" ", "_")
+        same = [r for r in results["engine"] if f"x{r['orgs_factor']}_q{r['quarters']}" == size_key]
+        inputs = tables.pop("inputs", None) or (same[0]["decoded_inputs_mb"] if same else None)
         outputs = sum(tables.values())
         listed = ", ".join(f"{k} {v:,.0f} MiB" for k, v in sorted(tables.items(), key=lambda kv: -kv[1])[:5])
         ratio = f" ({outputs / inputs:.1f}× its {inputs:,.0f} MiB of inputs)" if inputs else ""
@@ -195,11 +197,12 @@ def _memory_finding(results: dict[str, Any]) -> dict[str, Any]:
             "its sorted copy."
         )
     text.append(
-        "Fixes (engine code, not changed here): keep the keys as integer indices or `pl.Enum` (quarter, org_code, "
-        "metric_id, org_type) and leave the constant text columns (`score_id`, `unit`, `method`, `population`) to "
-        "publish, which would shrink `metric_scores` by more than half; build the stages as one `LazyFrame` query "
-        "collected once (no per-metric copies, no intermediate sorts); and for long ranges run the engine in "
-        "batches of quarters (quarters are independent) so peak memory is bounded by the batch, not the range."
+        "Fixes (engine code, not changed here): keep the keys as integer indices or `pl.Enum` (quarter, "
+        "org_code, metric_id, org_type) and leave the constant text columns (`score_id`, `unit`, `method`, "
+        "`population`) to publish, which takes half the text columns out of the largest table; build the stages "
+        "as one `LazyFrame` query collected once (no per-metric copies, no intermediate sorts); and for long "
+        "ranges run the engine in batches of quarters (quarters are independent) so peak memory is bounded by "
+        "the batch, not the range."
     )
     return {"title": "Peak memory against the decoded inputs (target missed)", "text": text}
 
@@ -219,11 +222,15 @@ def _ingest_finding(results: dict[str, Any], profiles: dict[str, dict[str, Any]]
             )
         )
         finish = _fn_time(p, "base.py", "(finish)")
+        reading = f"reading and text clean-up {read:.2f} s, " if read > 0.01 else ""
         text.append(
-            f"`{name}` ({p['total_s']:.2f} s profiled): `validate_rows` (pandera, eager and lazy) {validate:.2f} s "
-            f"cumulative (pandera's own `validate` {pandera:.2f} s), reading and text clean-up {read:.2f} s, "
+            f"`{name}` ({p['total_s']:.2f} s profiled, after a warm-up call): `validate_rows` (pandera) "
+            f"{validate:.2f} s cumulative (pandera's own `validate` {pandera:.2f} s), {reading}"
             f"`finish` (validating the canonical output again) {finish:.2f} s."
         )
+    ae = [r for r in results["ingest"] if r["source"] == "ae_monthly"]
+    big_ae = max(ae, key=lambda r: r["files"]) if ae else None
+    per_file = big_ae["pipeline"]["time"]["median"] / big_ae["files"] if big_ae else 0.0
     ratios = {
         f"{r['source']} {r['quarters']} q": r["ratio_pipeline_floor"]
         for r in results["ingest"]
@@ -232,19 +239,27 @@ def _ingest_finding(results: dict[str, Any], profiles: dict[str, dict[str, Any]]
     text.append(
         "Over the target: " + ", ".join(f"{k} {v:.1f}×" for k, v in ratios.items()) + ". Two different causes. "
         "Small files (A&E: about 200 rows a file) pay a fixed cost per file — pandera builds and runs every check "
-        "of the raw model and of the canonical model for each file (tens of milliseconds) while the floor reads the "
-        "file in about a millisecond; the ratio is large but the absolute cost is about 50-60 ms a file. Large "
+        "of the raw model and of the canonical model for each file while the floor reads the file in about a "
+        f"millisecond; the ratio is large but the absolute cost is {per_file * 1000:.0f} ms a file. Large "
         "files (RTT, about 207,000 rows × 121 columns) pay per cell: the file is decoded to a Python string and "
         "split into lines to find the header, every one of the 121 columns is stripped and null-tested, and pandera "
-        "runs one check per column over all rows, although the metrics need only the key columns and 104 week bands."
+        "runs one check per column over all rows, although the metrics need only the key columns and the 105 "
+        "week bands."
     )
+    chs = [r for r in results["ingest"] if r["source"] == "chs_waiting_lists"]
+    if chs:
+        extra = max((r["pipeline"]["time"]["median"] - r["floor"]["time"]["median"]) / r["files"] for r in chs)
+        text.append(
+            "CHS workbooks sit between the two: the adapter reads the same three sheets as the floor, then spends "
+            f"about {extra * 1000:.0f} ms more per workbook — the per-file validation cost again."
+        )
     text.append(
-        "Fixes (adapter code, not changed here): for RTT, find the header on the first few kilobytes only and let "
-        "`polars.read_csv` read the bytes (`skip_rows`), validate the key columns with pandera and the 104 numeric "
-        "band columns with one vectorised expression (all cast cleanly and are non-negative), and strip text only in "
-        "the text columns; for every adapter, build the pandera schemas once per process and validate the files of "
-        "one source together (concatenate, validate once, split the quarantine by file) so the fixed cost is paid "
-        "once per source, not once per file."
+        "Fixes (adapter code, not changed here): for RTT, find the header on the first few kilobytes only and "
+        "let `polars.read_csv` read the bytes (`skip_rows`), validate the key columns with pandera and the 105 "
+        "week-band columns with one vectorised expression (all cast cleanly and are non-negative), and strip "
+        "text only in the text columns; for every adapter, build the pandera schemas once per process and "
+        "validate the files of one source together (concatenate, validate once, split the quarantine by file) "
+        "so the fixed cost is paid once per source, not once per file."
     )
     return {"title": "Ingest against the read floor (target missed)", "text": text}
 
@@ -308,8 +323,8 @@ def scaling_notes(results: dict[str, Any]) -> list[str]:
         notes.append(
             "Superlinear steps: "
             + ", ".join(f"{f['axis']} ({f['fixed']}) {f['time_slope_last_step']:.2f}" for f in steep)
-            + ". The multi-key sorts on string columns (n log n, and beyond the caches at ten million rows) "
-            "grow faster than the rest; see the profile below."
+            + ": slightly superlinear, as the n log n multi-key sorts on string columns — the largest single "
+            "cost in the profile below — would make it."
         )
     flat = [
         f for f in fits if f["impl"] in ("engine", "pandas") and f["time_slope"] is not None and f["time_slope"] < 0.8

@@ -54,8 +54,9 @@ def _slope(value: float | None) -> str:
     return "—" if value is None else f"{value:.2f}"
 
 
-def write(results: dict[str, Any]) -> Path:
-    plots = _plots(results)
+def write(results: dict[str, Any], report: Path = REPORT, plots_dir: Path = PLOTS) -> Path:
+    """Write the page to ``report`` and its plots to ``plots_dir``; returns the page's path."""
+    plots = _plots(results, plots_dir)
     lines: list[str] = []
     add = lines.append
     m = results["machine"]
@@ -65,13 +66,16 @@ def write(results: dict[str, Any]) -> Path:
         "Measured by `make bench` (`python -m benchmarks`), which writes `benchmarks/results/results.json`, this page "
         "and the plots in `docs/performance/`. Every figure is the median of the runs shown (± half the spread, "
         "max − min) unless marked as one run or an estimate. `python -m benchmarks --quick` is a smoke run at the "
-        "smallest sizes."
+        "smallest sizes, written to `build/bench-quick/` so that it never replaces these figures; "
+        "`python -m benchmarks --report-only` rewrites this page and the plots from `results.json`."
     )
     add("")
     if results.get("quick"):
         add("**This is a quick smoke run (smallest sizes, one run each): not the committed figures.**")
         add("")
-    add(f"Run: {results['started']}, {results['total_s'] / 60:.1f} minutes in all.")
+    waited = sum(m.get("waited_for_quiet_s", 0.0) for m in _all_measurements(results))
+    pause = f" ({waited:.0f} s of it waiting for other processes to quieten)" if waited else ""
+    add(f"Run: {results['started']}, {results['total_s'] / 60:.1f} minutes in all{pause}.")
     add("")
     add("## Targets")
     add("")
@@ -98,10 +102,11 @@ def write(results: dict[str, Any]) -> Path:
     add("## Plots")
     add("")
     for title, path in plots:
-        add(f"![{title}]({path.relative_to(REPORT.parent).as_posix()})")
+        add(f"![{title}]({path.relative_to(report.parent).as_posix()})")
         add("")
-    REPORT.write_text("\n".join(lines).rstrip() + "\n", encoding="utf-8")
-    return REPORT
+    report.parent.mkdir(parents=True, exist_ok=True)
+    report.write_text("\n".join(lines).rstrip() + "\n", encoding="utf-8")
+    return report
 
 
 def _method(add: Any, results: dict[str, Any]) -> None:
@@ -375,13 +380,13 @@ def _profiles(add: Any, results: dict[str, Any]) -> None:
 # --- plots ------------------------------------------------------------------------------------------------
 
 
-def _plots(results: dict[str, Any]) -> list[tuple[str, Path]]:
+def _plots(results: dict[str, Any], plots_dir: Path) -> list[tuple[str, Path]]:
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    PLOTS.mkdir(parents=True, exist_ok=True)
+    plots_dir.mkdir(parents=True, exist_ok=True)
     out: list[tuple[str, Path]] = []
     rows = results["engine"]
 
@@ -424,7 +429,7 @@ def _plots(results: dict[str, Any]) -> list[tuple[str, Path]]:
     axes[0].set_title("Engine and pandas reference: time against quarters")
     axes[1].set_title("… and against organisations")
     fig.tight_layout()
-    out.append(("engine time", _save(fig, "engine_time.png")))
+    out.append(("engine time", _save(fig, plots_dir, "engine_time.png")))
     plt.close(fig)
 
     fig, ax = plt.subplots(figsize=(6.5, 4.2))
@@ -450,7 +455,7 @@ def _plots(results: dict[str, Any]) -> list[tuple[str, Path]]:
     ax.grid(True, which="both", alpha=0.3)
     ax.legend(fontsize=8)
     fig.tight_layout()
-    out.append(("engine memory", _save(fig, "engine_memory.png")))
+    out.append(("engine memory", _save(fig, plots_dir, "engine_memory.png")))
     plt.close(fig)
 
     ingest = [r for r in results.get("ingest", []) if r["source"] != "all"]
@@ -480,7 +485,7 @@ def _plots(results: dict[str, Any]) -> list[tuple[str, Path]]:
         ax.legend(fontsize=8)
         ax.grid(True, axis="y", which="both", alpha=0.3)
         fig.tight_layout()
-        out.append(("ingest", _save(fig, "ingest.png")))
+        out.append(("ingest", _save(fig, plots_dir, "ingest.png")))
         plt.close(fig)
 
     o = results.get("orchestration") or {}
@@ -516,12 +521,12 @@ def _plots(results: dict[str, Any]) -> list[tuple[str, Path]]:
         ax.set_title("Orchestration: Dagster backfill against the direct path")
         ax.legend(fontsize=7, loc="upper left")
         fig.tight_layout()
-        out.append(("orchestration", _save(fig, "orchestration.png")))
+        out.append(("orchestration", _save(fig, plots_dir, "orchestration.png")))
         plt.close(fig)
     return out
 
 
-def _save(fig: Any, name: str) -> Path:
-    path = PLOTS / name
+def _save(fig: Any, folder: Path, name: str) -> Path:
+    path = folder / name
     fig.savefig(path, dpi=110, metadata={"Software": None})
     return path

@@ -26,22 +26,12 @@ from npaf_pipeline.engine.segment import cutpoints, segment, unadjusted_segments
 from npaf_pipeline.ruleset import RuleSet, load_ruleset
 from npaf_pipeline.ruleset.load import parse_ruleset
 from npaf_pipeline.ruleset.model import Bands, GateFail, GateMeet, Lookup, ProvidedScore
+from tests.test_segmentation_rules import NUMPY_METHOD
 
 Q1, Q2, Q3 = "2025-26 Q1", "2025-26 Q2", "2025-26 Q3"
 TYPES = ("a", "b")
 EPS = 1e-9
 CAP = 3
-NUMPY_METHOD = {
-    1: "inverted_cdf",
-    2: "averaged_inverted_cdf",
-    3: "closest_observation",
-    4: "interpolated_inverted_cdf",
-    5: "hazen",
-    6: "weibull",
-    7: "linear",
-    8: "median_unbiased",
-    9: "normal_unbiased",
-}
 
 
 # --- a tiny rule set: every scoring family, both directions, both scoring populations ---------------------

@@ -12,23 +12,11 @@ import xlsxwriter
 from npaf_pipeline.sources import ambsys
 from npaf_pipeline.sources.base import SourceFileError
 from npaf_pipeline.sources.nof_csv import read_nof_csv
+from schemas.common import MONTH_NAMES as MONTHS
 from tests.conftest import ACUTE_Q1, real_file
 
 AMBSYS = "ambsys-to-aug2025/AmbSYS-Time-Series-until-20250831.xlsx"
-MONTH_NAMES = [
-    "JANUARY",
-    "FEBRUARY",
-    "MARCH",
-    "APRIL",
-    "MAY",
-    "JUNE",
-    "JULY",
-    "AUGUST",
-    "SEPTEMBER",
-    "OCTOBER",
-    "NOVEMBER",
-    "DECEMBER",
-]
+MONTH_NAMES = list(MONTHS)
 # Nov 2024 .. Aug 2025: crosses a calendar year, a financial year, ends before a quarter is complete
 MONTHS = [(2024, 11), (2024, 12)] + [(2025, m) for m in range(1, 9)]
 HEADER = ["Concatenated", "Year", "Month", "Reg", None, "Area", "Trust", "A0", "A7", "A10", "A30", "A53", "A54"]

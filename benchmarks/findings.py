@@ -113,14 +113,24 @@ def explain(results: dict[str, Any]) -> list[dict[str, Any]]:
     return out
 
 
+ENGINE_STEPS = (
+    ("scoring.py", "(score_prepared)", "scoring (one pass over every value)"),
+    ("league.py", "(metric_ranks)", "individual metric ranks"),
+    ("league.py", "(type_statistics)", "per-type medians and quartiles"),
+    ("aggregate.py", "(build_items)", "items"),
+    ("aggregate.py", "(aggregate)", "domain scores and averages"),
+    ("pipeline.py", "(segment_stage)", "cut-points, segments and league ranks"),
+)
+
+
 def _engine_finding(results: dict[str, Any], p: dict[str, Any]) -> dict[str, Any]:
     total = p["total_s"]
-    sort = _fn_time(p, "frame.py", "(sort)")
     agg = _fn_time(p, "group_by.py", "(agg)")
-    filt = _fn_time(p, "frame.py", "(filter)")
-    quant = _fn_time(p, "numeric.py", "(hf_quantile)")
-    pivot = _fn_time(p, "frame.py", "(pivot)")
-    stages = ", ".join(f"{k} {v:.2f} s" for k, v in p.get("stages", {}).items())
+    join = _fn_time(p, "frame.py", "(join)")
+    sort = _fn_time(p, "frame.py", "(sort)")
+    steps = ", ".join(
+        f"{label} {_fn_time(p, module, fn):.2f} s" for module, fn, label in ENGINE_STEPS if _fn_time(p, module, fn)
+    )
     big = _largest(results["engine"])
     rows = results["engine"]
     small = min(rows, key=lambda r: r["org_quarters"])
@@ -129,25 +139,23 @@ def _engine_finding(results: dict[str, Any], p: dict[str, Any]) -> dict[str, Any
         f"At ×{big['orgs_factor']} × {big['quarters']} q the engine takes {engine_s:.1f} s and the pandas reference "
         f"{pandas_s:.1f} s ({big['ratio_pandas_engine']:.2f}×); at ×{small['orgs_factor']} × {small['quarters']} q "
         f"the ratio is {small['ratio_pandas_engine']:.1f}×. Python is not the bottleneck on either side: pandas' "
-        "groupby ranks and merges are vectorised too, so the two are close, and the engine does more (per-type "
-        "quartiles of every metric, individual metric ranks, domain segments and ranks).",
-        f"Profile (cProfile of `score_stage`, `aggregate_stage` and `segment_stage` without ranges at the "
-        f"{p.get('size', '')} input, {total:.2f} s; {stages}): `DataFrame.sort` {sort:.2f} s cumulative, "
-        f"`group_by(...).agg` {agg:.2f} s, `DataFrame.filter` {filt:.2f} s, `DataFrame.pivot` {pivot:.2f} s, "
-        "and the pure-Python `hf_quantile` (a `sorted()` list per quarter × type × metric in `type_statistics` "
-        f"and per quarter in `cutpoints`) {quant:.2f} s. The sorts are the final `sort` of every intermediate "
-        "table on string keys (quarter, org_code, metric_id / item_id): multi-column sorts of unsorted string "
-        "columns are the most expensive operation in the engine (see the building blocks below: polars' sort of "
-        "the value table is slower than pandas'), and they grow as n log n.",
-        "Fixes (engine code, not changed here): (1) sort only what is published, once, in `publish` — the "
-        "intermediate tables need no order, since every join and window is keyed; (2) score in one pass instead of "
-        "one `filter` of the whole value table per metric (29 passes): join the rule set's metric table "
-        "(family, direction, population, gate) onto the values and compute ranks with `over` on "
-        "(quarter, population, metric_id); (3) replace the Python `hf_quantile` in `type_statistics` and "
-        "`cutpoints` by a vectorised type-7 quantile (`quantile(..., interpolation='linear')` per group, which is "
-        "type 7, with a test against `hf_quantile` for the other types); (4) carry `org_code` as an integer index "
-        "(or `pl.Enum`) through the engine so the remaining group-bys and joins hash integers. Items (1) and (2) "
-        "remove most of the measured sort and filter time.",
+        "groupby ranks and merges are vectorised too, and the engine does more (per-type quartiles of every "
+        "metric, individual metric ranks, domain segments and ranks).",
+        "Already done in the engine, following the first profile: every metric is scored in one pass (the rule "
+        "set's parameters are looked up per row by an integer slot, not joined on text keys, and every population "
+        "is ranked in one window over a single integer key); no large intermediate table is sorted (publishing "
+        "sorts what it writes); quantiles are vectorised with the scalar definition's exact arithmetic (a property "
+        "test checks all nine types bit for bit); only composite items are grouped; the override's wide inputs "
+        "hold only the metrics it reads; and averages are summed as fixed-point integers, so results stay "
+        "bit-identical whatever the row order although nothing is sorted.",
+        f"Profile now (cProfile of `score_stage`, `aggregate_stage` and `segment_stage` without ranges at the "
+        f"{p.get('size', '')} input, {total:.2f} s): {steps}. By operation: `group_by(...).agg` {agg:.2f} s "
+        f"cumulative, `DataFrame.join` {join:.2f} s, `DataFrame.sort` {sort:.2f} s (small tables only). What "
+        "remains is hashing text keys: the domain and organisation averages group some 10^6–10^7 rows by "
+        "(quarter, org_code, domain) strings, and the individual metric ranks partition by three string columns.",
+        "Next: carry quarter, org_code, metric_id and org_type as integer indices (or `pl.Enum`) from the entry of "
+        "`run` to the end, decoding once for publishing, so every group-by and window hashes integers; and compute "
+        "the individual metric ranks in the scoring pass, which already holds the integer population keys.",
     ]
     primitives = p.get("primitives") or {}
     if primitives:
@@ -161,10 +169,10 @@ def _engine_finding(results: dict[str, Any], p: dict[str, Any]) -> dict[str, Any
             f"How far can a faster engine go? The building blocks themselves, on the same {p.get('size', '')} value "
             "table (best of three): "
             + "; ".join(parts)
-            + f". On two cores polars is at most {best:.1f}× faster than pandas at these building blocks, so even "
-            "a restructured engine doing the same work would be expected to land at a few times the reference, not "
-            "ten: the 10× target needs less work per run as well (e.g. only the quarters whose inputs changed), not "
-            "only the fixes above."
+            + f". On two cores polars is at most {best:.1f}× faster than pandas at these building blocks, so an "
+            "engine doing the same work lands at a few times the reference, not ten: the 10× target needs less "
+            "work per run as well (e.g. only the quarters whose inputs changed, which the Dagster partitions "
+            "already give), not only faster operations."
         )
     return {"title": "Engine against the pandas reference (target missed)", "text": text}
 
@@ -192,17 +200,16 @@ def _memory_finding(results: dict[str, Any]) -> dict[str, Any]:
             f"The result alone is larger than the target allows: at {profile['size']} the frames `run` returns hold "
             f"{outputs:,.0f} MiB{ratio} — {listed}. `metric_scores` has a row per value with eight text columns "
             "(quarter, org_code, org_type, metric_id, score_id, unit, method, population) and `items` and "
-            "`metric_ranks` repeat the keys. On top of the result, the eager steps hold their inputs while they "
-            "build the next frame: 29 per-metric `filter` copies of the value table, then their concatenation, then "
-            "its sorted copy."
+            "`metric_ranks` repeat the keys. On top of the result, the scoring pass holds the value table joined "
+            "to its parameters while it computes the windows."
         )
     text.append(
-        "Fixes (engine code, not changed here): keep the keys as integer indices or `pl.Enum` (quarter, "
-        "org_code, metric_id, org_type) and leave the constant text columns (`score_id`, `unit`, `method`, "
-        "`population`) to publish, which takes half the text columns out of the largest table; build the stages "
-        "as one `LazyFrame` query collected once (no per-metric copies, no intermediate sorts); and for long "
-        "ranges run the engine in batches of quarters (quarters are independent) so peak memory is bounded by "
-        "the batch, not the range."
+        "Next: keep the keys as integer indices or `pl.Enum` (quarter, org_code, metric_id, org_type) and leave "
+        "the constant text columns (`score_id`, `unit`, `method`, `population`) to publish, which takes half the "
+        "text columns out of the largest table; and for long ranges run the engine in batches of quarters "
+        "(quarters are independent) so that peak memory is bounded by the batch, not the range. The result "
+        "itself (a score, rank and population per value) is larger than the inputs, so a bound of 2× the inputs "
+        "can only be met by writing each batch out before the next, not by holding the whole range."
     )
     return {"title": "Peak memory against the decoded inputs (target missed)", "text": text}
 
@@ -294,15 +301,15 @@ def _ranges_finding(results: dict[str, Any]) -> dict[str, Any] | None:
         "text": [
             f"Likely ranges dominate the engine's time: at ×{big['orgs_factor']} × {big['quarters']} q they add "
             f"{extra:.1f} s to {big['impls']['engine']['time']['median']:.1f} s, about {per:.2f} ms per "
-            "organisation-quarter. Each quarter draws 1,000 replicates × organisations × the widest item count of "
-            "uniform numbers, gathers the item scores and masks the padding (`bootstrap._one_quarter`), then ranks "
-            "every replicate within type in a Python loop over the replicates. Its cost is linear in organisations, "
-            "quarters and replicates, so it scales as it should, but with a large constant.",
-            "Fixes: draw integer indices directly (`rng.integers(0, n, dtype=np.int32)`) rather than floats to "
-            "floor and cast; sort each organisation's items so that padding needs no mask multiply; rank all "
-            "replicates at once with `np.argsort(np.argsort(...))` per type instead of a Python loop; and, since "
-            "quarters are independent, compute ranges only for quarters whose items changed (the Dagster "
-            "partitions already do this per quarter) or in parallel across quarters.",
+            "organisation-quarter. Each quarter draws 1,000 replicates × organisations × strata × the widest item "
+            "count of uniform numbers, gathers the item scores and masks the padding (`bootstrap._one_quarter`), "
+            "then segments and ranks every replicate within type (all replicates in one sorted search). Its cost "
+            "is linear in organisations, quarters and replicates, so it scales as it should, with a large constant: "
+            "drawing and gathering a thousand replicates of every item.",
+            "Next: draw integer indices directly (`rng.integers`) rather than floats to floor and cast (this "
+            "changes the random stream, so every published range would move once); and, since quarters are "
+            "independent, compute ranges only for quarters whose items changed (the Dagster partitions already do "
+            "this per quarter) or in parallel across quarters.",
         ],
     }
 

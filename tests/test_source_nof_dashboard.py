@@ -28,7 +28,8 @@ def test_canonical_values_score_exactly_like_the_reader_output(q1_files, rs) -> 
     orgs, flags = nof_csv.organisations(release, rs), nof_csv.flags(release)
     direct = run(nof_csv.metric_values(release, rs), orgs, rs, flags, with_ranges=False)
     canonical = run(nof_dashboard.read(q1_files, rs=rs).values, orgs, rs, flags, with_ranges=False)
-    assert direct.metric_scores.equals(canonical.metric_scores)
+    keys = ["quarter", "metric_id", "org_code"]  # the engine leaves its large tables unsorted
+    assert direct.metric_scores.sort(keys).equals(canonical.metric_scores.sort(keys))
     assert direct.segmentation.equals(canonical.segmentation)
 
 

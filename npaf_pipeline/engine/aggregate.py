@@ -8,14 +8,14 @@ from __future__ import annotations
 
 import polars as pl
 
-from npaf_pipeline.engine.numeric import round_expr
+from npaf_pipeline.engine.numeric import exact_mean, exact_sum, round_expr
 from npaf_pipeline.ruleset.model import RuleSet
 
 ITEM_COLUMNS = ["quarter", "org_code", "org_type", "item_id", "domain", "score"]
 
 
 def build_items(scores: pl.DataFrame, rs: RuleSet) -> pl.DataFrame:
-    """One row per (quarter, organisation, item) with the score that enters the averages."""
+    """One row per (quarter, organisation, item) with the score that enters the averages (in no set order)."""
     meta = pl.DataFrame(
         {
             "metric_id": [m.id for m in rs.metrics],
@@ -39,26 +39,57 @@ def build_items(scores: pl.DataFrame, rs: RuleSet) -> pl.DataFrame:
             .otherwise(rounded)
         )
     scored = scored.with_columns(pl.coalesce(rounded, pl.col("score")).alias("score"))
-    items = scored.group_by("quarter", "org_code", "org_type", "_item", "domain").agg(pl.col("score").mean())
-    return items.rename({"_item": "item_id"}).select(ITEM_COLUMNS).sort("quarter", "org_code", "item_id")
+    # most items are a single metric: only composite items (several metrics) need grouping
+    composite = [item for item, n in _item_sizes(rs).items() if n > 1]
+    single = scored.filter(~pl.col("_item").is_in(composite)).select(
+        "quarter", "org_code", "org_type", pl.col("_item").alias("item_id"), "domain", "score"
+    )
+    if not composite:
+        return single
+    grouped = (
+        scored.filter(pl.col("_item").is_in(composite))
+        .group_by("quarter", "org_code", "org_type", "_item", "domain")
+        .agg(exact_mean(pl.col("score")).alias("score"))
+        .rename({"_item": "item_id"})
+        .select(ITEM_COLUMNS)
+    )
+    return pl.concat([single, grouped], how="vertical_relaxed")
+
+
+def _item_sizes(rs: RuleSet) -> dict[str, int]:
+    sizes: dict[str, int] = {}
+    for m in rs.metrics:
+        if m.role == "scored":
+            sizes[m.item or m.id] = sizes.get(m.item or m.id, 0) + 1
+    return sizes
 
 
 def aggregate(items: pl.DataFrame, rs: RuleSet) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Average metric score per organisation and domain scores, rounded as the rule set says.
 
+    ``org_scores`` is sorted by quarter and organisation; ``domain_scores`` (several times longer) is not.
+
     Returns ``(org_scores, domain_scores)``. ``average_score_raw`` keeps full precision for explanation;
     ``average_score`` is the published (rounded) value that segmentation and league tables use.
     """
     agg = rs.aggregation
+    items = items.rechunk()
+    # org_type follows from (quarter, org_code): carried along rather than hashed as a fourth key
     domain_scores = (
-        items.group_by("quarter", "org_code", "org_type", "domain")
-        .agg(pl.len().cast(pl.Int64).alias("n_items"), pl.col("score").mean().alias("score_raw"))
+        items.group_by("quarter", "org_code", "domain")
+        .agg(
+            pl.col("org_type").first(),
+            pl.len().cast(pl.Int64).alias("n_items"),
+            exact_mean(pl.col("score")).alias("score_raw"),
+        )
+        .select("quarter", "org_code", "org_type", "domain", "n_items", "score_raw")
         .with_columns(round_expr(pl.col("score_raw"), agg.domain_precision, agg.rounding).alias("score"))
-        .sort("quarter", "org_code", "domain")
     )
     if agg.overall == "item_mean":
-        org = items.group_by("quarter", "org_code", "org_type").agg(
-            pl.len().cast(pl.Int64).alias("n_items"), pl.col("score").mean().alias("average_score_raw")
+        org = items.group_by("quarter", "org_code").agg(
+            pl.col("org_type").first(),
+            pl.len().cast(pl.Int64).alias("n_items"),
+            exact_mean(pl.col("score")).alias("average_score_raw"),
         )
     else:
         weights = pl.DataFrame(
@@ -69,11 +100,13 @@ def aggregate(items: pl.DataFrame, rs: RuleSet) -> tuple[pl.DataFrame, pl.DataFr
         groups = (
             domain_scores.join(weights, on="domain", how="inner")
             .group_by("quarter", "org_code", "org_type", "group_id", "weight")
-            .agg(pl.col("score_raw").mean().alias("group_score"), pl.col("n_items").sum())
+            .agg(exact_mean(pl.col("score_raw")).alias("group_score"), pl.col("n_items").sum())
         )
         org = groups.group_by("quarter", "org_code", "org_type").agg(
             pl.col("n_items").sum(),
-            ((pl.col("group_score") * pl.col("weight")).sum() / pl.col("weight").sum()).alias("average_score_raw"),
+            (exact_sum(pl.col("group_score") * pl.col("weight")) / exact_sum(pl.col("weight"))).alias(
+                "average_score_raw"
+            ),
         )
     org = org.with_columns(
         round_expr(pl.col("average_score_raw"), agg.average_precision, agg.rounding).alias("average_score")
@@ -96,7 +129,7 @@ def group_scores(domain_scores: pl.DataFrame, rs: RuleSet) -> pl.DataFrame:
     return (
         domain_scores.join(membership, on="domain", how="inner")
         .group_by("quarter", "org_code", "group_id")
-        .agg(pl.col("score_raw").mean().alias("score_raw"))
+        .agg(exact_mean(pl.col("score_raw")).alias("score_raw"))
         .with_columns(round_expr(pl.col("score_raw"), agg.domain_precision, agg.rounding).alias("score"))
         .sort("quarter", "org_code", "group_id")
     )

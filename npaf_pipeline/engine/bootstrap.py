@@ -52,64 +52,35 @@ def _one_quarter(
     quarter: str, seg: pl.DataFrame, items: pl.DataFrame, rs: RuleSet, replicates: int, seed: list[int]
 ) -> pl.DataFrame:
     codes = seg["org_code"].to_list()
-    pos = {c: i for i, c in enumerate(codes)}
-    lists = [[] for _ in codes]
-    for code, score in items.select("org_code", "score").iter_rows():
-        if code in pos:
-            lists[pos[code]].append(score)
     t = len(codes)
-    n = np.array([len(x) for x in lists], dtype=np.int64)
-    width = max(int(n.max()) if t else 1, 1)
-    mat = np.zeros((t, width))
-    for i, x in enumerate(lists):
-        mat[i, : len(x)] = x
-    safe_n = np.maximum(n, 1)
+    mat, n, strata_weights = _item_matrix(codes, items, rs)
     rng = np.random.default_rng(seed)
     means = np.empty((replicates, t))
-    chunk = max(1, _MAX_CELLS // max(1, t * width))
-    rows = np.arange(t)[None, :, None]
+    _, s_count, width = mat.shape
+    safe_n = np.maximum(n, 1)
+    chunk = max(1, _MAX_CELLS // max(1, t * s_count * width))
+    rows = np.arange(t)[None, :, None, None]
+    strata = np.arange(s_count)[None, None, :, None]
+    mask = np.arange(width)[None, None, None, :] < n[None, :, :, None]
     for start in range(0, replicates, chunk):
         b = min(chunk, replicates - start)
-        idx = np.floor(rng.random((b, t, width)) * safe_n[None, :, None]).astype(np.int64)
-        picked = mat[rows, idx]
-        mask = np.arange(width)[None, None, :] < n[None, :, None]
-        means[start : start + b] = (picked * mask).sum(axis=2) / safe_n[None, :]
+        idx = np.floor(rng.random((b, t, s_count, width)) * safe_n[None, :, :, None]).astype(np.int64)
+        stratum_means = (mat[rows, strata, idx] * mask).sum(axis=3) / safe_n[None, :, :]
+        means[start : start + b] = _combine(stratum_means, n, strata_weights)
     lo_q, hi_q = (1 - rs.bootstrap.level) / 2, 1 - (1 - rs.bootstrap.level) / 2
-    avg2 = np.floor(means * 100 + 0.5 + 1e-9) / 100
-    avg_low = np.quantile(avg2, lo_q, axis=0)
-    avg_high = np.quantile(avg2, hi_q, axis=0)
-
-    rank_low = np.full(t, -1, dtype=np.int64)
-    rank_high = np.full(t, -1, dtype=np.int64)
-    cuts = seg.select("cut_1", "cut_2", "cut_3").to_numpy()
-    has_seg = ~np.isnan(cuts).any(axis=1) & (n > 0)
-    le = True
-    if rs.segmentation:
-        le = all(p.boundary == "le" for p in rs.segmentation)
-    if has_seg.any():
-        above = (avg2[:, :, None] > cuts[None, :, :]) if le else (avg2[:, :, None] >= cuts[None, :, :])
-        segs = 1 + above.sum(axis=2)
-        flagged = seg["override_flag"].fill_null(False).to_numpy()
-        segs = np.where(flagged[None, :], np.maximum(segs, rs.override.cap_segment), segs)
-        key = segs * 10_000 + np.round(avg2 * 100)
-        types = seg["org_type"].to_list()
-        for org_type in sorted(set(types)):
-            cols = np.array([i for i, ty in enumerate(types) if ty == org_type and has_seg[i]])
-            if cols.size == 0:
-                continue
-            k = key[:, cols]
-            srt = np.sort(k, axis=1)
-            ranks = np.empty_like(k, dtype=np.int64)
-            for r in range(k.shape[0]):
-                ranks[r] = np.searchsorted(srt[r], k[r], side="left") + 1
-            rank_low[cols] = np.quantile(ranks, lo_q, axis=0, method="inverted_cdf").astype(np.int64)
-            rank_high[cols] = np.quantile(ranks, hi_q, axis=0, method="inverted_cdf").astype(np.int64)
+    precision = rs.aggregation.average_precision if rs.aggregation.average_precision is not None else 2
+    scale = 10.0**precision
+    avg_r = np.floor(means * scale + 0.5 + 1e-9) / scale
+    avg_low = np.quantile(avg_r, lo_q, axis=0)
+    avg_high = np.quantile(avg_r, hi_q, axis=0)
+    has_items = n.sum(axis=1) > 0
+    rank_low, rank_high = _rank_ranges(seg, avg_r, scale, has_items, rs, (lo_q, hi_q))
     frame = pl.DataFrame(
         {
             "quarter": [quarter] * t,
             "org_code": codes,
-            "average_low": np.round(avg_low, 2),
-            "average_high": np.round(avg_high, 2),
+            "average_low": np.round(avg_low, precision),
+            "average_high": np.round(avg_high, precision),
             "rank_low": rank_low,
             "rank_high": rank_high,
         }
@@ -117,6 +88,129 @@ def _one_quarter(
     return frame.with_columns(
         pl.when(pl.col("rank_low") > 0).then(pl.col("rank_low")).alias("rank_low"),
         pl.when(pl.col("rank_high") > 0).then(pl.col("rank_high")).alias("rank_high"),
-        pl.when(pl.lit(n > 0)).then(pl.col("average_low")).alias("average_low"),
-        pl.when(pl.lit(n > 0)).then(pl.col("average_high")).alias("average_high"),
+        pl.when(pl.lit(has_items)).then(pl.col("average_low")).alias("average_low"),
+        pl.when(pl.lit(has_items)).then(pl.col("average_high")).alias("average_high"),
     )
+
+
+def _strata(rs: RuleSet) -> tuple[list[str | None], dict[str, tuple[int, float]]]:
+    """Resampling strata: one (all items) for an item mean; one per domain for weighted domain groups.
+
+    With weighted groups the average is a weighted mean of group scores, each the mean of its domains' item
+    means, so each domain's items are resampled within that domain and the replicate is recombined the same
+    way: a replicate never moves an item from one domain to another.
+    """
+    agg = rs.aggregation
+    if agg.overall == "item_mean":
+        return [None], {}
+    domains = [d for g in agg.groups for d in g.domains]
+    group_of = {d: (gi, g.weight) for gi, g in enumerate(agg.groups) for d in g.domains}
+    return list(domains), group_of
+
+
+def _item_matrix(
+    codes: list[str], items: pl.DataFrame, rs: RuleSet
+) -> tuple[np.ndarray, np.ndarray, tuple[list[str | None], dict[str, tuple[int, float]]]]:
+    """Item scores as (organisation, stratum, item) in a fixed order, zero-padded, with the counts."""
+    strata, group_of = _strata(rs)
+    t, s_count = len(codes), len(strata)
+    pos = pl.DataFrame({"org_code": codes, "_org": np.arange(t, dtype=np.int64)})
+    stratum = (
+        pl.lit(0, pl.Int64)
+        if strata == [None]
+        else pl.col("domain").replace_strict(strata, list(range(s_count)), default=None, return_dtype=pl.Int64)
+    )
+    placed = (
+        items.join(pos, on="org_code", how="inner")
+        .with_columns(stratum.alias("_stratum"))
+        .drop_nulls("_stratum")
+        .sort("_org", "_stratum", "item_id")
+        .with_columns(pl.int_range(pl.len()).over("_org", "_stratum").alias("_k"))
+    )
+    org = placed["_org"].to_numpy()
+    st = placed["_stratum"].to_numpy()
+    k = placed["_k"].to_numpy()
+    n = np.zeros((t, s_count), dtype=np.int64)
+    np.add.at(n, (org, st), 1)
+    width = max(int(n.max()) if n.size else 1, 1)
+    mat = np.zeros((t, s_count, width))
+    mat[org, st, k] = placed["score"].to_numpy()
+    return mat, n, (strata, group_of)
+
+
+def _combine(
+    stratum_means: np.ndarray, n: np.ndarray, strata_weights: tuple[list[str | None], dict[str, tuple[int, float]]]
+) -> np.ndarray:
+    """Replicate averages from stratum means, as :func:`npaf_pipeline.engine.aggregate.aggregate` combines them."""
+    strata, group_of = strata_weights
+    if strata == [None]:
+        return stratum_means[..., 0]
+    present = n > 0  # (t, S)
+    n_groups = 1 + max(gi for gi, _ in group_of.values())
+    weighted = np.zeros(stratum_means.shape[:2])
+    weights = np.zeros(n.shape[0])
+    for gi in range(n_groups):
+        cols = [si for si, d in enumerate(strata) if group_of[str(d)][0] == gi]
+        weight = next(w for d, (g, w) in group_of.items() if g == gi)
+        here = present[:, cols]  # (t, c)
+        count = here.sum(axis=1)
+        total = (stratum_means[:, :, cols] * here[None, :, :]).sum(axis=2)
+        group_mean = total / np.maximum(count, 1)[None, :]
+        has = count > 0
+        weighted += np.where(has[None, :], group_mean * weight, 0.0)
+        weights += np.where(has, weight, 0.0)
+    return weighted / np.maximum(weights, 1e-300)[None, :]
+
+
+def _rank_ranges(
+    seg: pl.DataFrame,
+    avg_r: np.ndarray,
+    scale: float,
+    has_items: np.ndarray,
+    rs: RuleSet,
+    levels: tuple[float, float],
+) -> tuple[np.ndarray, np.ndarray]:
+    """Likely league positions: every replicate segmented and ranked within type as the engine ranks."""
+    t = seg.height
+    rank_low = np.full(t, -1, dtype=np.int64)
+    rank_high = np.full(t, -1, dtype=np.int64)
+    cuts = seg.select("cut_1", "cut_2", "cut_3").to_numpy()
+    has_seg = ~np.isnan(cuts).any(axis=1) & has_items
+    if not has_seg.any():
+        return rank_low, rank_high
+    boundary = {p.id: p.boundary == "le" for p in rs.segmentation}
+    le = np.array([boundary.get(p, True) for p in seg["population"].to_list()]) if "population" in seg.columns else True
+    above = np.where(
+        np.asarray(le)[None, :, None], avg_r[:, :, None] > cuts[None, :, :], avg_r[:, :, None] >= cuts[None, :, :]
+    )
+    segs = 1 + above.sum(axis=2)
+    sa = rs.system_adjustment
+    if sa is not None and "system_tests_failed" in seg.columns:
+        failed = seg["system_tests_failed"].fill_null(0).to_numpy()
+        applies = seg["org_type"].is_in(sa.org_types).to_numpy() & (failed >= sa.when_failed_at_least)
+        segs = np.where(applies[None, :], np.minimum(segs + sa.worsen_by, sa.max_segment), segs)
+    flagged = seg["override_flag"].fill_null(False).to_numpy()
+    segs = np.where(flagged[None, :], np.maximum(segs, rs.override.cap_segment), segs)
+    # segment first, then the rounded average: one integer key, smaller is better
+    key = segs * (scale * 1000) + np.round(avg_r * scale)
+    types = seg["org_type"].to_list()
+    lo_q, hi_q = levels
+    for org_type in sorted(set(types)):
+        cols = np.array([i for i, ty in enumerate(types) if ty == org_type and has_seg[i]])
+        if cols.size == 0:
+            continue
+        ranks = _competition_ranks(key[:, cols])
+        rank_low[cols] = np.quantile(ranks, lo_q, axis=0, method="inverted_cdf").astype(np.int64)
+        rank_high[cols] = np.quantile(ranks, hi_q, axis=0, method="inverted_cdf").astype(np.int64)
+    return rank_low, rank_high
+
+
+def _competition_ranks(key: np.ndarray) -> np.ndarray:
+    """Competition ("1224") ranks of every row of ``key`` at once (integer-valued keys, smaller first)."""
+    b, c = key.shape
+    key = key - key.min()
+    offset = (np.arange(b, dtype=np.float64) * (float(key.max()) + 1.0))[:, None]
+    shifted = (key + offset).ravel()
+    ordered = np.sort(shifted)
+    pos = np.searchsorted(ordered, shifted, side="left").reshape(b, c)
+    return pos - (np.arange(b, dtype=np.int64) * c)[:, None] + 1

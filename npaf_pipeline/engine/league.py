@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import polars as pl
 
-from npaf_pipeline.engine.numeric import competition_rank, hf_quantile
+from npaf_pipeline.engine.frames import attach_org_type
+from npaf_pipeline.engine.numeric import competition_rank, hf_quantiles
 from npaf_pipeline.ruleset.model import RuleSet
 
 
@@ -58,23 +59,22 @@ def metric_ranks(values: pl.DataFrame, scores: pl.DataFrame, rs: RuleSet) -> pl.
     )
 
 
-def type_statistics(values: pl.DataFrame, orgs: pl.DataFrame) -> pl.DataFrame:
-    """Median and quartiles of each metric's values within org type (Excel QUARTILE.INC, as published)."""
-    from npaf_pipeline.engine.frames import attach_org_type
+def type_statistics(values: pl.DataFrame, orgs: pl.DataFrame | None = None) -> pl.DataFrame:
+    """Median and quartiles of each metric's values within org type (Excel QUARTILE.INC, as published).
 
-    frame = attach_org_type(values.filter(pl.col("value").is_not_null()), orgs)
-    grouped = frame.group_by("quarter", "org_type", "metric_id").agg(pl.col("value"), pl.len().alias("n"))
-    rows = [
-        (q, t, m, n, hf_quantile(v, 0.5), hf_quantile(v, 0.25), hf_quantile(v, 0.75))
-        for q, t, m, v, n in grouped.iter_rows()
-    ]
-    schema = {
-        "quarter": pl.String,
-        "org_type": pl.String,
-        "metric_id": pl.String,
-        "n": pl.Int64,
-        "median": pl.Float64,
-        "lower_quartile": pl.Float64,
-        "upper_quartile": pl.Float64,
-    }
-    return pl.DataFrame(rows, schema=schema, orient="row").sort("quarter", "org_type", "metric_id")
+    ``orgs`` supplies the organisation type; leave it out when ``values`` already carries ``org_type``.
+    """
+    frame = values.filter(pl.col("value").is_not_null())
+    if orgs is not None:
+        frame = attach_org_type(frame, orgs)
+    probabilities = {"median": 0.5, "lower_quartile": 0.25, "upper_quartile": 0.75}
+    stats = hf_quantiles(frame, ["quarter", "org_type", "metric_id"], "value", probabilities)
+    return stats.select(
+        pl.col("quarter").cast(pl.String),
+        pl.col("org_type").cast(pl.String),
+        pl.col("metric_id").cast(pl.String),
+        "n",
+        "median",
+        "lower_quartile",
+        "upper_quartile",
+    ).sort("quarter", "org_type", "metric_id")

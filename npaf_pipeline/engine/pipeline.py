@@ -8,9 +8,10 @@ import polars as pl
 
 from npaf_pipeline.engine.aggregate import aggregate, build_items, group_scores
 from npaf_pipeline.engine.bootstrap import likely_ranges
+from npaf_pipeline.engine.frames import require_columns
 from npaf_pipeline.engine.league import domain_ranks, league_ranks, metric_ranks, type_statistics
-from npaf_pipeline.engine.scoring import score_metrics
-from npaf_pipeline.engine.segment import cutpoints, domain_segments, segment
+from npaf_pipeline.engine.scoring import prepare_values, score_prepared
+from npaf_pipeline.engine.segment import cutpoints, domain_segments, override_columns, segment
 from npaf_pipeline.ruleset.model import RuleSet
 
 
@@ -28,8 +29,19 @@ class EngineResult:
     segmentation: pl.DataFrame
 
 
-def wide_inputs(values: pl.DataFrame, domain_scores: pl.DataFrame | None = None) -> pl.DataFrame:
-    """One row per (quarter, organisation) with ``value__<metric>`` and ``domain__<domain>`` columns."""
+def wide_inputs(
+    values: pl.DataFrame, domain_scores: pl.DataFrame | None = None, columns: set[str] | None = None
+) -> pl.DataFrame:
+    """One row per (quarter, organisation) with ``value__<metric>`` and ``domain__<domain>`` columns.
+
+    ``columns`` limits the frame to the columns a condition reads (all metrics and domains when ``None``).
+    """
+    if columns is not None:
+        metrics = [c.removeprefix("value__") for c in columns if c.startswith("value__")]
+        domains = [c.removeprefix("domain__") for c in columns if c.startswith("domain__")]
+        values = values.filter(pl.col("metric_id").is_in(metrics))
+        if domain_scores is not None:
+            domain_scores = domain_scores.filter(pl.col("domain").is_in(domains))
     wide = values.filter(pl.col("value").is_not_null()).pivot(
         on="metric_id", index=["quarter", "org_code"], values="value", aggregate_function="first"
     )
@@ -65,8 +77,10 @@ class SegmentStage:
 
 def score_stage(values: pl.DataFrame, orgs: pl.DataFrame, rs: RuleSet) -> ScoreStage:
     """Step 1: metric scores, individual metric ranks and per-type medians and quartiles."""
-    scores = score_metrics(values, orgs, rs)
-    return ScoreStage(scores, metric_ranks(values, scores, rs), type_statistics(values, orgs))
+    require_columns(values, ["quarter", "org_code", "metric_id", "value"], "metric values")
+    prepared = prepare_values(values, orgs)
+    scores = score_prepared(prepared, rs)
+    return ScoreStage(scores, metric_ranks(values, scores, rs), type_statistics(prepared))
 
 
 def aggregate_stage(scores: pl.DataFrame, rs: RuleSet) -> AggregateStage:
@@ -87,7 +101,9 @@ def segment_stage(
     """Steps 3-4 and league tables: cut-points, segments, override, segment 5, ranks, likely ranges."""
     cuts = cutpoints(agg.org_scores, agg.domain_scores, rs)
     dom = domain_ranks(domain_segments(agg.domain_scores, cuts, rs))
-    seg = segment(agg.org_scores, cuts, rs, flags, wide_inputs(values, dom), system_tests)
+    needs = override_columns(rs)
+    wide = wide_inputs(values, dom, needs) if needs else None
+    seg = segment(agg.org_scores, cuts, rs, flags, wide, system_tests)
     seg = league_ranks(seg, rs)
     if with_ranges:
         seg = seg.join(likely_ranges(agg.items, seg, rs), on=["quarter", "org_code"], how="left")

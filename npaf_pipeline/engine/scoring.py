@@ -7,6 +7,7 @@ Input ``orgs``: org_code, org_type.
 
 from __future__ import annotations
 
+import numpy as np
 import polars as pl
 
 from npaf_pipeline.engine.frames import attach_org_type, require_columns
@@ -43,23 +44,25 @@ class ScoringInputError(ValueError):
 
 
 def score_metrics(values: pl.DataFrame, orgs: pl.DataFrame, rs: RuleSet) -> pl.DataFrame:
-    """Score every metric of the rule set, for every quarter present, in one pass per metric."""
+    """Score every metric of the rule set, for every quarter present, in one pass over all rows.
+
+    Each (metric, unit variant) contributes one row of scoring parameters; the values are joined to them and
+    every population is ranked in the same window expression, so the cost does not grow with the number of
+    metrics. Rows come back in no particular order (publishing sorts).
+    """
     require_columns(values, ["quarter", "org_code", "metric_id", "value"], "metric values")
-    frame = _prepare(values, orgs)
-    parts: list[pl.DataFrame] = []
-    for metric in rs.metrics:
-        if isinstance(metric.method, Lookup):
-            continue
-        rows = frame.filter(
-            (pl.col("metric_id") == metric.id)
-            & pl.col("org_type").is_in(metric.org_types)
-            & pl.col("value").is_not_null()
-        )
-        if rows.height:
-            parts.append(_score_metric(rows, metric, rs))
-    scored = _concat(parts)
+    return score_prepared(prepare_values(values, orgs), rs)
+
+
+def score_prepared(frame: pl.DataFrame, rs: RuleSet) -> pl.DataFrame:
+    """:func:`score_metrics` on values that already carry ``org_type``, ``unit`` and ``tiebreak_rank``."""
+    params = _parameters(rs)
+    if params.height == 0:
+        return _empty()
+    rows = _attach_parameters(frame.filter(pl.col("value").is_not_null()), params, rs)
+    scored = _score_rows(rows, rs) if rows.height else _empty()
     lookups = [_score_lookup(scored, m) for m in rs.metrics if isinstance(m.method, Lookup)]
-    return _concat([scored, *lookups]).sort(["quarter", "metric_id", "org_code"])
+    return _concat([scored, *lookups])
 
 
 def score_lookup_from(scores: pl.DataFrame, rs: RuleSet) -> pl.DataFrame:
@@ -70,7 +73,8 @@ def score_lookup_from(scores: pl.DataFrame, rs: RuleSet) -> pl.DataFrame:
 # --- internals --------------------------------------------------------------------------------------------
 
 
-def _prepare(values: pl.DataFrame, orgs: pl.DataFrame) -> pl.DataFrame:
+def prepare_values(values: pl.DataFrame, orgs: pl.DataFrame) -> pl.DataFrame:
+    """Values with ``unit`` and ``tiebreak_rank`` columns (null when absent) and the organisation type."""
     frame = values
     if "tiebreak_rank" not in frame.columns and "published_rank" in frame.columns:
         frame = frame.rename({"published_rank": "tiebreak_rank"})  # canonical metric values spell it so
@@ -78,7 +82,14 @@ def _prepare(values: pl.DataFrame, orgs: pl.DataFrame) -> pl.DataFrame:
         frame = frame.with_columns(pl.lit(None, dtype=pl.String).alias("unit"))
     if "tiebreak_rank" not in frame.columns:
         frame = frame.with_columns(pl.lit(None, dtype=pl.Float64).alias("tiebreak_rank"))
-    frame = frame.with_columns(pl.col("value").cast(pl.Float64), pl.col("tiebreak_rank").cast(pl.Float64))
+    frame = frame.select(
+        "quarter",
+        "org_code",
+        "metric_id",
+        pl.col("value").cast(pl.Float64),
+        pl.col("unit").cast(pl.String),
+        pl.col("tiebreak_rank").cast(pl.Float64),
+    )
     return attach_org_type(frame, orgs)
 
 
@@ -105,79 +116,185 @@ def _concat(parts: list[pl.DataFrame]) -> pl.DataFrame:
     return pl.concat(parts, how="vertical_relaxed") if parts else _empty()
 
 
-def _score_metric(rows: pl.DataFrame, metric: Metric, rs: RuleSet) -> pl.DataFrame:
-    """Split rows by unit variant, then score each variant in its own population."""
-    variant_units = list(metric.unit_methods)
-    parts = []
-    main = rows.filter(~pl.col("unit").is_in(variant_units).fill_null(False)) if variant_units else rows
-    if main.height:
-        parts.append(_apply(main, metric, metric.method, "main", rs))
-    for unit, method in metric.unit_methods.items():
-        sub = rows.filter(pl.col("unit") == unit)
-        if sub.height:
-            parts.append(_apply(sub, metric, method, f"unit={unit}", rs))
-    return _concat(parts)
+_OP_CODES = {">=": 0, ">": 1, "<=": 2, "<": 3, "==": 4, "!=": 5}
+_KIND = {"ranked": 0, "bands": 1, "provided": 2}
 
 
-def _apply(rows: pl.DataFrame, metric: Metric, method: object, variant: str, rs: RuleSet) -> pl.DataFrame:
-    pop_cols = ["quarter"] + (["org_type"] if metric.scoring_population == "same_type" else [])
-    pop_label = (
-        pl.concat_str([pl.lit(f"{variant}:"), pl.col("org_type")])
-        if metric.scoring_population == "same_type"
-        else pl.lit(f"{variant}:all")
+def _parameters(rs: RuleSet) -> pl.DataFrame:
+    """One row per (metric, organisation type, unit variant) that the rule set scores (lookups aside)."""
+    rows = []
+    for metric in rs.metrics:
+        if isinstance(metric.method, Lookup):
+            continue
+        variants = [("", "main", metric.method)]
+        variants += [(unit, f"unit={unit}", m) for unit, m in metric.unit_methods.items()]
+        for variant, label, method in variants:
+            kind, lo, hi, other, gate_op, gate_value, ranked_when = _method_parameters(metric, method)
+            for org_type in metric.org_types:
+                pop = org_type if metric.scoring_population == "same_type" else "all"
+                sign = -1.0 if metric.direction == "higher" else 1.0
+                head = (metric.id, org_type, variant, metric.score_id, _family(method), f"{label}:{pop}", pop)
+                rows.append((*head, sign, kind, lo, hi, other, gate_op, gate_value, ranked_when))
+    schema = {
+        "metric_id": pl.String,
+        "org_type": pl.String,
+        "_variant": pl.String,
+        "score_id": pl.String,
+        "method": pl.String,
+        "population": pl.String,
+        "_pop": pl.String,
+        "_sign": pl.Float64,
+        "_kind": pl.Int8,
+        "_lo": pl.Float64,
+        "_hi": pl.Float64,
+        "_other": pl.Float64,
+        "_gate_op": pl.Int8,
+        "_gate_value": pl.Float64,
+        "_ranked_when": pl.Boolean,
+    }
+    params = pl.DataFrame(rows, schema=schema, orient="row")
+    # integer ids of populations and organisation types: window expressions over one integer run fastest
+    return params.with_columns(
+        pl.struct("metric_id", "_variant", "_pop").rank("dense").cast(pl.Int64).alias("_pset"),
+        pl.col("org_type").rank("dense").cast(pl.Int64).alias("_tidx"),
     )
-    # "better" sorts first: negate higher-is-better values
-    key = pl.col("value") if metric.direction != "higher" else -pl.col("value")
-    tiebreak = _tiebreak(pop_cols) if rs.ranking.published_rank_tiebreak else None
-    base = rows.with_columns(
-        pl.lit(metric.score_id).alias("score_id"),
-        pl.lit(_family(method)).alias("method"),
-        pop_label.alias("population"),
-        pl.len().over(pop_cols).cast(pl.Int64).alias("population_size"),
-    )
+
+
+def _attach_parameters(frame: pl.DataFrame, params: pl.DataFrame, rs: RuleSet) -> pl.DataFrame:
+    """Each value row with its (metric, organisation type, unit variant) scoring parameters; others dropped.
+
+    The parameters are looked up by a dense integer slot rather than joined on text keys: the same result as
+    an inner join on ``metric_id``, ``org_type`` and the variant, without hashing millions of strings.
+    """
+    metric_ids = sorted(set(params["metric_id"].to_list()))
+    org_types = sorted(set(params["org_type"].to_list()))
+    variants = sorted(set(params["_variant"].to_list()))  # "" (the main method) sorts first
+    n_types, n_variants = len(org_types), len(variants)
+    variant: pl.Expr = pl.lit(0, pl.Int64)
+    for metric in rs.metrics:
+        for unit in metric.unit_methods:
+            here = (pl.col("metric_id") == metric.id) & (pl.col("unit") == unit)
+            variant = pl.when(here).then(pl.lit(variants.index(unit), pl.Int64)).otherwise(variant)
+    m_idx = pl.col("metric_id").replace_strict(metric_ids, range(len(metric_ids)), default=None, return_dtype=pl.Int64)
+    t_idx = pl.col("org_type").replace_strict(org_types, range(n_types), default=None, return_dtype=pl.Int64)
+    slot = np.full(len(metric_ids) * n_types * n_variants, -1, dtype=np.int64)
+    for i, (m, t, v) in enumerate(params.select("metric_id", "org_type", "_variant").iter_rows()):
+        slot[(metric_ids.index(m) * n_types + org_types.index(t)) * n_variants + variants.index(v)] = i
+    keyed = frame.with_columns(((m_idx * n_types + t_idx) * n_variants + variant).alias("_slot")).drop_nulls("_slot")
+    found = slot[keyed["_slot"].to_numpy()]
+    keep = found >= 0
+    keyed = keyed.drop("_slot").filter(pl.Series(keep))
+    looked_up = params.drop("metric_id", "org_type")[found[keep]]
+    return pl.concat([keyed, looked_up], how="horizontal")
+
+
+def _method_parameters(
+    metric: Metric, method: object
+) -> tuple[int, float | None, float | None, float | None, int | None, float | None, bool | None]:
+    """(kind, lo, hi, other score, gate operator, gate value, rank those meeting the gate?) of one method."""
     if isinstance(method, Continuous):
-        n = pl.col("population_size")
-        rank = competition_rank(key, pop_cols, tiebreak)
-        frac = pl.when(n > 1).then((pl.col("rank") - 1) / (n - 1)).otherwise(0.0)
-        return base.with_columns(rank.alias("rank")).with_columns(
-            (method.best + (method.worst - method.best) * frac).alias("score")
-        )
-    if isinstance(method, GateFail | GateMeet):
-        meets = compare(pl.col("value"), method.standard.op, method.standard.value)
-        ranked_group = ~meets if isinstance(method, GateFail) else meets
-        grp = [*pop_cols, "_ranked"]
-        ranked = base.with_columns(ranked_group.alias("_ranked"))
-        ranked = ranked.with_columns(
-            competition_rank(key, grp, tiebreak).alias("rank"),
-            pl.len().over(grp).cast(pl.Int64).alias("_k"),
-        )
-        if isinstance(method, GateFail):
-            lo, hi, other = method.fail_best, method.fail_worst, method.meet_score
-        else:
-            lo, hi, other = method.meet_best, method.meet_worst, method.fail_score
-        frac = pl.when(pl.col("_k") > 1).then((pl.col("rank") - 1) / (pl.col("_k") - 1)).otherwise(0.0)
-        return ranked.with_columns(
-            pl.when(pl.col("_ranked")).then(lo + (hi - lo) * frac).otherwise(pl.lit(other)).alias("score"),
-            pl.when(pl.col("_ranked")).then(pl.col("rank")).otherwise(None).alias("rank"),
-        )
+        return _KIND["ranked"], method.best, method.worst, None, None, None, None
+    ranked = _KIND["ranked"]
+    if isinstance(method, GateFail):
+        op, std = _OP_CODES[method.standard.op], method.standard.value
+        return ranked, method.fail_best, method.fail_worst, method.meet_score, op, std, False
+    if isinstance(method, GateMeet):
+        op, std = _OP_CODES[method.standard.op], method.standard.value
+        return ranked, method.meet_best, method.meet_worst, method.fail_score, op, std, True
     if isinstance(method, Bands):
-        expr: pl.Expr = pl.lit(None, dtype=pl.Float64)
-        for band in reversed(method.bands):
-            if band.op is None:
-                expr = pl.lit(band.score)
-            else:
-                expr = pl.when(compare(pl.col("value"), band.op, band.value)).then(band.score).otherwise(expr)
-        return base.with_columns(expr.cast(pl.Float64).alias("score"), pl.lit(None, pl.Int64).alias("rank"))
+        return _KIND["bands"], None, None, None, None, None, None
     if isinstance(method, ProvidedScore):
-        if method.allowed is not None:
-            bad = base.filter(~pl.col("value").is_in(method.allowed))
-            if bad.height:
-                sample = bad.select("quarter", "org_code", "value").head(5).rows()
-                raise ScoringInputError(
-                    f"{metric.id}: {bad.height} value(s) outside the allowed scores {method.allowed}, e.g. {sample}"
-                )
-        return base.with_columns(pl.col("value").alias("score"), pl.lit(None, pl.Int64).alias("rank"))
+        return _KIND["provided"], None, None, None, None, None, None
     raise TypeError(f"{metric.id}: no scorer for method {method!r}")
+
+
+def _gate_meets() -> pl.Expr:
+    """``value <op> standard`` with the operator held per row as a code."""
+    value, std, op = pl.col("value"), pl.col("_gate_value"), pl.col("_gate_op")
+    tests = [value >= std, value > std, value <= std, value < std, value == std, value != std]
+    expr: pl.Expr = pl.lit(None, pl.Boolean)
+    for code, test in reversed(list(enumerate(tests))):
+        expr = pl.when(op == code).then(test).otherwise(expr)
+    return expr
+
+
+def _band_scores(rs: RuleSet) -> pl.Expr:
+    """The score of every banded (metric, variant), as one expression over all rows."""
+    expr: pl.Expr = pl.lit(None, pl.Float64)
+    for metric in rs.metrics:
+        variants = [("", metric.method), *metric.unit_methods.items()]
+        for variant, method in variants:
+            if not isinstance(method, Bands):
+                continue
+            chain: pl.Expr = pl.lit(None, dtype=pl.Float64)
+            for band in reversed(method.bands):
+                if band.op is None:
+                    chain = pl.lit(band.score, pl.Float64)
+                else:
+                    chain = pl.when(compare(pl.col("value"), band.op, band.value)).then(band.score).otherwise(chain)
+            here = (pl.col("metric_id") == metric.id) & (pl.col("_variant") == variant)
+            expr = pl.when(here).then(chain.cast(pl.Float64)).otherwise(expr)
+    return expr
+
+
+def _check_provided(rows: pl.DataFrame, rs: RuleSet) -> None:
+    bad: pl.Expr = pl.lit(False)
+    for metric in rs.metrics:
+        for variant, method in [("", metric.method), *metric.unit_methods.items()]:
+            if isinstance(method, ProvidedScore) and method.allowed is not None:
+                here = (pl.col("metric_id") == metric.id) & (pl.col("_variant") == variant)
+                bad = pl.when(here).then(~pl.col("value").is_in(method.allowed)).otherwise(bad)
+    offending = rows.filter((pl.col("_kind") == _KIND["provided"]) & bad)
+    if offending.height:
+        for metric_id, group in offending.group_by("metric_id", maintain_order=True):
+            method = rs.metric(str(metric_id[0])).method
+            allowed = getattr(method, "allowed", None)
+            sample = group.select("quarter", "org_code", "value").head(5).rows()
+            raise ScoringInputError(
+                f"{metric_id[0]}: {group.height} value(s) outside the allowed scores {allowed}, e.g. {sample}"
+            )
+
+
+def _score_rows(rows: pl.DataFrame, rs: RuleSet) -> pl.DataFrame:
+    """Rank, gate, band or pass through every joined row in one set of window expressions."""
+    _check_provided(rows, rs)
+    quarters = sorted(rows["quarter"].unique().to_list())
+    n_sets = int(rows["_pset"].max() or 0) + 1
+    q_idx = pl.col("quarter").replace_strict(quarters, range(len(quarters)), return_dtype=pl.Int64)
+    ranked = pl.col("_kind") == _KIND["ranked"]
+    # gates rank only one side of the standard; continuous metrics rank everyone
+    in_ranking = ranked & pl.when(pl.col("_ranked_when").is_null()).then(True).otherwise(
+        _gate_meets() == pl.col("_ranked_when")
+    )
+    frame = rows.with_columns(
+        (q_idx * n_sets + pl.col("_pset")).alias("_p"),  # the scoring population: quarter x metric x variant x pop
+        in_ranking.alias("_ranked"),
+        (pl.col("value") * pl.col("_sign")).alias("_key"),
+    ).with_columns(
+        pl.len().over("_p").cast(pl.Int64).alias("population_size"),
+        (pl.col("_p") * 2 + pl.col("_ranked").cast(pl.Int64)).alias("_g"),
+    )
+    tiebreak = None
+    if rs.ranking.published_rank_tiebreak and frame["tiebreak_rank"].null_count() < frame.height:
+        frame, tiebreak = _with_tiebreak(frame), pl.col("_tb")
+    frame = frame.with_columns(
+        competition_rank(pl.col("_key"), ["_g"], tiebreak).alias("_rank"),
+        pl.len().over("_g").cast(pl.Int64).alias("_k"),
+    )
+    frac = pl.when(pl.col("_k") > 1).then((pl.col("_rank") - 1) / (pl.col("_k") - 1)).otherwise(0.0)
+    score = (
+        pl.when(pl.col("_ranked"))
+        .then(pl.col("_lo") + (pl.col("_hi") - pl.col("_lo")) * frac)
+        .when(ranked)
+        .then(pl.col("_other"))
+        .when(pl.col("_kind") == _KIND["bands"])
+        .then(_band_scores(rs))
+        .otherwise(pl.col("value"))
+    )
+    return frame.with_columns(
+        score.alias("score"),
+        pl.when(pl.col("_ranked")).then(pl.col("_rank")).otherwise(None).alias("rank"),
+    )
 
 
 def _score_lookup(scores: pl.DataFrame, metric: Metric) -> pl.DataFrame:
@@ -209,14 +326,27 @@ def _score_lookup(scores: pl.DataFrame, metric: Metric) -> pl.DataFrame:
     )
 
 
-def _tiebreak(pop_cols: list[str]) -> pl.Expr:
-    """The published within-type rank, used only where every organisation sharing the value is of one type.
+def _with_tiebreak(frame: pl.DataFrame) -> pl.DataFrame:
+    """Add ``_tb``: the published within-type rank, only where everyone sharing the value is of one type.
 
     A within-type rank cannot order an acute and a mental health trust that show the same value, so such a
-    group stays tied (the most likely reading when values are truly equal).
+    group stays tied (the most likely reading when values are truly equal). Only populations pooling several
+    types (``_pop`` = all) can mix them, so only those rows are checked.
     """
-    mixed = pl.col("org_type").n_unique().over([*pop_cols, "value"]) > 1
-    return pl.when(mixed).then(None).otherwise(pl.col("tiebreak_rank"))
+    mixed = (
+        frame.filter(pl.col("_pop") == "all")
+        .group_by("_p", "value")
+        .agg(pl.col("_tidx").n_unique().alias("_types"))
+        .filter(pl.col("_types") > 1)
+        .select("_p", "value", pl.lit(True).alias("_mixed"))
+    )
+    if mixed.height == 0:
+        return frame.with_columns(pl.col("tiebreak_rank").alias("_tb"))
+    return (
+        frame.join(mixed, on=["_p", "value"], how="left")
+        .with_columns(pl.when(pl.col("_mixed")).then(None).otherwise(pl.col("tiebreak_rank")).alias("_tb"))
+        .drop("_mixed")
+    )
 
 
 def _family(method: object) -> str:

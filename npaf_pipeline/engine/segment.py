@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import polars as pl
 
-from npaf_pipeline.engine.numeric import condition_columns, condition_expr, hf_quantile
-from npaf_pipeline.ruleset.model import RuleSet, SegmentPopulation
+from npaf_pipeline.engine.numeric import condition_columns, condition_expr, hf_quantiles
+from npaf_pipeline.ruleset.model import RuleSet
 
 OVERALL = "overall"
 
@@ -28,7 +28,6 @@ def _population_frame(rs: RuleSet) -> pl.DataFrame:
 
 def cutpoints(org_scores: pl.DataFrame, domain_scores: pl.DataFrame | None, rs: RuleSet) -> pl.DataFrame:
     """Cut-points per (quarter, population, target) where target is ``overall`` or a domain id."""
-    pops = {p.id: p for p in rs.segmentation}
     frames = [
         org_scores.select("quarter", "org_type", pl.lit(OVERALL).alias("target"), pl.col("average_score").alias("s"))
     ]
@@ -37,27 +36,33 @@ def cutpoints(org_scores: pl.DataFrame, domain_scores: pl.DataFrame | None, rs: 
             domain_scores.select("quarter", "org_type", pl.col("domain").alias("target"), pl.col("score").alias("s"))
         )
     scores = pl.concat(frames).join(_population_frame(rs), on="org_type", how="inner").drop_nulls("s")
-    grouped = scores.group_by("quarter", "population", "target").agg(pl.col("s"), pl.len().alias("n"))
-    rows = []
-    for quarter, pop_id, target, values, n in grouped.iter_rows():
-        pop = pops[pop_id]
-        if target != OVERALL and not pop.domain_segments:
-            continue
-        rows.append((quarter, pop_id, target, n, *_cuts(pop, values)))
+    keys = ["quarter", "population", "target"]
+    parts = []
+    for pop in rs.segmentation:
+        rows = scores.filter(pl.col("population") == pop.id)
+        if not pop.domain_segments:
+            rows = rows.filter(pl.col("target") == OVERALL)
+        if pop.mode == "fixed_thresholds":
+            if pop.thresholds is None:
+                if rows.height:
+                    raise SegmentationRefused(
+                        f"segmentation population {pop.id!r} uses fixed thresholds but none are set; "
+                        "set segmentation.thresholds in the rule set (the engine will not invent them)"
+                    )
+                continue
+            cuts = (
+                rows.group_by(keys)
+                .agg(pl.len().cast(pl.Int64).alias("n"))
+                .with_columns([pl.lit(t, pl.Float64).alias(f"cut_{i}") for i, t in enumerate(pop.thresholds, start=1)])
+            )
+        else:
+            probabilities = {f"cut_{i}": p for i, p in enumerate(pop.probabilities, start=1)}
+            cuts = hf_quantiles(rows, keys, "s", probabilities, pop.quantile_method)
+        parts.append(cuts.select(*keys, "n", "cut_1", "cut_2", "cut_3"))
     schema = {"quarter": pl.String, "population": pl.String, "target": pl.String, "n": pl.Int64}
     schema |= {f"cut_{i}": pl.Float64 for i in (1, 2, 3)}
-    return pl.DataFrame(rows, schema=schema, orient="row").sort("quarter", "population", "target")
-
-
-def _cuts(pop: SegmentPopulation, values: list[float]) -> list[float]:
-    if pop.mode == "fixed_thresholds":
-        if pop.thresholds is None:
-            raise SegmentationRefused(
-                f"segmentation population {pop.id!r} uses fixed thresholds but none are set; "
-                "set segmentation.thresholds in the rule set (the engine will not invent them)"
-            )
-        return list(pop.thresholds)
-    return [hf_quantile(values, p, pop.quantile_method) for p in pop.probabilities]
+    out = pl.concat(parts, how="vertical_relaxed") if parts else pl.DataFrame(schema=schema)
+    return out.cast(schema).sort(keys)  # type: ignore[arg-type]
 
 
 def _segment_expr(score: str, boundary_le: pl.Expr) -> pl.Expr:
@@ -224,6 +229,15 @@ def _improvement_expr() -> pl.Expr:
     return pl.when(seg == 1).then(0.0).otherwise(gap.round(6))
 
 
+def override_columns(rs: RuleSet) -> set[str]:
+    """The ``value__``/``domain__`` columns the override's proxy and exemption read (empty when neither)."""
+    ov = rs.override
+    if ov.source in ("none", "input") and ov.exempt is None:
+        return set()
+    proxy = condition_columns(ov.proxy) if ov.source in ("proxy", "input_else_proxy") else set()
+    return proxy | condition_columns(ov.exempt)
+
+
 def _apply_override(
     seg: pl.DataFrame, rs: RuleSet, flags: pl.DataFrame | None, wide: pl.DataFrame | None
 ) -> pl.DataFrame:
@@ -234,7 +248,7 @@ def _apply_override(
         seg = seg.join(flags.select(*keys, pl.col("financial_override").alias("_input")), on=keys, how="left")
     else:
         seg = seg.with_columns(pl.lit(None, pl.Boolean).alias("_input"))
-    needs = condition_columns(ov.proxy) | condition_columns(ov.exempt)
+    needs = override_columns(rs)
     if needs:
         if wide is None:
             wide = pl.DataFrame({"quarter": [], "org_code": []}, schema={"quarter": pl.String, "org_code": pl.String})

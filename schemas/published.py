@@ -16,7 +16,7 @@ import pandera.polars as pa
 from schemas.common import METRIC_ID, ODS_CODE, QUARTER_LABEL, SHA256
 from schemas.leadership import CAPABILITY_DOMAINS, OVERALL
 
-SCHEMA_VERSION = "1.1.0"
+SCHEMA_VERSION = "1.2.0"
 
 FY_PATTERN = r"^\d{4}-\d{2}$"
 QUARTERS = ["Q1", "Q2", "Q3", "Q4"]
@@ -306,7 +306,8 @@ class MetricValues(QuarterRow):
 
 
 class LeagueTable(QuarterRow):
-    """NHS England's league table, one row per segmented trust, with typed values and the text ranges kept."""
+    """NHS England's league table, one row per segmented trust, with typed values and the text ranges kept. Trusts
+    only: ICBs, where a rule set segments them, are in icb_league_table."""
 
     region: str = field("NHS England region", "text", "North West", nullable=True)
     trust_type: str = field("trust type; league positions are within it", "text", "Acute trust")
@@ -331,6 +332,79 @@ class LeagueTable(QuarterRow):
     class Config:
         description = "one row per quarter and segmented trust"
         unique = ["fy", "quarter", "trust_code"]
+        strict = True
+        coerce = True
+
+
+class IcbLeagueTable(QuarterRow):
+    """The ICBs' league table, one row per segmented ICB, ranked among ICBs, in the layout of NHS England's trust
+    league table, with the system adjustment that moved the segment. Empty for rule sets that do not segment ICBs
+    (nof-2025-26 reports ICBs without a segment)."""
+
+    region: str = field("NHS England region", "text", "North West", nullable=True)
+    icb_code: str = field("ODS code of the ICB", "code", "QYG", str_matches=ODS_CODE)
+    icb_name: str = field("ICB name", "text", "NHS Cheshire and Merseyside Integrated Care Board", nullable=True)
+    average_score: float = _score(
+        "the ICB's overall score, rounded as published (the draft NPAF: the delivery score, the weighted mean of the "
+        "short- and medium-term scores)"
+    )
+    likely_range_of_average_score_low: float = _score(
+        "likely range of the score: lower end (bootstrap within domains, weighted as the score is)", 2.06
+    )
+    likely_range_of_average_score_high: float = _score("likely range of the score: upper end", 2.79)
+    likely_range_of_average_score: str = field(
+        "likely range of the score as NHS England writes it", "text", "2.06 to 2.79", nullable=True
+    )
+    unadjusted_segment: int = field(
+        "segment from the score and the cut-points among ICBs, before any adjustment",
+        "segment (1 best to 4 worst)",
+        2,
+        ge=1,
+        le=4,
+    )
+    system_tests_failed: int = field(
+        "system-consideration tests failed (see system_considerations; 0 when the rule set has none)", "count", 1, ge=0
+    )
+    system_adjusted_segment: int = field(
+        "segment after the system adjustment (equals unadjusted_segment when no test moved it)",
+        "segment (1 best to 4 worst)",
+        3,
+        ge=1,
+        le=4,
+    )
+    icb_in_financial_deficit: bool = field(
+        "the financial override applies (in deficit: the segment is no better than the rule set's cap)", "flag", False
+    )
+    segment: int = field(
+        "adjusted segment: after the system adjustment and the financial override; orders the table",
+        "segment (1 best to 4 worst)",
+        3,
+        ge=1,
+        le=4,
+    )
+    final_segment: int = field(
+        "published segment: the adjusted segment, or 5 for intensive support (Recovery Support Programme)",
+        "segment (1 best to 5)",
+        3,
+        ge=1,
+        le=5,
+    )
+    segment_description: str = field(
+        "what the final segment means, in the rule set's words (null where the rule set describes none)",
+        "text",
+        "Significant issues in some areas; support and improvement agreed with NHS England",
+        nullable=True,
+    )
+    rank: int = field("league-table position among ICBs (segment, then score)", "rank (1 = best)", 17, ge=1)
+    likely_range_of_rank_low: int = _rank("likely range of the position: best end", 9)
+    likely_range_of_rank_high: int = _rank("likely range of the position: worst end", 28)
+    likely_range_of_rank: str = field(
+        "likely range of the position as NHS England writes it", "text", "9 to 28", nullable=True
+    )
+
+    class Config:
+        description = "one row per quarter and segmented ICB"
+        unique = ["fy", "quarter", "icb_code"]
         strict = True
         coerce = True
 
@@ -439,6 +513,7 @@ TABLES: dict[str, type[pa.DataFrameModel]] = {
     "metric_scores": MetricScores,
     "metric_values": MetricValues,
     "league_table": LeagueTable,
+    "icb_league_table": IcbLeagueTable,
     "quarantine_summary": QuarantineSummary,
     "run_manifest": RunManifest,
     "system_considerations": SystemConsiderations,

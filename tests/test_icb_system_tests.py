@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import datetime
+import re
 from pathlib import Path
 
 import polars as pl
@@ -18,6 +19,7 @@ from npaf_pipeline.icb.quartiles import quartile_membership
 from npaf_pipeline.ruleset import load_ruleset
 from npaf_pipeline.ruleset.load import parse_ruleset
 from npaf_pipeline.sources import ae_monthly, cwt_crs
+from npaf_pipeline.sources.base import SourceFileError
 from npaf_pipeline.sources.organisations import organisation_reference
 from tests.conftest import real_file
 
@@ -221,6 +223,30 @@ def test_a_quarantined_cancer_row_makes_that_icb_month_not_assessed(tmp_path: Pa
     assert ev["QA2", "cancer_every_month"]["status"] == "failed"  # lowest of the four left in May
 
 
+def test_cwt_public_reader_keeps_every_month_and_refuses_overlapping_extracts(tmp_path: Path) -> None:
+    path = tmp_path / "cwt-apr-jun.xlsx"
+    _cwt_book(path, [_cwt_row(m, "RQA1", total=100, within=60 if m != 5 else 200) for m in (4, 5, 6)])
+    extract = cwt_crs.read_extract(path)
+    assert (extract.path, extract.rows_read, extract.accepted.height) == (path, 3, 2)
+    assert extract.withheld.select("org_code", pl.col("period").dt.month()).rows() == [("RQA1", 5)]
+    again = tmp_path / "cwt-copy.xlsx"
+    again.write_bytes(path.read_bytes())
+    with pytest.raises(SourceFileError, match=r"holds 2025-04, as does .*cwt-apr-jun\.xlsx"):
+        cwt_crs.check_no_overlap([extract, cwt_crs.read_extract(again)])
+    with pytest.raises(SourceFileError, match="extracts must not overlap"):
+        cwt_monthly([path, again])
+
+
+def test_icb_code_calls_no_private_function_of_another_module() -> None:
+    folder = Path(__file__).resolve().parent.parent / "npaf_pipeline" / "icb"
+    calls = [
+        f"{p.name}: {m.group(0)}"
+        for p in sorted(folder.glob("*.py"))
+        for m in re.finditer(r"\b(?!self\b)[a-z_][a-z0-9_]*\._[a-zA-Z]\w*", p.read_text(encoding="utf-8"))
+    ]
+    assert calls == []
+
+
 def _cwt_row(month: int, org: str, total: int, within: int) -> list:
     names = {4: "APR", 5: "MAY", 6: "JUN"}
     return [datetime.datetime(2025, month, 1), "2025/26", names[month], "62-day Combined", org,
@@ -340,6 +366,58 @@ def test_provider_finance_is_summed_to_the_icb_and_a_system_row_wins() -> None:
     assert ev["QA2", "deficit"]["status"] == "passed" and ev["QA2", "deficit"]["basis"] == "system finance input"
     assert ev["QA3", "deficit"]["status"] == "not_assessed"
     assert ev["QA4", "deficit"]["evidence"] == "not assessed: no input for this ICB and quarter"
+
+
+# --- ICBs that host no trust -------------------------------------------------------------------------------
+
+
+def test_icbs_hosting_no_trust_are_not_assessed_on_provider_sums_with_the_reason() -> None:
+    """QA4 hosts a trust without RTT or cancer rows, QA5 hosts none (as in the sample at scale 1): their
+    provider-summed tests are not assessed, month by month with why, and they leave the others' cut alone."""
+    mapping = pl.DataFrame({"org_code": ["RQA1", "RQA2", "RQA3", "RAMB"], "icb_code": ["QA1", "QA2", "QA3", "QA4"]})
+    months = _months({"QA1": [10] * 3, "QA2": [20] * 3, "QA3": [30] * 3}).with_columns(
+        pl.concat_str([pl.lit("R"), pl.col("org_code").str.slice(1)]).alias("org_code")
+    )
+    finance = _finance([("RQA1", 1000, 0, -30), ("RQA2", 1000, 0, 0), ("RQA3", 1000, 0, 0), ("RAMB", 500, 0, -5)])
+    inputs = SystemInputs(provider_months=months, finance=finance, trust_icb=mapping)
+    result = assess_system(RS, [Q1], ICBS, inputs)
+    ev = {(r["icb_code"], r["test_id"]): r for r in result.evidence.iter_rows(named=True)}
+    assert result.evidence.height == len(ICBS) * 6  # every ICB still gets every test
+    for icb in ("QA4", "QA5"):
+        row = ev[icb, "rtt_every_month"]
+        assert (row["status"], row["failed"], row["months_assessed"]) == ("not_assessed", False, 0)
+        assert row["evidence"] == (
+            "not assessed: a month has no value: "
+            "2025-04 no provider data; 2025-05 no provider data; 2025-06 no provider data"
+        )
+        assert row["numerator"] is None and row["denominator"] is None
+    cut = ev["QA1", "rtt_every_month"]["evidence"]
+    assert ev["QA1", "rtt_every_month"]["status"] == "failed" and "cut 15.0 of 3 ICBs" in cut  # P25 of 10, 20, 30
+    monthly = result.monthly.filter(pl.col("icb_code") == "QA5", pl.col("test_id") == "rtt_every_month")
+    assert monthly["note"].to_list() == ["no provider data"] * 3 and monthly["in_quartile"].null_count() == 3
+    # no cancer rows at all: the whole test is not assessed for every ICB, with the reason
+    assert {ev[c, "cancer_every_month"]["evidence"] for c in ICBS} == {
+        "not assessed: no monthly provider data for OF0011 in the months assessed"
+    }
+    # finance summed from providers: the ICB without a trust has no input; the one with a small trust has one
+    assert ev["QA5", "deficit"]["evidence"] == "not assessed: no input for this ICB and quarter"
+    assert ev["QA4", "deficit"]["basis"] == "finance of 1 provider(s) summed: RAMB"
+    assert ev["QA1", "deficit"]["status"] == "failed"
+    adjusted = adjust_segments(
+        pl.DataFrame({"quarter": [Q1] * 5, "org_code": ICBS, "org_type": ["icb"] * 5, "unadjusted_segment": [2] * 5}),
+        RS,
+        system_tests=result.tests,
+    ).sort("org_code")
+    assert adjusted["system_tests_failed"].to_list() == [2, 0, 0, 0, 0]  # not assessed is never failed
+
+
+def test_no_trust_mapped_to_any_icb_is_not_assessed_not_an_error() -> None:
+    empty_map = pl.DataFrame(schema={"org_code": pl.String, "icb_code": pl.String})
+    months = _months({"QA1": [10] * 3, "QA2": [20] * 3})
+    result = assess_system(RS, [Q1], ICBS, SystemInputs(provider_months=months, trust_icb=empty_map))
+    rtt = result.evidence.filter(pl.col("test_id") == "rtt_every_month")
+    assert rtt.height == len(ICBS) and set(rtt["status"]) == {"not_assessed"}
+    assert rtt["evidence"].str.contains("2025-04 no provider data").all()
 
 
 # --- the frame the engine reads -----------------------------------------------------------------------------

@@ -95,7 +95,11 @@ def test_expectations_come_from_the_models_and_the_rule_set(rs: RuleSet) -> None
         keys = list(model.to_schema().unique)
         unique = [s.kwargs["column_list"] for s in specs[name] if s.expectation == "ExpectCompoundColumnsToBeUnique"]
         assert unique == [keys]
-    for name, column in [("organisation_segmentation", "org_code"), ("league_table", "trust_code")]:
+    for name, column in [
+        ("organisation_segmentation", "org_code"),
+        ("league_table", "trust_code"),
+        ("icb_league_table", "icb_code"),
+    ]:
         regex = [s.kwargs["regex"] for s in specs[name] if s.expectation == "ExpectColumnValuesToMatchRegex"]
         columns = [s.column for s in specs[name] if s.expectation == "ExpectColumnValuesToMatchRegex"]
         assert regex[columns.index(column)] == ODS_CODE

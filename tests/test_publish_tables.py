@@ -1,4 +1,5 @@
-"""Published tables built from an engine result: columns per domain, league-table text, lineage, quarantine.
+"""Published tables built from an engine result: columns per domain, league tables (trusts, ICBs), lineage,
+quarantine.
 
 The synthetic run defined here (12 trusts, two types, five domains) is shared by the other publish tests.
 """
@@ -14,7 +15,14 @@ import pytest
 
 from npaf_pipeline.engine import EngineResult, run
 from npaf_pipeline.publish import publish_quarters
-from npaf_pipeline.publish.tables import InputFile, build_tables, league_table, metric_values, quarantine_summary
+from npaf_pipeline.publish.tables import (
+    InputFile,
+    build_tables,
+    icb_league_table,
+    league_table,
+    metric_values,
+    quarantine_summary,
+)
 from npaf_pipeline.ruleset import RuleSet, load_ruleset
 
 Q1, Q2 = "2025-26 Q1", "2025-26 Q2"
@@ -189,6 +197,82 @@ def test_league_table_writes_ranges_as_nhs_england_does() -> None:
     assert table["likely_range_of_average_score"].to_list() == ["1 to 2", "1.2 to 1.89"]
     assert table["likely_range_of_rank"].to_list() == ["1 to 3", "1 to 11"]
     assert table["trust_in_financial_deficit"].to_list() == [False, True]
+
+
+def _mixed_segmentation() -> pl.DataFrame:
+    """Two trusts and two ICBs as organisation_segmentation has them for a rule set that segments ICBs."""
+    n = 4
+    return pl.DataFrame(
+        {
+            "fy": ["2025-26"] * n,
+            "quarter": ["Q1"] * n,
+            "quarter_label": [Q1] * n,
+            "region": ["London", "London", "London", None],
+            "org_type": ["acute", "icb", "icb", "acute"],
+            "org_type_label": ["Acute trust", "Integrated care board", "Integrated care board", "Acute trust"],
+            "org_subtype": ["Acute - Large", None, None, "Acute - Small"],
+            "org_code": ["RB1", "QZ2", "QZ1", "RB2"],
+            "org_name": ["A", "NHS Two ICB", "NHS One ICB", "B"],
+            "average_score": [1.5, 2.4, 2.1, 2.0],
+            "average_score_low": [1.0, 2.0, None, 1.2],
+            "average_score_high": [2.0, 2.9, None, 1.89],
+            "unadjusted_segment": [1, 2, 2, 2],
+            "system_tests_failed": [0, 1, 0, 0],
+            "system_adjusted_segment": [1, 3, 2, 2],
+            "override_flag": [False, False, True, True],
+            "adjusted_segment": [1, 3, 3, 2],
+            "final_segment": [1, 3, 5, 2],
+            "segment_description": [None, "support", "recovery", None],
+            "amr_rank": [1, 2, 1, 2],
+            "amr_rank_low": [1, 1, None, 1],
+            "amr_rank_high": [1, 2, None, 2],
+        }
+    )
+
+
+def test_icbs_go_to_the_icb_league_table_and_trusts_to_the_league_table() -> None:
+    org_seg = _mixed_segmentation()
+    trusts = league_table(org_seg)
+    assert trusts["trust_code"].to_list() == ["RB1", "RB2"]
+    icbs = icb_league_table(org_seg)
+    assert icbs["icb_code"].to_list() == ["QZ1", "QZ2"]
+    assert icbs.row(1, named=True) == {
+        "fy": "2025-26",
+        "quarter": "Q1",
+        "quarter_label": Q1,
+        "region": "London",
+        "icb_code": "QZ2",
+        "icb_name": "NHS Two ICB",
+        "average_score": 2.4,
+        "likely_range_of_average_score_low": 2.0,
+        "likely_range_of_average_score_high": 2.9,
+        "likely_range_of_average_score": "2 to 2.9",
+        "unadjusted_segment": 2,
+        "system_tests_failed": 1,
+        "system_adjusted_segment": 3,
+        "icb_in_financial_deficit": False,
+        "segment": 3,
+        "final_segment": 3,
+        "segment_description": "support",
+        "rank": 2,
+        "likely_range_of_rank_low": 1,
+        "likely_range_of_rank_high": 2,
+        "likely_range_of_rank": "1 to 2",
+    }
+    assert icbs.row(0, named=True)["likely_range_of_rank"] is None  # no ranges computed: no text either
+    # a table of trusts only (no org_type column, no ICB columns) has an empty ICB league table
+    bare = org_seg.filter(pl.col("org_type") != "icb").drop("org_type", "segment_description")
+    assert league_table(bare)["trust_code"].to_list() == ["RB1", "RB2"]
+    empty = icb_league_table(bare)
+    assert empty.is_empty() and "segment_description" in empty.columns
+
+
+def test_a_run_without_icbs_publishes_an_empty_icb_league_table(tmp_path: Path) -> None:
+    report = publish_quarters(*synthetic_run(), tmp_path / "out")
+    written = report["quarters"][Q1]["tables"]
+    assert written["icb_league_table"]["rows"] == 0 and written["league_table"]["rows"] == 12
+    table = pl.read_parquet(written["icb_league_table"]["path"])
+    assert table.is_empty() and table.columns[:5] == ["fy", "quarter", "quarter_label", "region", "icb_code"]
 
 
 def test_nof_reader_lineage_is_mapped_to_the_canonical_columns(tmp_path: Path) -> None:

@@ -21,7 +21,7 @@ from npaf_pipeline.sample.calibration import (
     SCORE_COUNTS,
 )
 from npaf_pipeline.sample.model import targets, value_metrics
-from npaf_pipeline.sample.organisations import build_population
+from npaf_pipeline.sample.organisations import ICB_COUNT, REGIONS, build_population
 from npaf_pipeline.sources import registry
 from npaf_pipeline.sources.base import AdapterResult
 from schemas.common import ODS_CODE
@@ -79,6 +79,7 @@ def flags(landing) -> pl.DataFrame:
 def test_every_source_folder_is_written_and_the_readme_says_synthetic(landing) -> None:
     out, summary = landing
     assert summary["organisations"] == {"acute": 24, "ambulance": 4, "mhc": 12}
+    assert summary["icbs"] == {"total": 42, "hosting_trusts": 39}
     assert summary["subtypes"]["Care Trust"] == 1 and summary["subtypes"]["Acute - Specialist"] == 3
     for source in [*RAW_SOURCES, "canonical", "ods_etr", "trust_reference", "override_flags", "intensive_support"]:
         assert registry.source_files(out, source), source
@@ -89,6 +90,7 @@ def test_every_source_folder_is_written_and_the_readme_says_synthetic(landing) -
     readme = (out / "README.md").read_text(encoding="utf-8")
     assert "synthetic" in readme.lower()
     assert "npaf sample-data --quarters 2 --seed 11 --first '2025-26 Q1' --scale 1 --out DIR" in readme
+    assert "ICBs: 42, as many as England has, 39 of them hosting trusts" in readme
     assert summary["bytes"] == sum(p.stat().st_size for p in out.rglob("*") if p.is_file())
 
 
@@ -98,7 +100,7 @@ def test_names_and_codes_are_marked_fictional(landing) -> None:
     assert ref["Trust_name"].str.starts_with("Synthetic ").all()
     assert ref["Trust_name"].str.ends_with("(synthetic)").all()
     assert ref["Trust_code"].str.contains(r"^Z[A-Z]{2,3}$").all()
-    assert ref["icb_code"].drop_nulls().str.contains(r"^QZ[0-9A-Z]$").all()
+    assert ref["icb_code"].drop_nulls().str.contains(r"^Q[ZQ][1-9A-Z]$").all()
     etr = pl.read_csv(out / "ods_etr" / "etr.csv", has_header=False, infer_schema=False)
     assert etr["column_2"].str.contains("SYNTHETIC").all()
     ae = pl.read_csv(registry.source_files(out, "ae_monthly")[0], infer_schema=False)
@@ -118,6 +120,39 @@ def test_codes_do_not_clash_with_real_ods_codes(landing) -> None:
     assert not codes & real_trusts
     assert not set(ours["column_4"]) & real_icbs
     assert not any(c.startswith(("R", "T")) for c in codes)
+    lookup = pl.read_csv(real_file("reference-derived/icb_lookup.csv"), infer_schema=False)
+    icbs = pl.read_csv(out / "icb_reference" / "icb_reference.csv", infer_schema=False)
+    assert lookup.height == ICB_COUNT == icbs.height
+    assert not set(icbs["icb_code"]) & (set(lookup["icb_code"]) | real_icbs)
+    assert not {c[:2] for c in icbs["icb_code"]} & {c[:2] for c in lookup["icb_code"]}  # no real prefix either
+
+
+# --- the ICBs -----------------------------------------------------------------------------------------------
+
+
+def test_england_icb_count_per_region_is_that_of_the_real_reference() -> None:
+    real = pl.read_csv(real_file("reference-derived/trust_reference_2025_26.csv"), infer_schema=False)
+    per_region = real.drop_nulls("icb_code").select("icb_code", "nhs_region_code").unique()
+    assert dict(per_region.group_by("nhs_region_code").len().iter_rows()) == {r.code: r.icbs for r in REGIONS}
+    assert ICB_COUNT == 42
+
+
+@pytest.mark.parametrize("scale, hosting", [(1, 39), (2, 42), (3, 42), (5, 42)])
+def test_always_42_icbs_and_trusts_dealt_evenly(rs, scale: int, hosting: int) -> None:
+    """42 ICBs at every scale; every ICB hosts a trust of the ODS list from 42 such trusts, else one at most each.
+
+    Scale 1 has 39 trusts in the ODS list (its care trust is not in it), so three ICBs host none the pipeline sees.
+    """
+    for seed in (SEED, SEED + 1):
+        pop = build_population(seed, scale, rs)
+        assert len(pop.icbs) == ICB_COUNT == len({c.code for c in pop.icbs})
+        assert [c.code for c in pop.icbs] == sorted(c.code for c in pop.icbs)
+        assert all(re.fullmatch(r"Q[ZQ][1-9A-Z]", c.code) for c in pop.icbs)
+        assert {r.code: sum(c.region == r for c in pop.icbs) for r in REGIONS} == {r.code: r.icbs for r in REGIONS}
+        per_icb = [sum(o.icb == c for o in pop.organisations) for c in pop.icbs]
+        assert max(per_icb) - min(per_icb) <= 1 and sum(per_icb) == len(pop.organisations)
+        in_ods = [o for o in pop.organisations if o.in_etr]
+        assert len(pop.hosting_icbs()) == min(ICB_COUNT, len(in_ods)) == hosting
 
 
 # --- reading back with the real adapters ------------------------------------------------------------------

@@ -9,6 +9,8 @@ import polars as pl
 from npaf_pipeline.engine.frames import require_columns
 
 ICB_LOOKUP_COLUMNS = {"icb_code": "org_code", "icb_name": "org_name"}
+ICB_ORG_TYPE = "icb"
+"""The organisation type key of ICBs in every shipped rule set."""
 
 
 def trust_icb(reference: pl.DataFrame) -> pl.DataFrame:
@@ -41,6 +43,6 @@ def read_icb_lookup(path: str | Path) -> pl.DataFrame:
     require_columns(raw, list(ICB_LOOKUP_COLUMNS), f"ICB list {path}")
     return (
         raw.select([pl.col(c).str.strip_chars().alias(new) for c, new in ICB_LOOKUP_COLUMNS.items()])
-        .with_columns(pl.lit("icb").alias("org_type"))
+        .with_columns(pl.lit(ICB_ORG_TYPE).alias("org_type"))
         .sort("org_code")
     )

@@ -2,9 +2,9 @@
 
 The expectations are derived, not copied: columns, ranges, allowed values, patterns, nullability and primary
 keys come from the pandera models in ``schemas/published.py``; segments, segment 5 and the segmented
-organisation types come from the rule set. Facts across tables (the league table's segment in the
-segmentation, the number of organisations of a type) are computed in polars as ``derived_*`` columns of the
-validated frame, so each check stays one readable expectation in the Data Docs.
+organisation types come from the rule set. Facts across tables (a league table's segment and organisation type
+in the segmentation, the number of organisations of a type) are computed in polars as ``derived_*`` columns of
+the validated frame, so each check stays one readable expectation in the Data Docs.
 
 GX has no polars data source and takes seconds to import: frames go through ``to_pandas()`` into an ephemeral
 context, and GX is imported only when a validation runs.
@@ -21,24 +21,28 @@ from typing import Any
 import pandera.polars as pa
 import polars as pl
 
+from npaf_pipeline.icb.mapping import ICB_ORG_TYPE
 from npaf_pipeline.ruleset.model import RuleSet
 from schemas.published import published_models
 
 DERIVED = "derived_"
 TYPE_COUNT = f"{DERIVED}organisations_of_type"
 SEGMENTATION_SEGMENT = f"{DERIVED}segmentation_adjusted_segment"
+SEGMENTATION_TYPE = f"{DERIVED}segmentation_org_type"
 MISSING_FROM_SEGMENTATION = f"{DERIVED}org_code_missing_from_segmentation"
 STATUS_FAILED = f"{DERIVED}status_is_failed"
 SYSTEM_FAILED = f"{DERIVED}system_tests_failed_in_evidence"
 DERIVED_COLUMNS = {
     "organisation_segmentation": (TYPE_COUNT, SYSTEM_FAILED),
-    "league_table": (SEGMENTATION_SEGMENT, TYPE_COUNT),
+    "league_table": (SEGMENTATION_SEGMENT, SEGMENTATION_TYPE, TYPE_COUNT),
+    "icb_league_table": (SEGMENTATION_SEGMENT, SEGMENTATION_TYPE, TYPE_COUNT, SYSTEM_FAILED),
     "metric_scores": (MISSING_FROM_SEGMENTATION,),
     "system_considerations": (STATUS_FAILED,),
 }
 NOT_EMPTY = ("organisation_segmentation", "metric_scores")
 RANK_UNIT = "rank"
 SEGMENT_COLUMNS = ("unadjusted_segment", "system_adjusted_segment", "adjusted_segment")
+ICB_SEGMENT_COLUMNS = ("unadjusted_segment", "system_adjusted_segment", "segment")
 UNEXPECTED_SHOWN = 5
 RESULT_FORMAT = {"result_format": "BASIC", "partial_unexpected_count": UNEXPECTED_SHOWN}
 SITE_NAME = "npaf_acceptance"
@@ -214,13 +218,31 @@ def _rank_specs(model: type[pa.DataFrameModel]) -> list[Spec]:
     ]
 
 
-def _segmentation_specs(rs: RuleSet) -> list[Spec]:
+def _segmentation_specs(rs: RuleSet, columns: Sequence[str] = SEGMENT_COLUMNS) -> list[Spec]:
     final = {"column": "final_segment", "value_set": final_segments(rs)}
     specs = [Spec("ExpectColumnValuesToBeInSet", final, "final_segment", "segments, or intensive support")]
     return specs + [
         Spec("ExpectColumnValuesToBeInSet", {"column": c, "value_set": segments(rs)}, c, "segments of the rule set")
-        for c in SEGMENT_COLUMNS
+        for c in columns
     ]
+
+
+def _system_failed_spec() -> Spec:
+    pair = {"column_A": "system_tests_failed", "column_B": SYSTEM_FAILED, "ignore_row_if": "either_value_is_missing"}
+    why = "the failed tests counted are the failed rows of system_considerations"
+    return Spec("ExpectColumnPairValuesToBeEqual", pair, "system_tests_failed", why)
+
+
+def _league_specs(model: type[pa.DataFrameModel], code: str, icbs: bool) -> list[Spec]:
+    """A league table's segment is the segmentation's; its organisations are ICBs only, or never ICBs."""
+    pair = {"column_A": "segment", "column_B": SEGMENTATION_SEGMENT, "ignore_row_if": "neither"}
+    specs = [Spec("ExpectColumnPairValuesToBeEqual", pair, "segment", "the segmentation's adjusted segment")]
+    kind = {"column": SEGMENTATION_TYPE, "value_set": [ICB_ORG_TYPE]}
+    if icbs:
+        specs.append(Spec("ExpectColumnValuesToBeInSet", kind, code, "ICBs only, ranked among ICBs"))
+    else:
+        specs.append(Spec("ExpectColumnValuesToNotBeInSet", kind, code, "trusts only: ICBs are in icb_league_table"))
+    return specs + _rank_specs(model)
 
 
 def rule_specs(table: str, model: type[pa.DataFrameModel], rs: RuleSet) -> list[Spec]:
@@ -229,18 +251,12 @@ def rule_specs(table: str, model: type[pa.DataFrameModel], rs: RuleSet) -> list[
     if table in NOT_EMPTY:
         specs.append(Spec("ExpectTableRowCountToBeBetween", {"min_value": 1}, None, "never published empty"))
     if table == "organisation_segmentation":
-        specs += _segmentation_specs(rs) + _rank_specs(model)
-        pair = {
-            "column_A": "system_tests_failed",
-            "column_B": SYSTEM_FAILED,
-            "ignore_row_if": "either_value_is_missing",
-        }
-        why = "the failed tests counted are the failed rows of system_considerations"
-        specs.append(Spec("ExpectColumnPairValuesToBeEqual", pair, "system_tests_failed", why))
+        specs += _segmentation_specs(rs) + _rank_specs(model) + [_system_failed_spec()]
     elif table == "league_table":
-        pair = {"column_A": "segment", "column_B": SEGMENTATION_SEGMENT, "ignore_row_if": "neither"}
-        specs += [Spec("ExpectColumnPairValuesToBeEqual", pair, "segment", "the segmentation's adjusted segment")]
-        specs += _rank_specs(model)
+        specs += _league_specs(model, "trust_code", icbs=False)
+    elif table == "icb_league_table":
+        specs += _segmentation_specs(rs, ICB_SEGMENT_COLUMNS) + _league_specs(model, "icb_code", icbs=True)
+        specs.append(_system_failed_spec())
     elif table == "metric_scores":
         missing = {"column": MISSING_FROM_SEGMENTATION}
         specs.append(Spec("ExpectColumnValuesToBeNull", missing, "org_code", "scored organisations are segmented"))
@@ -250,17 +266,22 @@ def rule_specs(table: str, model: type[pa.DataFrameModel], rs: RuleSet) -> list[
     return specs
 
 
-def _type_count(type_column: str) -> pl.Expr:
-    return pl.len().over("fy", "quarter", type_column).cast(pl.Int64).alias(TYPE_COUNT)
+def _type_count(*type_column: str) -> pl.Expr:
+    return pl.len().over("fy", "quarter", *type_column).cast(pl.Int64).alias(TYPE_COUNT)
 
 
 def with_derived(tables: Mapping[str, pl.DataFrame], rs: RuleSet) -> dict[str, pl.DataFrame]:
     """The frames to validate: each table, with the cross-table facts its expectations read as columns."""
     seg = tables["organisation_segmentation"]
     on = ["fy", "quarter", "org_code"]
-    adjusted = seg.select(*on, pl.col("adjusted_segment").alias(SEGMENTATION_SEGMENT)).unique(on, keep="first")
+    adjusted = seg.select(
+        *on, pl.col("adjusted_segment").alias(SEGMENTATION_SEGMENT), pl.col("org_type").alias(SEGMENTATION_TYPE)
+    ).unique(on, keep="first")
     league = tables["league_table"].join(
         adjusted.rename({"org_code": "trust_code"}), on=["fy", "quarter", "trust_code"], how="left"
+    )
+    icb_league = tables["icb_league_table"].join(
+        adjusted.rename({"org_code": "icb_code"}), on=["fy", "quarter", "icb_code"], how="left"
     )
     found = seg.select(*on, pl.lit(True).alias("_found")).unique()
     scores = tables["metric_scores"].join(found, on=on, how="left")
@@ -276,6 +297,9 @@ def with_derived(tables: Mapping[str, pl.DataFrame], rs: RuleSet) -> dict[str, p
         "system_considerations": system.with_columns((pl.col("status") == "failed").alias(STATUS_FAILED)),
         "organisation_segmentation": seg.with_columns(_type_count("org_type")).join(counted, on=on, how="left"),
         "league_table": league.with_columns(_type_count("trust_type")),
+        "icb_league_table": icb_league.with_columns(_type_count()).join(
+            counted.rename({"org_code": "icb_code"}), on=["fy", "quarter", "icb_code"], how="left"
+        ),
         "metric_scores": scores.with_columns(
             pl.when(missing).then(pl.col("org_code")).alias(MISSING_FROM_SEGMENTATION)
         ).drop("_found"),

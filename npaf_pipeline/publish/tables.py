@@ -14,6 +14,7 @@ import polars as pl
 
 from npaf_pipeline import __version__
 from npaf_pipeline.engine import EngineResult
+from npaf_pipeline.icb.mapping import ICB_ORG_TYPE
 from npaf_pipeline.icb.system_tests import EVIDENCE_SCHEMA
 from npaf_pipeline.quarters import parse_quarter
 from npaf_pipeline.ruleset.model import RuleSet
@@ -134,9 +135,23 @@ def _range_text(low: str, high: str, number: bool) -> pl.Expr:
     )
 
 
-def league_table(org_seg: pl.DataFrame) -> pl.DataFrame:
-    """NHS England's league-table columns, from the organisation table (segmented organisations only)."""
+def _is_icb() -> pl.Expr:
+    return pl.col("org_type") == ICB_ORG_TYPE
+
+
+def _ranked(org_seg: pl.DataFrame, icbs: bool) -> pl.DataFrame:
+    """Segmented, ranked organisations: the ICBs (``icbs``) or every other organisation (a frame without
+    ``org_type`` holds trusts only)."""
     rows = org_seg.filter(pl.col("adjusted_segment").is_not_null() & pl.col("amr_rank").is_not_null())
+    if "org_type" not in rows.columns:
+        return rows.clear() if icbs else rows
+    return rows.filter(_is_icb() if icbs else ~_is_icb())
+
+
+def league_table(org_seg: pl.DataFrame) -> pl.DataFrame:
+    """NHS England's league-table columns, from the organisation table: segmented trusts only (never ICBs, which a
+    rule set ranks among ICBs; they are in :func:`icb_league_table`)."""
+    rows = _ranked(org_seg, icbs=False)
     return rows.select(
         "fy",
         "quarter",
@@ -157,6 +172,37 @@ def league_table(org_seg: pl.DataFrame) -> pl.DataFrame:
         pl.col("amr_rank_high").alias("likely_range_of_rank_high"),
         _range_text("amr_rank_low", "amr_rank_high", False).alias("likely_range_of_rank"),
     ).sort("quarter_label", "trust_code")
+
+
+def icb_league_table(org_seg: pl.DataFrame) -> pl.DataFrame:
+    """The ICBs' league table: segmented ICBs ranked among ICBs, in the trust table's layout plus the system
+    adjustment and the final segment with its description. Empty when no ICB is segmented (e.g. nof-2025-26)."""
+    rows = _ranked(org_seg, icbs=True)
+    optional = {"region": pl.String, "org_name": pl.String, "segment_description": pl.String}
+    rows = rows.with_columns([pl.lit(None, t).alias(c) for c, t in optional.items() if c not in rows.columns])
+    return rows.select(
+        "fy",
+        "quarter",
+        "quarter_label",
+        "region",
+        pl.col("org_code").alias("icb_code"),
+        pl.col("org_name").alias("icb_name"),
+        "average_score",
+        pl.col("average_score_low").alias("likely_range_of_average_score_low"),
+        pl.col("average_score_high").alias("likely_range_of_average_score_high"),
+        _range_text("average_score_low", "average_score_high", True).alias("likely_range_of_average_score"),
+        "unadjusted_segment",
+        "system_tests_failed",
+        "system_adjusted_segment",
+        pl.col("override_flag").alias("icb_in_financial_deficit"),
+        pl.col("adjusted_segment").alias("segment"),
+        "final_segment",
+        "segment_description",
+        pl.col("amr_rank").alias("rank"),
+        pl.col("amr_rank_low").alias("likely_range_of_rank_low"),
+        pl.col("amr_rank_high").alias("likely_range_of_rank_high"),
+        _range_text("amr_rank_low", "amr_rank_high", False).alias("likely_range_of_rank"),
+    ).sort("quarter_label", "icb_code")
 
 
 def system_considerations(evidence: pl.DataFrame | None) -> pl.DataFrame:
@@ -360,6 +406,7 @@ def build_tables(
         "metric_scores": metric_scores(result, values, rs),
         "metric_values": values_table,
         "league_table": league_table(org_seg),
+        "icb_league_table": icb_league_table(org_seg),
         "quarantine_summary": quarantine_summary(quarantine, labels),
         "run_manifest": run_manifest(labels, files, values_table, rs, versions),
         "system_considerations": system_considerations(system_evidence),

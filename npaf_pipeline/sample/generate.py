@@ -22,7 +22,7 @@ from npaf_pipeline.sample import (
     reference,
     rtt_full,
 )
-from npaf_pipeline.sample.icbs import all_icbs, write_icb_reference
+from npaf_pipeline.sample.icbs import write_icb_reference
 from npaf_pipeline.sample.model import targets
 from npaf_pipeline.sample.organisations import build_population
 
@@ -65,7 +65,7 @@ def generate(out: str | Path, quarters: int, seed: int, first: str = "2025-26 Q1
     span: list[Quarter] = [start.shift(i) for i in range(quarters)]
     rs = load_ruleset(FRAMEWORK)
     pop = build_population(seed, scale, rs)
-    icbs = all_icbs(pop, seed)
+    icbs = pop.icbs
     values = targets(pop, span, seed, rs)
     folders = {source: out / source for source in SOURCES}
     for folder in folders.values():
@@ -89,7 +89,8 @@ def generate(out: str | Path, quarters: int, seed: int, first: str = "2025-26 Q1
         "leadership": icb_inputs.write_leadership(icbs, span, seed, folders["leadership"]),
     }
     readme = out / "README.md"
-    text = _readme(command_line(quarters, seed, start.label, scale), seed, span, written, (len(icbs), len(pop.icbs)))
+    hosting = len(pop.hosting_icbs())
+    text = _readme(command_line(quarters, seed, start.label, scale), seed, span, written, (len(icbs), hosting))
     readme.write_text(text, encoding="utf-8")
     files = {
         source: [{"path": str(path), "rows": rows, "bytes": path.stat().st_size} for path, rows in sorted(items)]
@@ -102,7 +103,7 @@ def generate(out: str | Path, quarters: int, seed: int, first: str = "2025-26 Q1
         "scale": scale,
         "organisations": dict(sorted(Counter(o.org_type for o in pop.organisations).items())),
         "subtypes": dict(sorted(Counter(o.subtype for o in pop.organisations).items())),
-        "icbs": {"total": len(icbs), "hosting_trusts": len(pop.icbs)},
+        "icbs": {"total": len(icbs), "hosting_trusts": hosting},
         "files": files,
         "bytes": sum(f["bytes"] for items in files.values() for f in items) + readme.stat().st_size,
     }
@@ -114,7 +115,7 @@ def _readme(
     lines = [
         "# Synthetic landing zone",
         "",
-        "**Every file here is synthetic.** The organisations are fictional (trust codes `Z..`, ICB codes `QZ.`,",
+        "**Every file here is synthetic.** The organisations are fictional (trust codes `Z..`, ICB codes `QZ.`, `QQ.`,",
         'names starting "Synthetic" and ending "(synthetic)"); the numbers are invented, calibrated to the spread',
         "of NHS England's published Q1 2025/26 NHS Oversight Framework figures. They are not NHS statistics.",
         "",
@@ -126,7 +127,7 @@ def _readme(
         "",
         f"DIR is this folder; the seed is {seed}. The same command writes the same bytes.",
         f"Quarters: {span[0].label} to {span[-1].label}.",
-        f"ICBs: {icbs[0]} (all the `QZ.` code scheme allows; England has 42), {icbs[1]} of them hosting trusts.",
+        f"ICBs: {icbs[0]}, as many as England has, {icbs[1]} of them hosting trusts (of the ODS list).",
         f"The folders from `{ICB_SOURCES[0]}/` on are read only by frameworks that segment ICBs.",
         "",
         "| folder | files | rows |",

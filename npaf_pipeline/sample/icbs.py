@@ -1,9 +1,11 @@
-"""Every fictional ICB of the sample: the ICBs that host trusts, then as many more as the code scheme allows.
+"""The sample's ICBs: their ICB-level scores and the ICB list (``icb_reference/``).
 
-England has 42 ICBs; the sample's ``QZ`` + one character scheme holds 35 (``organisations.ICB_CHARACTERS``), so
-the sample has 35 at any scale. The first ones are the ICBs the trusts belong to (8 at scale 1, all 35 from scale
-5); the others host no trust in the sample and have ICB-level inputs only. Their names come after every name the
-trusts use, and their regions fill the emptiest region first, so the trust files do not change.
+Every landing zone has England's 42 ICBs at any scale (``organisations.ICB_COUNT``, codes ``QZ1`` ... ``QZZ`` then
+``QQ1`` ... ``QQ7``), spread over the seven regions as England's are. The trusts are dealt to them in turn
+(``organisations.build_population``): at scale 1 (40 trusts, one of them a care trust outside the ODS list)
+three ICBs host no trust the ICB assessment can see; from scale 2 every ICB hosts at least one. An ICB that hosts
+none has ICB-level inputs only, and its tests that sum provider data month by month are not assessed, with the
+reason.
 """
 
 from __future__ import annotations
@@ -12,31 +14,11 @@ import csv
 import math
 from pathlib import Path
 
-from npaf_pipeline.sample.organisations import ICB_CHARACTERS, REGIONS, Icb, Population, _places
+from npaf_pipeline.sample.organisations import Icb
 from npaf_pipeline.sample.randomness import normal
 
-ICB_COUNT = len(ICB_CHARACTERS)
-"""ICBs in the sample: all the code scheme allows (35; England has 42)."""
 NOTE = "synthetic (npaf sample-data)"
 REFERENCE_HEADER = ["icb_code", "icb_name", "region", "region_code", "note"]
-
-
-def all_icbs(pop: Population, seed: int) -> tuple[Icb, ...]:
-    """The trusts' ICBs first, then ICBs with no trust in the sample, up to ``ICB_COUNT``, sorted by code."""
-    hosts = list(pop.icbs)
-    extra = ICB_COUNT - len(hosts)
-    if extra <= 0:
-        return tuple(hosts)
-    used = len(hosts) + len(pop.organisations) + len(pop.closed)
-    places = _places(seed, used + extra)[used:]
-    per_region = {r.code: sum(c.region.code == r.code for c in hosts) for r in REGIONS}
-    out = list(hosts)
-    for i, place in enumerate(places, start=len(hosts)):
-        region = min(REGIONS, key=lambda r: (per_region[r.code], REGIONS.index(r)))
-        per_region[region.code] += 1
-        name = f"NHS Synthetic {place} Integrated Care Board (synthetic)"
-        out.append(Icb(f"QZ{ICB_CHARACTERS[i]}", name, region, tuple(f"Z{i:02d}{letter}" for letter in "ABC")))
-    return tuple(sorted(out, key=lambda c: c.code))
 
 
 WEIGHTS = (0.55, 0.45, 0.5, 0.45)

@@ -1,11 +1,15 @@
 """The fictional organisations: trusts of every NOF type and subtype, their ICBs and regions.
 
 Codes cannot clash with real ODS codes: real NHS trust codes start with R or T (the Nov 2025 etr list has one
-new-style code, G6V2S; none starts with Z) and real ICB codes are Q plus two characters, none of them QZ.
-Trusts are ``Z`` plus two letters (``ZAB``; three letters past 600 organisations), ICBs ``QZ`` plus one
-character (``QZ4``), sub-ICB commissioning locations ``Z`` plus two digits and a letter (``Z04A``). Names say
-"Synthetic" and end "(synthetic)". Proportions follow the real 2025/26 NOF population (134 acute, 61 mental
-health and community, 10 ambulance), at about a fifth of it for scale 1.
+new-style code, G6V2S; none starts with Z) and real ICB codes are Q plus two characters, none of them QZ or QQ.
+Trusts are ``Z`` plus two letters (``ZAB``; three letters past 600 organisations), ICBs ``QZ`` then ``QQ`` plus
+one character (``QZ1`` ... ``QZZ``, ``QQ1`` ... ``QQ7``), sub-ICB commissioning locations ``Z`` plus two digits and
+a letter (``Z04A``). Names say "Synthetic" and end "(synthetic)". Proportions follow the real 2025/26 NOF
+population (134 acute, 61 mental health and community, 10 ambulance), at about a fifth of it for scale 1.
+
+There are always England's 42 ICBs, as many per region as England has. Trusts are dealt to them in turn, in a
+seeded order of ICBs: every ICB hosts a trust of the ODS list once there are 42 such trusts (scale 2 and up), and
+below that no ICB hosts two while another hosts none.
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ class Region:
     code: str
     name: str  # NOF spelling
     letter: str  # ODS high-level health geography letter, etr field 24
+    icbs: int  # ICBs in the region in England (trust_reference_2025_26.csv)
 
     @property
     def upper(self) -> str:
@@ -33,15 +38,17 @@ class Region:
 
 
 REGIONS: tuple[Region, ...] = (
-    Region("Y56", "London", "H"),
-    Region("Y58", "South West", "K"),
-    Region("Y59", "South East", "J"),
-    Region("Y60", "Midlands", "E"),
-    Region("Y61", "East of England", "G"),
-    Region("Y62", "North West", "B"),
-    Region("Y63", "North East and Yorkshire", "D"),
+    Region("Y56", "London", "H", 5),
+    Region("Y58", "South West", "K", 7),
+    Region("Y59", "South East", "J", 6),
+    Region("Y60", "Midlands", "E", 11),
+    Region("Y61", "East of England", "G", 6),
+    Region("Y62", "North West", "B", 3),
+    Region("Y63", "North East and Yorkshire", "D", 4),
 )
 REGION_BY_CODE = {r.code: r for r in REGIONS}
+ICB_COUNT = sum(r.icbs for r in REGIONS)
+"""ICBs in every landing zone, at any scale: England's 42."""
 
 # (rule-set org type, NOF Trust_type, NOF Trust_subtype, trusts at scale 1, name pattern)
 SUBTYPES: tuple[tuple[str, str, str, int, str], ...] = (
@@ -72,6 +79,8 @@ SPECIALIST_KINDS: tuple[tuple[str, frozenset[str]], ...] = (
     ("Eye Hospital", frozenset({"ae", "rtt", "discharge"})),
     ("Women's Hospital", frozenset({"ae", "rtt", "inpatient_survey", "discharge"})),
 )
+CARE_TRUST = "Care Trust"
+"""The subtype whose trusts are not in the ODS etr list (as TAD, TAH and TAJ are not)."""
 SPECIALIST_RULED = frozenset({"ae", "rtt", "cancer", "community_waits", "cyp_mh", "inpatient_survey", "shmi"})
 """Services a specialist provides only when its kind does; other services follow the measured shares."""
 METRIC_SERVICE: dict[str, str] = {
@@ -117,7 +126,11 @@ _STEMS = ("Ash", "Bram", "Cold", "Dun", "Elm", "Fern", "Glen", "Hart", "Ivy", "K
 _STEMS += ("Pen", "Quarry", "Rook", "Stan", "Thorn", "Up", "Vale", "Wold", "Wren", "Yew")
 _SUFFIXES = ("field", "ford", "ham", "ley", "bury", "wick", "mouth", "dale", "stead", "worth", "by", "combe")
 ICB_CHARACTERS = string.digits[1:] + string.ascii_uppercase
-"""The third character of a fictional ICB code (QZ1 ... QZZ): 35 ICBs at most (England has 42)."""
+"""The third character of a fictional ICB code: 35 per prefix."""
+ICB_PREFIXES = ("QZ", "QQ")
+"""No real ICB code starts with these (real ones use QE, QF, QG, QH, QJ, QK, QM, QN, QO, QP, QR, QS, QT, QU...)."""
+ICB_CODES = tuple(p + c for p in ICB_PREFIXES for c in ICB_CHARACTERS)[:ICB_COUNT]
+"""The fictional ICB codes in order: QZ1 ... QZZ, then QQ1 ... QQ7."""
 _PREFIXES = ("", "New ", "Upper ", "Lower ", "Great ", "Little ")
 
 
@@ -151,7 +164,7 @@ class Organisation:
     @property
     def in_etr(self) -> bool:
         """Care trusts are not in the ODS etr list of NHS trusts (as TAD, TAH and TAJ are not)."""
-        return self.subtype != "Care Trust"
+        return self.subtype != CARE_TRUST
 
 
 @dataclass(frozen=True)
@@ -178,6 +191,11 @@ class Population:
     def with_service(self, service: str) -> list[Organisation]:
         return [o for o in self.organisations if service in o.services]
 
+    def hosting_icbs(self) -> tuple[Icb, ...]:
+        """ICBs that host a trust of the ODS list (care trusts are not in it, so they place no trust in an ICB)."""
+        codes = {o.icb.code for o in self.organisations if o.in_etr}
+        return tuple(c for c in self.icbs if c.code in codes)
+
 
 def service_of(metric_id: str) -> str:
     return METRIC_SERVICE.get(metric_id, "all")
@@ -190,10 +208,11 @@ def build_population(seed: int, scale: int, rs: RuleSet) -> Population:
     counts = [(spec, max(1, round(spec[3] * scale))) for spec in SUBTYPES]
     n_trusts = sum(n for _, n in counts)
     n_closed = max(1, round(2 * scale))
-    n_icbs = min(len(ICB_CHARACTERS), max(len(REGIONS), round(8 * scale)))
+    n_icbs = ICB_COUNT
     places = _places(seed, n_trusts + n_closed + n_icbs)
     codes = _trust_codes(seed, n_trusts + n_closed)
-    icbs = _icbs(seed, n_icbs, places[:n_icbs])
+    icbs = _icbs(seed, places[:n_icbs])
+    hosts = _hosts(seed, [spec[2] for spec, n in counts for _ in range(n)], icbs)
     rng = stream(seed, "organisations")
     orgs: list[Organisation] = []
     k = 0
@@ -202,7 +221,7 @@ def build_population(seed: int, scale: int, rs: RuleSet) -> Population:
             kind = SPECIALIST_KINDS[i % len(SPECIALIST_KINDS)][0] if subtype == "Acute - Specialist" else None
             place = places[n_icbs + k]
             name = f"Synthetic {pattern.format(place=place, kind=kind or '')} (synthetic)"
-            icb = icbs[int(rng.integers(len(icbs)))]
+            icb = hosts[k]
             orgs.append(
                 Organisation(
                     code=codes[k],
@@ -252,16 +271,33 @@ def _trust_codes(seed: int, n: int) -> list[str]:
     return [pool[i] for i in picked]
 
 
-def _icbs(seed: int, n: int, places: list[str]) -> list[Icb]:
-    rng = stream(seed, "icbs")
+def _icbs(seed: int, places: list[str]) -> list[Icb]:
+    """England's 42 ICBs: ``Region.icbs`` per region, regions dealt to the codes in a seeded order."""
+    slots = [r for r in REGIONS for _ in range(r.icbs)]
+    order = stream(seed, "icbs").permutation(len(slots))
     out = []
-    for i in range(n):
-        region = REGIONS[i] if i < len(REGIONS) else REGIONS[int(rng.integers(len(REGIONS)))]
+    for i, code in enumerate(ICB_CODES):
         subs = tuple(f"Z{i:02d}{letter}" for letter in "ABC")
-        out.append(
-            Icb(f"QZ{ICB_CHARACTERS[i]}", f"NHS Synthetic {places[i]} Integrated Care Board (synthetic)", region, subs)
-        )
+        name = f"NHS Synthetic {places[i]} Integrated Care Board (synthetic)"
+        out.append(Icb(code, name, slots[int(order[i])], subs))
     return sorted(out, key=lambda c: c.code)
+
+
+def _hosts(seed: int, subtypes: list[str], icbs: list[Icb]) -> list[Icb]:
+    """The ICB of each trust (``subtypes`` in build order): the trusts dealt to the ICBs in turn.
+
+    The ICBs are taken in a seeded order, one trust each per round, trusts of the ODS list first (care trusts are
+    not in it, so they would host nothing the ICB assessment can see) and in build order (acute trusts first,
+    so as many ICBs as possible have a trust with RTT and cancer data). So every ICB hosts a trust of the ODS
+    list once there are as many such trusts as ICBs, and the numbers of trusts of any two ICBs differ by one
+    at most.
+    """
+    order = stream(seed, "icb_hosts").permutation(len(icbs))
+    dealt = sorted(range(len(subtypes)), key=lambda k: (subtypes[k] == CARE_TRUST, k))
+    hosts: list[Icb] = [icbs[0]] * len(subtypes)
+    for turn, k in enumerate(dealt):
+        hosts[k] = icbs[int(order[turn % len(icbs)])]
+    return hosts
 
 
 def _postcode(k: int) -> str:

@@ -14,6 +14,7 @@ remain would look right and be wrong.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -71,22 +72,26 @@ _DATE_FORMATS = ("%Y-%m-%d %H:%M:%S", "%Y-%m-%d", "%d/%m/%Y")
 
 
 @dataclass
-class _Extract:
-    """One file read and validated."""
+class Extract:
+    """One CWT-CRS file read and validated (:func:`read_extract`): its rows as the adapter sees them."""
 
     path: Path
     sha256: str
     rows_read: int
+    """Data rows in the file (after the header, empty rows dropped)."""
     accepted: pl.DataFrame
+    """Valid rows in canonical columns (``COLUMNS``): ``period`` a date, the counts numbers, ``source_row``."""
     quarantine: pl.DataFrame
-    withheld: pl.DataFrame  # org_code, period (null: every quarter) of quarantined rows
+    """The rejected rows' failures, in the quarantine format."""
+    withheld: pl.DataFrame
+    """org_code, period of every quarantined row (period null when unreadable: the row withholds every period)."""
 
 
 def read(paths: list[Path], quarters: list[str] | None = None) -> AdapterResult:
     """Canonical OF0010 and OF0011 values from CWT-CRS provider extracts, for every complete (requested) quarter."""
     wanted = wanted_quarters(quarters)
-    extracts = [_read_file(Path(p)) for p in paths]
-    _no_overlap(extracts)
+    extracts = [read_extract(p) for p in paths]
+    check_no_overlap(extracts)
     values = _quarter_values(extracts, wanted)
     files = [(e.path, e.sha256, e.rows_read, e.quarantine, e.accepted.height) for e in extracts]
     return finish_by_file(SOURCE, values, files)
@@ -95,7 +100,14 @@ def read(paths: list[Path], quarters: list[str] | None = None) -> AdapterResult:
 # --- one file ---------------------------------------------------------------------------------------------
 
 
-def _read_file(path: Path) -> _Extract:
+def read_extract(path: str | Path) -> Extract:
+    """Read and validate one CWT-CRS provider extract, every month it holds: the adapter's header matching,
+    validation (``schemas.cwt_crs.CwtCrsRow``) and quarantine, without summing anything.
+
+    For callers that need other sums than the adapter's quarters (e.g. ICB months, ``icb.cancer``); select rows
+    with ``METRICS``. Raises :class:`SourceFileError` for a file that is not a CWT-CRS extract.
+    """
+    path = Path(path)
     sheet = _sheet_text(path)
     header_at = _find_header(path, sheet)
     header = [(c or "").strip() for c in sheet.row(header_at)]
@@ -109,7 +121,7 @@ def _read_file(path: Path) -> _Extract:
     )
     bad_rows = quarantine["source_row"].unique().implode()
     withheld = frame.filter(pl.col("source_row").is_in(bad_rows)).select("org_code", "period")
-    return _Extract(path, sha, frame.height, accepted, quarantine, withheld)
+    return Extract(path, sha, frame.height, accepted, quarantine, withheld)
 
 
 def _sheet_text(path: Path) -> pl.DataFrame:
@@ -164,7 +176,8 @@ def _months(frame: pl.DataFrame) -> set[tuple[int, int]]:
     return {(y, m) for y, m in found.drop_nulls().iter_rows()}
 
 
-def _no_overlap(extracts: list[_Extract]) -> None:
+def check_no_overlap(extracts: Sequence[Extract]) -> None:
+    """Refuse extracts that share a month (:class:`SourceFileError` naming both files): a month is read once."""
     seen: dict[tuple[int, int], Path] = {}
     for e in extracts:
         for ym in sorted(_months(e.accepted)):
@@ -173,7 +186,7 @@ def _no_overlap(extracts: list[_Extract]) -> None:
                 raise SourceFileError(e.path, f"holds {ym[0]}-{ym[1]:02d}, as does {first}: extracts must not overlap")
 
 
-def _quarter_values(extracts: list[_Extract], wanted: set[str] | None) -> pl.DataFrame:
+def _quarter_values(extracts: list[Extract], wanted: set[str] | None) -> pl.DataFrame:
     present = set().union(*(_months(e.accepted) for e in extracts)) if extracts else set()
     complete = {of_month(*ym) for ym in present}
     complete = {q for q in complete if all(ym in present for ym in q.months) and (wanted is None or q.label in wanted)}
@@ -229,7 +242,7 @@ def _quarter_values(extracts: list[_Extract], wanted: set[str] | None) -> pl.Dat
     return pl.concat(out).sort("quarter", "metric_id", "org_code")
 
 
-def _withheld(extracts: list[_Extract], labels: pl.DataFrame) -> pl.DataFrame:
+def _withheld(extracts: list[Extract], labels: pl.DataFrame) -> pl.DataFrame:
     """(quarter, org) pairs with a quarantined row; a row whose period cannot be read withholds every quarter."""
     bad = pl.concat([e.withheld for e in extracts]).drop_nulls("org_code")
     ym = (pl.col("period").dt.year() * 100 + pl.col("period").dt.month()).cast(pl.Int32).alias("ym")

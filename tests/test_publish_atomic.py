@@ -16,7 +16,7 @@ import pyarrow.dataset as ds
 import pytest
 
 from npaf_pipeline.publish import atomic, publish_quarters
-from npaf_pipeline.publish.atomic import STAGING, recover
+from npaf_pipeline.publish.atomic import LOCK_FILE, STAGING, PublishLockTimeout, publish_lock, recover
 from tests.test_publish_tables import Q1, synthetic_run
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="SIGKILL is POSIX")
@@ -26,7 +26,8 @@ def _snapshot(out: Path) -> dict[str, bytes]:
     """The published snapshot: tables, manifests and data package (Data Docs are a report of the latest
     validation, rebuilt before every publish attempt, and the DuckDB catalog is rebuilt too)."""
     skip = {STAGING, "data-docs"}
-    files = [p for p in out.rglob("*") if p.is_file() and not skip & set(p.parts) and p.name != "npaf.duckdb"]
+    ignored = {"npaf.duckdb", LOCK_FILE}
+    files = [p for p in out.rglob("*") if p.is_file() and not skip & set(p.parts) and p.name not in ignored]
     return {p.relative_to(out).as_posix(): p.read_bytes() for p in files}
 
 
@@ -102,3 +103,31 @@ def test_recover_puts_back_a_folder_moved_aside(tmp_path: Path) -> None:
     assert recover(out) == [live]
     assert _snapshot(out) == before
     assert not (out / STAGING).exists()
+
+
+def _hold_lock(out: str, held: multiprocessing.synchronize.Event, seconds: float) -> None:
+    """Child process: another publisher holding the folder's lock for a while."""
+    with publish_lock(Path(out)):
+        held.set()
+        time.sleep(seconds)
+
+
+def test_a_second_publisher_waits_for_the_lock_and_is_told_who_holds_it(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    publish_quarters(*synthetic_run((Q1,)), out)
+    before = _snapshot(out)
+    ctx = multiprocessing.get_context("spawn")
+    held = ctx.Event()
+    child = ctx.Process(target=_hold_lock, args=(str(out), held, 4.0))
+    child.start()
+    try:
+        assert held.wait(120)
+        with pytest.raises(PublishLockTimeout, match=rf"pid {child.pid} on .* since "), publish_lock(out, 0.3):
+            pass
+        told: list[str] = []
+        publish_quarters(*synthetic_run((Q1,), shift=0.5), out, on_wait=told.append)  # waits, then publishes
+        assert not child.is_alive(), "the publish must not have run while the other held the lock"
+        assert len(told) == 1 and f"pid {child.pid}" in told[0]
+    finally:
+        child.join(30)
+    assert _snapshot(out) != before and not (out / STAGING).exists()

@@ -5,6 +5,10 @@ reader's glob picks them up), then each quarter folder is swapped in. On Linux t
 ``renameat2(RENAME_EXCHANGE)``; elsewhere the live folder is first moved aside to ``old/`` and moved back by
 :func:`recover` if the process dies between the two renames. The previous version is deleted only after
 every folder of the transaction is in place.
+
+One publish at a time per output folder: :func:`publish_lock` holds an exclusive lock on ``<out>/.publish.lock``
+for the whole publish, so a second publisher (another Dagster run, a backfill) waits for it rather than
+clearing its staging area as debris.
 """
 
 from __future__ import annotations
@@ -12,13 +16,20 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import errno
+import json
 import os
 import shutil
+import socket
 import sys
+import time
 import uuid
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 STAGING = ".staging"
+LOCK_FILE = ".publish.lock"
+LOCK_TIMEOUT_S = 1800.0
 _AT_FDCWD = -100
 _RENAME_EXCHANGE = 2
 
@@ -118,3 +129,64 @@ def write_text_atomic(path: Path, text: str, encoding: str = "utf-8") -> None:
         os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)
+
+
+class PublishLockTimeout(TimeoutError):
+    """Another publish held the output folder for longer than the caller would wait."""
+
+
+@contextlib.contextmanager
+def publish_lock(
+    out_dir: Path, timeout_s: float = LOCK_TIMEOUT_S, on_wait: Callable[[str], None] | None = None
+) -> Iterator[None]:
+    """Hold the output folder's publish lock (an OS file lock, released if the process dies).
+
+    Waits up to ``timeout_s`` for another publisher, calling ``on_wait`` once with who holds it, then raises
+    :class:`PublishLockTimeout` naming the holder. Where the platform has no ``fcntl`` the lock is advisory only.
+    """
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - Windows
+        yield
+        return
+    out_dir.mkdir(parents=True, exist_ok=True)
+    path = out_dir / LOCK_FILE
+    with open(path, "a+", encoding="utf-8") as handle:
+        deadline = time.monotonic() + timeout_s
+        told = False
+        while True:
+            try:
+                fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                holder = _holder(path)
+                if time.monotonic() >= deadline:
+                    raise PublishLockTimeout(
+                        f"{out_dir}: another publish has held {LOCK_FILE} for over {timeout_s:.0f} s ({holder}); "
+                        "wait for it to finish or publish to another folder"
+                    ) from None
+                if on_wait is not None and not told:
+                    on_wait(f"waiting for another publish to {out_dir} ({holder})")
+                    told = True
+                time.sleep(0.2)
+        try:
+            handle.seek(0)
+            handle.truncate()
+            started = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+            handle.write(json.dumps({"pid": os.getpid(), "host": socket.gethostname(), "since": started}))
+            handle.flush()
+            yield
+        finally:
+            handle.seek(0)
+            handle.truncate()
+            fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+
+
+def _holder(path: Path) -> str:
+    try:
+        info = json.loads(path.read_text(encoding="utf-8") or "{}")
+    except (OSError, ValueError):
+        return "holder unknown"
+    if not info:
+        return "holder unknown"
+    return f"pid {info.get('pid')} on {info.get('host')} since {info.get('since')}"

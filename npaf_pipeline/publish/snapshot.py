@@ -10,7 +10,7 @@ import polars as pl
 
 from npaf_pipeline import __version__
 from npaf_pipeline.engine import EngineResult
-from npaf_pipeline.publish.atomic import Transaction, recover, write_text_atomic
+from npaf_pipeline.publish.atomic import Transaction, publish_lock, recover, write_text_atomic
 from npaf_pipeline.publish.catalog import build_catalog
 from npaf_pipeline.publish.dictionary import DATAPACKAGE_FILE, datapackage_text
 from npaf_pipeline.publish.manifest import MANIFEST_FILE, build_manifest, dumps, file_sha256, manifest_unit
@@ -45,6 +45,7 @@ def publish_quarters(
     before_commit: Callable[[str], None] | None = None,
     acceptance: bool = True,
     system_evidence: pl.DataFrame | None = None,
+    on_wait: Callable[[str], None] | None = None,
 ) -> dict[str, Any]:
     """Write every published table for every quarter in ``result``; return paths and row counts.
 
@@ -55,33 +56,34 @@ def publish_quarters(
     ``acceptance``: run the Great Expectations suite on every quarter before anything is written (Data Docs
     under ``<out>/data-docs/<fy>/<Qn>/``); a failure raises :class:`AcceptanceError` and nothing is published.
     ``system_evidence``: the ICB system tests' evidence, published as ``system_considerations`` (empty without).
+    ``on_wait``: told (once) when another publish to the same folder holds its lock and this one waits for it.
     """
     out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    recover(out)
-    versions = {"code_version": __version__, "schema_version": SCHEMA_VERSION}
-    declared: list[InputFile] | None = describe_inputs(inputs) if inputs is not None else None
-    frames = build_tables(result, orgs, values, rs, quarantine, declared, versions, system_evidence)
-    files = declared if declared is not None else inputs_from_values(frames["metric_values"])
-    models = published_models([(d.id, d.name) for d in rs.domains])
-    tables = {name: conform(frames[name], model) for name, model in models.items()}  # all valid before any write
+    with publish_lock(out, on_wait=on_wait):  # one publish per folder: recover() must not meet a live one
+        recover(out)
+        versions = {"code_version": __version__, "schema_version": SCHEMA_VERSION}
+        declared: list[InputFile] | None = describe_inputs(inputs) if inputs is not None else None
+        frames = build_tables(result, orgs, values, rs, quarantine, declared, versions, system_evidence)
+        files = declared if declared is not None else inputs_from_values(frames["metric_values"])
+        models = published_models([(d.id, d.name) for d in rs.domains])
+        tables = {name: conform(frames[name], model) for name, model in models.items()}  # all valid before any write
 
-    report: dict[str, Any] = {"out_dir": str(out), "quarters": {}}
-    quarters = [parse_quarter(label) for label in quarters_present(result, values)]
-    checks = list(checks or [])
-    if acceptance:
-        checks += _accept(out, quarters, tables, rs, report)
-    for quarter in quarters:
-        report["quarters"][quarter.label] = _publish_one(
-            out, quarter, tables, models, rs, versions, files, checks, generated_at, before_commit
-        )
+        report: dict[str, Any] = {"out_dir": str(out), "quarters": {}}
+        quarters = [parse_quarter(label) for label in quarters_present(result, values)]
+        checks = list(checks or [])
         if acceptance:
-            report["quarters"][quarter.label]["data_docs"] = report["data_docs"][quarter.label]
-    datapackage = out / DATAPACKAGE_FILE
-    write_text_atomic(datapackage, datapackage_text(models, out))
-    report["datapackage"] = str(datapackage)
-    report["catalog"] = str(build_catalog(out, models))
-    return report
+            checks += _accept(out, quarters, tables, rs, report)
+        for quarter in quarters:
+            report["quarters"][quarter.label] = _publish_one(
+                out, quarter, tables, models, rs, versions, files, checks, generated_at, before_commit
+            )
+            if acceptance:
+                report["quarters"][quarter.label]["data_docs"] = report["data_docs"][quarter.label]
+        datapackage = out / DATAPACKAGE_FILE
+        write_text_atomic(datapackage, datapackage_text(models, out))
+        report["datapackage"] = str(datapackage)
+        report["catalog"] = str(build_catalog(out, models))
+        return report
 
 
 def _accept(

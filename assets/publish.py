@@ -70,6 +70,7 @@ def published_snapshot(
         inputs=files or None,
         checks=checks,
         system_evidence=icb_system_tests.get("evidence"),
+        on_wait=context.log.info,
     )
     seg = result.segmentation
     counts = seg.group_by("quarter", "final_segment").agg(pl.len().alias("organisations"))

@@ -46,6 +46,19 @@ DENOMINATOR_OF = dict(zip(OVER_4H, ATTENDANCES, strict=True))
 """Each over-4-hour count and the attendances it is part of (numerator <= denominator)."""
 
 
+FILE = "_file"
+"""Rows of several files validated together carry their file here; the checks across rows then look within a file,
+so validating the files together finds what validating each on its own does."""
+
+
+def _files(data) -> list[str]:
+    return [FILE] if FILE in data.lazyframe.collect_schema().names() else []
+
+
+def _per_file(data, aggregate: pl.Expr) -> pl.Expr:
+    return aggregate.over(FILE) if _files(data) else aggregate
+
+
 class AeMonthlyRow(pa.DataFrameModel):
     """One organisation's month: attendances and over-4-hour waits by department type, DTA waits, admissions."""
 
@@ -105,12 +118,14 @@ class AeMonthlyRow(pa.DataFrameModel):
     def _single_period(cls, data) -> pl.LazyFrame:
         """A monthly file holds one month: rows naming another month than most rows do are refused."""
         period = pl.col(data.key).str.to_uppercase()
-        return data.lazyframe.select(period == period.mode().sort().first())
+        usual = period.mode().sort().first()
+        return data.lazyframe.select(period == _per_file(data, usual))
 
     @pa.check("org_code", name="one_row_per_organisation")
     def _one_row_per_organisation(cls, data) -> pl.LazyFrame:
         """Two rows for one organisation and month cannot both be right: every copy is refused."""
-        return data.lazyframe.select(pl.len().over(pl.col("period").str.to_uppercase(), data.key) == 1)
+        by = [pl.col("period").str.to_uppercase(), data.key]
+        return data.lazyframe.select(pl.len().over(_files(data) + by) == 1)
 
     class Config:
         strict = False

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import random
 import shutil
 from pathlib import Path
 
 import polars as pl
 import pytest
 
-from npaf_pipeline.sources import ae_monthly
+from npaf_pipeline.sources import ae_monthly, base
 from npaf_pipeline.sources.base import AdapterResult, SourceFileError
 from npaf_pipeline.sources.nof_csv import read_nof_csv
 from tests.conftest import ACUTE_Q1, real_file
@@ -381,3 +382,64 @@ def test_of9013_is_the_sum_of_12_hour_dta_waits() -> None:
     )
     expected = raw.filter(pl.col("Org Code") == "RCX")[:, 1].cast(pl.Int64).sum()
     assert _value(result, "RCX", "OF9013") == expected
+
+
+# --- files read together: what reading them one by one, with pandera alone, gives ----------------------------
+
+
+def _outcome(files: list[Path]) -> object:
+    try:
+        result = ae_monthly.read(files)
+    except SourceFileError as exc:
+        return str(exc)
+    return result.values, result.quarantine, result.accounts
+
+
+def _the_same_as_pandera_alone(files: list[Path], monkeypatch: pytest.MonkeyPatch) -> object:
+    got = _outcome(files)
+    with monkeypatch.context() as m:
+        m.setattr(base, "screen_rows", lambda *args, **kw: None)
+        m.setattr(ae_monthly, "screen_rows", lambda *args, **kw: None)
+        expected = _outcome(files)
+    if isinstance(got, str) or isinstance(expected, str):
+        assert got == expected
+    else:
+        assert got[0].equals(expected[0]) and got[1].equals(expected[1]) and got[2] == expected[2]
+    return got
+
+
+def test_quarantine_and_accounts_are_each_files_own(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    may = [_row("MAY", "RAA", over_4h_type1=120), _row("MAY", "RBB"), _row("MAY", "RBB"), _row("APRIL", "RCC")]
+    files = _quarter(tmp_path, {"MAY": may})
+    values, quarantine, accounts = _the_same_as_pandera_alone(files, monkeypatch)
+    alone = [ae_monthly.read([f]) for f in files]
+    assert quarantine.equals(pl.concat([r.quarantine for r in alone]))
+    assert accounts == [a for r in alone for a in r.accounts]
+    assert set(quarantine["source_file"]) == {str(files[1])} and quarantine["source_row"].unique().len() == 4
+    assert values.filter(pl.col("metric_id") == "OF0013")["org_code"].to_list() == []  # RAA and RBB withheld
+
+
+def test_errors_come_in_the_order_the_files_are_given(tmp_path: Path) -> None:
+    no_month = _write(tmp_path / "a.csv", [_row("APRIL", "RAA"), _row("MAY", "RBB")])
+    cut = _write(tmp_path / "b.csv", [_row("MAY", "RAA")], footer=False)
+    with pytest.raises(SourceFileError, match="no month is named by most rows") as err:
+        ae_monthly.read([no_month, cut])
+    assert err.value.path == str(no_month)
+    with pytest.raises(SourceFileError, match="no TOTAL row") as err:
+        ae_monthly.read([cut, no_month])
+    assert err.value.path == str(cut)
+
+
+def test_random_damage_gives_what_pandera_alone_gives(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    rng = random.Random(11)
+    pool = ["", "-", "abc", "-4", "4", "1,200", "12a", " 7 ", "r-x 1", "RAA", "MSitAE-MAY-2025", "MSitAE-APRIL-2025"]
+    for trial in range(6):
+        special = {}
+        for month in Q1_MONTHS:
+            rows = [_row(month, org) for org in ("RAA", "RBB", "RCC")]
+            for _ in range(rng.randint(0, 2)):
+                rng.choice(rows)[rng.randrange(len(HEADER))] = rng.choice(pool)
+            special[month] = rows
+        folder = tmp_path / str(trial)
+        folder.mkdir()
+        _the_same_as_pandera_alone(_quarter(folder, special), monkeypatch)

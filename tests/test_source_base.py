@@ -2,10 +2,21 @@
 
 from __future__ import annotations
 
+import random
+import sys
+from pathlib import Path
+
 import polars as pl
 import pytest
+import xlsxwriter
 
-from npaf_pipeline.sources.base import AccountingError, FileAccount, SourceFileError, finish
+from npaf_pipeline.sources import ae_monthly, base, rtt_full
+from npaf_pipeline.sources.base import AccountingError, FileAccount, SourceFileError, combine, finish, finish_by_file
+from npaf_pipeline.sources.raw import WHITESPACE, open_workbook, published_names, read_sheet
+from schemas.ae_monthly import AeMonthlyRow
+from schemas.canonical import MetricValues, empty_quarantine
+from schemas.chs_waiting_lists import ChsOrganisation, ChsServiceWaits
+from schemas.rtt_full import RttFullRaw
 
 SHA = "0" * 64
 
@@ -57,3 +68,174 @@ def test_rows_lost_between_read_and_output_fail_the_accounting() -> None:
 def test_source_file_error_names_file_row_and_column() -> None:
     err = SourceFileError("landing/ae/x.csv", "not a number", row=7, column="Value")
     assert str(err) == "landing/ae/x.csv, row 7, column Value: not a number"
+
+
+# --- screening: validate_rows gives what pandera alone gives ------------------------------------------------
+
+TEXT_POOL = [None, "", "-", "abc", "-5", "+5", "1.5", "05", "1,234", " 5", "0", "7", "RAA", "r-x 1", "Part_9",
+             "Part_2", "Part_2A", "C_999", "X02", "RTT-May-2025", "MSitAE-MAY-2025", "National", "Provider", "ICB",
+             "2025-26 Q1", "OF0013", "0" * 64, "12a", "9" * 20, "Incomplete Pathways with DTA"]  # fmt: skip
+INT_POOL = [None, -1, 0, 5, 250, 10**12]
+FLOAT_POOL = [None, -5.0, 0.0, 1.5, float("nan"), float("inf"), 150.0]
+
+
+def _mutants(frame: pl.DataFrame, seed: int, trials: int, keep: tuple[str, ...] = ()) -> list[pl.DataFrame]:
+    """Copies of ``frame`` with a few cells changed (values that break or nearly break checks) or rows repeated."""
+    rng = random.Random(seed)
+    out = []
+    columns = [c for c in frame.columns if c not in keep]
+    for _ in range(trials):
+        data = frame.to_dict(as_series=False)
+        for _ in range(rng.randint(1, 4)):
+            column, row = rng.choice(columns), rng.randrange(frame.height)
+            dtype = frame.schema[column]
+            pool = INT_POOL if dtype.is_integer() else FLOAT_POOL if dtype.is_float() else TEXT_POOL
+            data[column][row] = rng.choice([*pool, data[column][rng.randrange(frame.height)]])
+        mutant = pl.DataFrame(data, schema=frame.schema)
+        if rng.random() < 0.3:
+            mutant = pl.concat([mutant, mutant[rng.randrange(frame.height)]])
+        out.append(mutant)
+    return out
+
+
+def _outcome(call):
+    try:
+        return call()
+    except SourceFileError as exc:
+        return str(exc)
+
+
+def _assert_same_as_pandera(frame: pl.DataFrame, model, **kw) -> None:
+    where = {"source": "s", "path": "f.csv", "sha256": SHA, **kw}
+
+    def pandera_alone():
+        bad, records = base._pandera_records(
+            frame, model, where["source"], where["path"], where["sha256"], kw.get("row_column", "source_row"),
+            kw.get("column_names"),
+        )  # fmt: skip
+        accepted = frame.with_row_index("_i").filter(~pl.col("_i").is_in(bad.implode())).drop("_i")
+        return accepted, records
+
+    expected = _outcome(pandera_alone)
+    got = _outcome(lambda: base.validate_rows(frame, model, **where))
+    if isinstance(expected, str) or isinstance(got, str):
+        assert got == expected
+        return
+    assert got[0].equals(expected[0]), "accepted rows differ"
+    assert got[1].equals(expected[1]), f"quarantine differs:\n{got[1]}\n{expected[1]}"
+
+
+def test_screened_validation_gives_what_pandera_gives_on_metric_values() -> None:
+    frame = _canonical_values()
+    assert base.screen_rows(frame, MetricValues) is not None  # the quick path is really taken
+    for mutant in _mutants(frame, seed=1, trials=40, keep=("published_rank",)):
+        _assert_same_as_pandera(mutant, MetricValues)
+
+
+def test_screened_validation_gives_what_pandera_gives_on_rtt_rows(tmp_path) -> None:
+    from tests.test_source_rtt_full import write_rtt
+
+    frame = rtt_full._read_csv(write_rtt(tmp_path / "rtt.csv"))
+    assert base.screen_rows(frame, RttFullRaw) is not None
+    for mutant in _mutants(frame, seed=2, trials=12, keep=("source_row",)):
+        _assert_same_as_pandera(mutant, RttFullRaw)
+
+
+def test_screened_validation_gives_what_pandera_gives_on_ae_rows(tmp_path) -> None:
+    from tests.test_source_ae_monthly import _row, _write
+
+    rows = [_row("APRIL", org) for org in ("RAA", "RBB", "RCC", "RDD")]
+    parsed = ae_monthly._parse(_write(tmp_path / "a.csv", rows))
+    frame = ae_monthly._frame([parsed]).drop(ae_monthly.FILE)
+    assert base.screen_rows(frame, AeMonthlyRow) is not None
+    names = published_names(parsed.header, parsed.keep)
+    for mutant in _mutants(frame, seed=3, trials=30, keep=("source_row",)):
+        _assert_same_as_pandera(mutant, AeMonthlyRow, column_names=names)
+
+
+def test_screened_validation_gives_what_pandera_gives_on_chs_rows() -> None:
+    orgs = pl.DataFrame(
+        {
+            "source_row": [6, 7, 8, 9, 10],
+            "org_type": ["National", "Region", "ICB", "Provider", "Provider"],
+            "org_code": [None, "Y56", "QMJ", "RAA", "RBB"],
+            "org_name": ["England", "LONDON", "NCL", "A", "B"],
+        }
+    )
+    counts = {
+        "total": ["300", "50", None, "1,200"],
+        "over_52_104": ["14", "5", None, "3"],
+        "over_104": ["1", None, None, "0"],
+    }
+    waits = pl.DataFrame(
+        {"cell": [0, 1, 2, 3], "source_row": [6, 6, 7, 7], "service": ["(A) Audiology", "(CYP) Audiology"] * 2}
+    ).with_columns(
+        *[pl.Series(c + "_text", v, pl.String) for c, v in counts.items()],
+        *[pl.Series(c, v, pl.String).str.replace_all(",", "").cast(pl.Int64) for c, v in counts.items()],
+    )
+    waits = waits.with_columns(
+        pl.when(pl.col("over_52_104").is_null() & pl.col("over_104").is_null())
+        .then(None)
+        .otherwise(pl.sum_horizontal("over_52_104", "over_104"))
+        .alias("over_52_weeks")
+    )
+    assert base.screen_rows(orgs, ChsOrganisation) is not None
+    assert base.screen_rows(waits, ChsServiceWaits) is not None
+    for mutant in _mutants(orgs, seed=4, trials=30, keep=("source_row",)):
+        _assert_same_as_pandera(mutant, ChsOrganisation)
+    for mutant in _mutants(waits, seed=5, trials=30, keep=("cell", "source_row")):
+        _assert_same_as_pandera(mutant, ChsServiceWaits, row_column="cell")
+
+
+def test_a_frame_that_cannot_be_screened_is_validated_by_pandera() -> None:
+    frame = _canonical_values().with_columns(pl.col("source_row").cast(pl.Int32))  # pandera coerces; no screen
+    assert base.screen_rows(frame, MetricValues) is None
+    _assert_same_as_pandera(frame, MetricValues)
+
+
+def test_finishing_files_together_gives_what_finishing_each_gives() -> None:
+    values = pl.concat(
+        [
+            _values(org_code=["RAA", "RBB", "RCC"], denominator=[100.0] * 3, source_file=["a.csv"] * 3),
+            _values(org_code=["RDD", "REE", "RFF"], denominator=[100.0] * 3, source_file=["b.csv"] * 3),
+        ]
+    )
+    files = [(Path("b.csv"), SHA, 4, empty_quarantine(), 4), (Path("a.csv"), SHA, 3, empty_quarantine(), 3)]
+    together = finish_by_file("s", values, files)
+    own = [(p, n, values.filter(pl.col("source_file") == str(p)), q, k) for p, _, n, q, k in files]
+    one_by_one = combine([finish("s", p, SHA, n, v, q, rows_accepted=k) for p, n, v, q, k in own], "s")
+    assert together.values.equals(one_by_one.values) and together.quarantine.equals(one_by_one.quarantine)
+    assert together.accounts == one_by_one.accounts
+    # a bad value anywhere: file by file, as before
+    bad = values.with_columns(
+        pl.when(pl.col("org_code") == "REE").then(-1.0).otherwise("denominator").alias("denominator")
+    )
+    files = [(Path("a.csv"), SHA, 3, empty_quarantine(), 3), (Path("b.csv"), SHA, 3, empty_quarantine(), 2)]
+    result = finish_by_file("s", bad, files)
+    assert result.quarantine["source_row"].to_list() == [3] and result.values.height == 5
+
+
+def test_trimming_in_polars_is_trimming_in_python() -> None:
+    python = "".join(chr(c) for c in range(sys.maxunicode + 1) if chr(c).isspace())
+    assert python == WHITESPACE
+
+
+def test_a_sheet_read_from_an_open_workbook_is_the_sheet_read_from_the_file(tmp_path) -> None:
+    path = tmp_path / "book.xlsx"
+    with xlsxwriter.Workbook(path) as book:
+        book.add_worksheet("Empty")
+        sparse = book.add_worksheet("Sparse")
+        sparse.write(3, 2, "x")
+        sparse.write(5, 0, 1.5)
+        sparse.write(6, 1, "")
+        book.add_worksheet("Header").write_row(0, 0, ["a", "b"])
+    opened = open_workbook(path)
+    for sheet in (None, "Empty", "Sparse", "Header"):
+        direct, from_book = read_sheet(path, sheet), read_sheet(path, sheet, book=opened)
+        assert direct.equals(from_book) and direct.schema == from_book.schema, sheet
+
+
+def _canonical_values() -> pl.DataFrame:
+    return _values(denominator=[100.0, 100.0, 100.0], org_code=["RAA", "RBB", "RCC"]).with_columns(
+        pl.lit(None, pl.Float64).alias("published_rank")
+    )

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import csv
 import io
+import random
 from pathlib import Path
 
 import polars as pl
 import pytest
 
-from npaf_pipeline.sources import rtt_full
+from npaf_pipeline.sources import base, rtt_full
 from npaf_pipeline.sources.base import SourceFileError
-from schemas.rtt_full import BANDS, LAYOUT, PART_TYPES
+from schemas.rtt_full import BANDS, EXACT_COUNT, LAYOUT, PART_TYPES
 
 DESCRIPTIONS = {
     "Part_1A": "Completed Pathways For Admitted Patients",
@@ -322,3 +323,130 @@ def test_two_files_for_the_same_month_are_refused(tmp_path: Path) -> None:
     second = write_rtt(tmp_path / "Jun25-revised.csv")
     with pytest.raises(SourceFileError, match="RTT value 2025-26 Q1 RAA OF0003 is also given by"):
         rtt_full.read([first, second])
+
+
+# --- the quick path: counts read as integers, the same result as every cell read as text --------------------
+
+
+def _outcome(path: Path) -> object:
+    try:
+        result = rtt_full.read([path])
+    except SourceFileError as exc:
+        return str(exc)
+    return result.values, result.quarantine, result.accounts
+
+
+def _the_same_either_way(path: Path, monkeypatch: pytest.MonkeyPatch, *, quick: bool | None = None) -> object:
+    """The result of reading ``path``, checked to be what the text path and pandera alone give."""
+    if quick is not None:
+        typed = rtt_full._read_typed(path)
+        assert (typed is not None and rtt_full._typed_result(path, typed, None) is not None) == quick
+    got = _outcome(path)
+    with monkeypatch.context() as m:
+        m.setattr(rtt_full, "_read_typed", lambda path: None)
+        as_text = _outcome(path)
+        m.setattr(base, "screen_rows", lambda *args, **kw: None)
+        by_pandera = _outcome(path)
+    for expected in (as_text, by_pandera):
+        if isinstance(got, str) or isinstance(expected, str):
+            assert got == expected
+        else:
+            assert got[0].equals(expected[0]) and got[1].equals(expected[1]) and got[2] == expected[2]
+    return got
+
+
+def test_a_clean_file_takes_the_quick_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    values, quarantine, _ = _the_same_either_way(write_rtt(tmp_path / "rtt.csv"), monkeypatch, quick=True)
+    assert values.height == 4 and quarantine.is_empty()
+
+
+@pytest.mark.parametrize(
+    ("cell", "quick", "quarantined"),
+    [
+        ("020", True, None),  # a leading zero: the same number either way
+        (" 20", True, None),  # trimmed on the text path, skipped by polars' parser
+        ("+20", False, "str_matches"),  # polars' integer parser takes the sign, the published pattern does not
+        ("20.0", False, None),  # not an integer: read as text, where it is a number
+        ("abc", False, "str_matches"),
+        ("-20", False, "non_negative"),
+    ],
+)
+def test_cells_the_quick_path_cannot_vouch_for_go_the_text_path(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, cell: str, quick: bool, quarantined: str | None
+) -> None:
+    rows = standard_rows()
+    assert rows[1][BANDS[3]] == "20"  # RAA 15N C_110, Part_2: the cell is read in the quick path as in the text path
+    rows[1][BANDS[3]] = cell
+    got = _the_same_either_way(write_rtt(tmp_path / "rtt.csv", rows), monkeypatch, quick=quick)
+    if quarantined:
+        record = got[1].filter(pl.col("column") == BANDS[3]).row(0, named=True)
+        assert (record["source_row"], record["check"].startswith(quarantined), record["value"]) == (3, True, cell)
+    else:
+        assert got[1].is_empty() and got[0].height == 4
+
+
+def test_counts_too_large_to_sum_exactly_go_the_text_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    huge = EXACT_COUNT  # the quick path sums counts as integers, the text path (and pandera) as floats
+    rows = [rtt_row(p, c, "Part_2", tf, b) for (p, c, tf), b in WAITING.items()]
+    rows.append(rtt_row("RAA", "15N", "Part_3", "C_100", total_all=huge))
+    _the_same_either_way(write_rtt(tmp_path / "huge.csv", with_totals(rows)), monkeypatch, quick=False)
+
+
+def test_layouts_the_text_path_reads_give_the_same_either_way(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    header = [c + " " if c.startswith("Gt 1") else c for c in LAYOUT]
+    for name, kw in {
+        "bom_crlf_title": {"bom": True, "newline": "\r\n", "preamble": ["18wksRTT - Monthly EXTRACTS - Jun25", ""]},
+        "padded_header": {"header": header},
+        "plain": {},
+    }.items():
+        _the_same_either_way(write_rtt(tmp_path / f"{name}.csv", **kw), monkeypatch, quick=True)
+    text = write_rtt(tmp_path / "plain.csv").read_text()
+    lines = text.splitlines(keepends=True)
+    for name, changed in {
+        "blank_lines": "".join([*lines[:3], "\n", "   \n", "," * (len(LAYOUT) - 1) + "\n", *lines[3:]]),
+        "no_final_line_end": text.rstrip("\n"),
+        "lone_cr_in_title": "title\rline\n" + text,
+        "dash_row": "".join([*lines, ",".join(["-"] * len(LAYOUT)) + "\n"]),
+    }.items():
+        path = tmp_path / f"{name}.csv"
+        path.write_text(changed, newline="")
+        _the_same_either_way(path, monkeypatch)
+
+
+def test_a_missing_column_is_named_on_either_path(tmp_path: Path) -> None:
+    dropped = "Gt 50 To 51 Weeks SUM 1"
+    header = [c for c in LAYOUT if c != dropped]
+    path = tmp_path / "short.csv"
+    rows = [[r[c] for c in header] for r in standard_rows()]
+    path.write_text("\n".join(",".join(r) for r in [header, *rows]) + "\n")
+    with pytest.raises(SourceFileError, match=f"missing {dropped}") as err:
+        rtt_full.read([path])
+    assert err.value.row == 1
+
+
+def test_random_damage_gives_the_same_either_way(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    rng = random.Random(7)
+    pool = ["", "-", "abc", "-4", "+4", "4.5", "04", " 4 ", "0", "12", "RAA", "R-BB", "Part_2A", "Part_9", "C_999",
+            "RTT-May-2025", "rtt-june-2025", "Incomplete Pathways with DTA", "1e3"]  # fmt: skip
+    for trial in range(8):
+        rows = standard_rows()
+        for _ in range(rng.randint(1, 3)):
+            row = rng.choice(rows)
+            row[rng.choice(LAYOUT)] = rng.choice([*pool, rng.choice(rows)[rng.choice(LAYOUT)]])
+        if rng.random() < 0.3:
+            rows.append(dict(rng.choice(rows)))
+        _the_same_either_way(write_rtt(tmp_path / f"damaged{trial}.csv", rows), monkeypatch)
+
+
+def test_read_clean_gives_the_text_rows_with_counts_as_numbers(tmp_path: Path) -> None:
+    path = write_rtt(tmp_path / "rtt.csv", preamble=["18wksRTT - Monthly EXTRACTS - Jun25"])
+    clean = rtt_full.read_clean(path)
+    assert clean is not None and clean.month == "2025-06" and clean.sha256 == base.sha256_file(path)
+    text = rtt_full._read_csv(path)
+    columns = [*rtt_full.CHECKED_TEXT, "source_row"]
+    assert clean.rows.select(columns).equals(text.select(columns))
+    counts = text.select(pl.col(rtt_full.COUNTS).cast(pl.Int64))
+    assert clean.rows.select(rtt_full.COUNTS).equals(counts)
+    rows = standard_rows()
+    rows[0]["Period"] = "RTT-May-2025"  # a row to quarantine: not a clean file
+    assert rtt_full.read_clean(write_rtt(tmp_path / "may.csv", rows)) is None

@@ -15,6 +15,7 @@ months that remain would look right and be too low.
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
 import re
 from dataclasses import dataclass
@@ -27,15 +28,17 @@ from npaf_pipeline.quarters import Quarter, of_month
 from npaf_pipeline.sources.base import (
     AdapterResult,
     SourceFileError,
+    failing,
     finish_by_file,
     quarter_span,
-    sha256_file,
+    screen_rows,
     validate_rows,
     wanted_quarters,
 )
 from npaf_pipeline.sources.raw import (
     MISSING,
     MONTH_NUMBERS,
+    WHITESPACE,
     XLSX_MAGIC,
     header_row,
     match_header,
@@ -43,8 +46,8 @@ from npaf_pipeline.sources.raw import (
     read_bytes,
     require_layout,
 )
-from schemas.ae_monthly import ATTENDANCES, COUNTS, MONTHS, OVER_4H, PERIOD, TEXT_SUFFIX, AeMonthlyRow
-from schemas.canonical import empty_metric_values
+from schemas.ae_monthly import ATTENDANCES, COUNTS, FILE, MONTHS, OVER_4H, PERIOD, TEXT_SUFFIX, AeMonthlyRow
+from schemas.canonical import empty_metric_values, empty_quarantine
 
 SOURCE = "ae_monthly"
 
@@ -85,15 +88,26 @@ _PERIOD = re.compile(PERIOD)
 
 
 @dataclass
+class _Parsed:
+    """One file's structure checked: its header, which field is which column, its organisation rows."""
+
+    path: Path
+    sha256: str
+    header: list[str]
+    keep: dict[int, str]
+    rows: list[tuple[int, list[str]]]
+
+
+@dataclass
 class _Month:
-    """One file read and validated: the month it holds, its accepted rows and its quarantine."""
+    """One file read and validated: the month it holds, its rows accepted and quarantined."""
 
     path: Path
     sha256: str
     year: int
     month: int
     rows_read: int
-    accepted: pl.DataFrame
+    rows_accepted: int
     quarantine: pl.DataFrame
     withheld: set[str]
 
@@ -105,11 +119,11 @@ class _Month:
 def read(paths: list[Path], quarters: list[str] | None = None) -> AdapterResult:
     """Canonical OF0013 and OF9013 values from monthly files, for every complete (and requested) quarter."""
     wanted = wanted_quarters(quarters)
-    months = [_read_file(Path(p)) for p in paths]
+    months, accepted = _read_files([Path(p) for p in paths])
     _one_file_per_month(months)
-    values = _quarter_values(months, wanted)
+    values = _quarter_values(months, accepted, wanted)
     # each file's TOTAL row is read and accepted as its end marker, hence + 1
-    files = [(m.path, m.sha256, m.rows_read, m.quarantine, m.accepted.height + 1) for m in months]
+    files = [(m.path, m.sha256, m.rows_read, m.quarantine, m.rows_accepted + 1) for m in months]
     return finish_by_file(SOURCE, values, files)
 
 
@@ -119,12 +133,35 @@ def known_differences() -> dict[str, str]:
     return {str(code): str(entry["reason"]) for code, entry in data["trusts"].items()}
 
 
-# --- one file ---------------------------------------------------------------------------------------------
+# --- the files, together ----------------------------------------------------------------------------------
+#
+# A file is a couple of hundred rows, so the cost of reading one is mostly fixed: a polars query or a pandera
+# check costs about as much on 200 rows as on 20,000. Each file's layout is checked on its own (in Python, as
+# its csv module parses it); their rows are then put in one frame (``FILE`` says whose a row is) and trimmed,
+# parsed and validated together. The checks across rows look within a file (see ``schemas.ae_monthly``), and a
+# file with a row that fails is validated again on its own, so quarantine records and errors are each file's
+# own, raised in the order the files are given, as reading them one after another would.
 
 
-def _read_file(path: Path) -> _Month:
-    text = _decode(path)
-    records = [(n, f) for n, f in enumerate(_parse_csv(path, text), start=1) if any(c.strip() for c in f)]
+def _read_files(paths: list[Path]) -> tuple[list[_Month], pl.DataFrame]:
+    """Each file's month, accounting and quarantine; the accepted rows of them all (``FILE`` naming the file)."""
+    parsed: list[_Parsed] = []
+    pending: SourceFileError | None = None
+    for path in paths:
+        try:
+            parsed.append(_parse(path))
+        except SourceFileError as exc:
+            pending = exc  # raised once the files before it have been checked as far as it was
+            break
+    months, accepted = _validate(parsed)
+    if pending is not None:
+        raise pending
+    return months, accepted
+
+
+def _parse(path: Path) -> _Parsed:
+    text, sha = _decode(path)
+    records = [(n, f) for n, f in enumerate(_parse_csv(path, text), start=1) if "".join(f).strip()]
     if not records:
         raise SourceFileError(path, "the file is empty")
     at = _header_at(records)
@@ -132,18 +169,54 @@ def _read_file(path: Path) -> _Month:
     _check_shape(path, text, header, body)
     keep = _match_header(path, header, body, row=records[at][0])
     rows = _strip_footer(path, body, period_at=next(i for i, c in keep.items() if c == "period"))
-    frame = _frame(rows, keep)
-    year, month = _file_month(path, frame)
-    sha = sha256_file(path)
-    accepted, quarantine = validate_rows(
-        frame, AeMonthlyRow, source=SOURCE, path=path, sha256=sha, column_names=published_names(header, keep)
-    )
-    bad_rows = quarantine["source_row"].unique().implode()
-    withheld = set(frame.filter(pl.col("source_row").is_in(bad_rows))["org_code"].drop_nulls().to_list())
-    return _Month(path, sha, year, month, len(rows) + 1, accepted, quarantine, withheld)
+    return _Parsed(path, sha, header, keep, rows)
 
 
-def _decode(path: Path) -> str:
+def _validate(parsed: list[_Parsed]) -> tuple[list[_Month], pl.DataFrame]:
+    """Each file's month and validation (the rows of all screened at once, a file with a failing row validated
+    again on its own for its records); the accepted rows of them all."""
+    if not parsed:
+        return [], _frame([])
+    frame = _frame(parsed)
+    periods = _majority_periods(frame, len(parsed))
+    troubled = _troubled(frame, screen_rows(frame, AeMonthlyRow), len(parsed))
+    months: list[_Month] = []
+    quarantined: list[pl.DataFrame] = []
+    clean = empty_quarantine()  # one frame for every file without a quarantined row (frames are not changed)
+    for k, file in enumerate(parsed):
+        rows = frame.filter(pl.col(FILE) == k).drop(FILE) if k in troubled or periods[k] is None else None
+        year, month = periods[k] or _file_month(file.path, rows)
+        if k in troubled:
+            accepted, quarantine = validate_rows(
+                rows,
+                AeMonthlyRow,
+                source=SOURCE,
+                path=file.path,
+                sha256=file.sha256,
+                column_names=published_names(file.header, file.keep),
+            )
+            bad_rows = quarantine["source_row"].unique().implode()
+            withheld = set(rows.filter(pl.col("source_row").is_in(bad_rows))["org_code"].drop_nulls().to_list())
+            quarantined.append(quarantine.select("source_row").with_columns(pl.lit(k, pl.Int64).alias(FILE)))
+        else:
+            accepted, quarantine, withheld = None, clean, set()
+        n_accepted = len(file.rows) if accepted is None else accepted.height
+        months.append(_Month(file.path, file.sha256, year, month, len(file.rows) + 1, n_accepted, quarantine, withheld))
+    if quarantined:
+        frame = frame.join(pl.concat(quarantined).unique(), on=[FILE, "source_row"], how="anti")
+    return months, frame
+
+
+def _troubled(frame: pl.DataFrame, screen: pl.DataFrame | None, n_files: int) -> set[int]:
+    """The files with a row failing a check (see ``screen_rows``); every file when the rows could not be screened."""
+    if screen is None:
+        return set(range(n_files))
+    if screen.width == 0:
+        return set()
+    return set(frame[FILE].filter(failing(screen)).unique().to_list())
+
+
+def _decode(path: Path) -> tuple[str, str]:
     raw = read_bytes(path)
     if not raw.strip():
         raise SourceFileError(path, "the file is empty")
@@ -151,12 +224,13 @@ def _decode(path: Path) -> str:
         raise SourceFileError(path, "is an Excel workbook, not a CSV: a file of another source in the A&E folder?")
     if b"\x00" in raw:
         raise SourceFileError(path, "is a binary file, not a CSV")
+    sha = hashlib.sha256(raw).hexdigest()
     try:
-        return raw.decode("utf-8-sig")
+        return raw.decode("utf-8-sig"), sha
     except UnicodeDecodeError:
         pass
     try:
-        return raw.decode("cp1252")  # files saved from Excel on Windows
+        return raw.decode("cp1252"), sha  # files saved from Excel on Windows
     except UnicodeDecodeError as exc:
         line = raw[: exc.start].count(b"\n") + 1
         raise SourceFileError(path, f"line {line}: neither UTF-8 nor Windows-1252 text") from None
@@ -212,22 +286,47 @@ def _strip_footer(path: Path, body: list[tuple[int, list[str]]], period_at: int)
     raise SourceFileError(path, f"no TOTAL row at the end ({last}): the file looks truncated")
 
 
-def _frame(rows: list[tuple[int, list[str]]], keep: dict[int, str]) -> pl.DataFrame:
-    """Rows as text (trimmed; blank and '-' missing), each count with its parsed value."""
-    data: dict[str, list] = {"source_row": [n for n, _ in rows]}
-    for i, canonical in keep.items():
-        cells = (fields[i].strip() for _, fields in rows)
-        data[canonical] = [None if c in MISSING else c for c in cells]
-    frame = pl.DataFrame(data, schema={"source_row": pl.Int64, **dict.fromkeys(keep.values(), pl.String)})
-    return frame.with_columns(
-        *[pl.col(c).alias(c + TEXT_SUFFIX) for c in COUNTS],
-        *[pl.col(c).str.replace_all(",", "").cast(pl.Int64, strict=False) for c in COUNTS],
-    )
+def _frame(parsed: list[_Parsed]) -> pl.DataFrame:
+    """The files' rows as text (trimmed; blank and '-' missing), each count with its parsed value, ``FILE`` the
+    file's position in ``parsed``."""
+    data: dict[str, list] = {"source_row": [], FILE: [], **{c: [] for c in COLUMNS.values()}}
+    for k, file in enumerate(parsed):
+        data["source_row"] += [n for n, _ in file.rows]
+        data[FILE] += [k] * len(file.rows)
+        fields = list(zip(*(f for _, f in file.rows), strict=True))
+        for i, canonical in file.keep.items():
+            data[canonical] += fields[i]
+    return pl.DataFrame(data, schema=_RAW_SCHEMA).lazy().with_columns(_CELLS).with_columns(_COUNTS).collect()
+
+
+# the expressions every read uses, built once (building them costs about as much as running them on 200 rows)
+_RAW_SCHEMA = {"source_row": pl.Int64, FILE: pl.Int64, **dict.fromkeys(COLUMNS.values(), pl.String)}
+_CELLS = [pl.col(c).str.strip_chars(WHITESPACE).replace(MISSING, None) for c in COLUMNS.values()]
+_COUNTS = [
+    *[pl.col(c).alias(c + TEXT_SUFFIX) for c in COUNTS],
+    *[pl.col(c).str.replace_all(",", "", literal=True).cast(pl.Int64, strict=False) for c in COUNTS],
+]
 
 
 def _month_of(period: str | None) -> tuple[int, int] | None:
     match = _PERIOD.match(period or "")
     return (int(match[2]), MONTH_NUMBERS[match[1].upper()]) if match else None
+
+
+def _majority_periods(frame: pl.DataFrame, n_files: int) -> list[tuple[int, int] | None]:
+    """Each file's month when most of its rows name it; None where :func:`_file_month` has to look (and refuse)."""
+    counts = (
+        frame.lazy()
+        .group_by(FILE, pl.col("period").str.to_uppercase())
+        .len()
+        .filter(2 * pl.col("len") > pl.col("len").sum().over(FILE))
+        .select(FILE, "period")
+        .collect()
+    )
+    months: list[tuple[int, int] | None] = [None] * n_files
+    for k, period in counts.iter_rows():
+        months[k] = _month_of(period)
+    return months
 
 
 def _file_month(path: Path, frame: pl.DataFrame) -> tuple[int, int]:
@@ -256,72 +355,87 @@ def _one_file_per_month(months: list[_Month]) -> None:
             )
 
 
-def _quarter_values(months: list[_Month], wanted: set[str] | None) -> pl.DataFrame:
+def _quarter_values(months: list[_Month], accepted: pl.DataFrame, wanted: set[str] | None) -> pl.DataFrame:
     present = {(m.year, m.month) for m in months}
     complete = {m.quarter for m in months if all(ym in present for ym in m.quarter.months)}
     complete = {q for q in complete if wanted is None or q.label in wanted}
-    used = [m for m in months if m.quarter in complete]
+    used = [(k, m) for k, m in enumerate(months) if m.quarter in complete]
     if not used:
         return empty_metric_values()
-    rows = pl.concat(
-        m.accepted.select(
-            pl.lit(m.quarter.label).alias("quarter"),
-            pl.lit(quarter_span(m.quarter)).alias("period"),
-            "org_code",
-            pl.sum_horizontal(ATTENDANCES).alias("attendances"),
-            pl.sum_horizontal(OVER_4H).alias("over_4h"),
-            pl.col("dta_wait_12h_plus").fill_null(0).alias("dta_12h"),
-            pl.lit(m.year * 100 + m.month).alias("month"),
-            "source_row",
-            pl.lit(str(m.path)).alias("source_file"),
-            pl.lit(m.sha256).alias("source_sha256"),
-        )
-        for m in used
+    files = pl.DataFrame(
+        {
+            FILE: [k for k, _ in used],
+            "quarter": [m.quarter.label for _, m in used],
+            "_span": [quarter_span(m.quarter) for _, m in used],
+            "month": [m.year * 100 + m.month for _, m in used],
+            "source_file": [str(m.path) for _, m in used],
+            "source_sha256": [m.sha256 for _, m in used],
+        },
+        schema_overrides={FILE: pl.Int64, "month": pl.Int32},
     )
+    rows = accepted.lazy().join(files.lazy(), on=FILE, how="inner").select(_ROWS)
+    used = [m for _, m in used]
     withheld = pl.DataFrame(
         [(m.quarter.label, org) for m in used for org in m.withheld],
         schema={"quarter": pl.String, "org_code": pl.String},
         orient="row",
     )
-    sums = (
+    sums = (  # one query with what follows: sums is worked out once for both metrics
         rows.sort("month", "source_row")
         .group_by("quarter", "org_code", maintain_order=True)
-        .agg(
-            pl.col("period").first(),
-            pl.col("attendances").sum(),
-            pl.col("over_4h").sum(),
-            pl.col("dta_12h").sum(),
-            pl.col("source_file").first(),
-            pl.col("source_sha256").first(),
-            pl.col("source_row").first(),
-        )
-        .join(withheld, on=["quarter", "org_code"], how="anti")
+        .agg(_SUMS)
+        .join(withheld.lazy(), on=["quarter", "org_code"], how="anti")
         .filter(pl.col("attendances") > 0)
     )
-    lineage = ["source_file", "source_sha256", "source_row"]
-    within = (pl.col("attendances") - pl.col("over_4h")).cast(pl.Float64)
-    of0013 = sums.select(
-        "quarter",
-        "org_code",
-        pl.lit(OF0013).alias("metric_id"),
-        "period",
-        (100 * within / pl.col("attendances")).alias("value"),
-        within.alias("numerator"),
-        pl.col("attendances").cast(pl.Float64).alias("denominator"),
-        pl.lit("percent").alias("unit"),
-        pl.lit(SOURCE).alias("source"),
-        *lineage,
-    )
-    of9013 = sums.select(
-        "quarter",
-        "org_code",
-        pl.lit(OF9013).alias("metric_id"),
-        "period",
-        pl.col("dta_12h").cast(pl.Float64).alias("value"),
-        pl.lit(None, pl.Float64).alias("numerator"),
-        pl.lit(None, pl.Float64).alias("denominator"),
-        pl.lit("count").alias("unit"),
-        pl.lit(SOURCE).alias("source"),
-        *lineage,
-    )
-    return pl.concat([of0013, of9013]).sort("quarter", "metric_id", "org_code")
+    of0013, of9013 = sums.select(_OF0013), sums.select(_OF9013)
+    return pl.concat([of0013, of9013]).sort("quarter", "metric_id", "org_code").collect()
+
+
+# the expressions of the quarterly values, built once
+_ROWS = [
+    "quarter",
+    pl.col("_span").alias("period"),
+    "org_code",
+    pl.sum_horizontal(ATTENDANCES).alias("attendances"),
+    pl.sum_horizontal(OVER_4H).alias("over_4h"),
+    pl.col("dta_wait_12h_plus").fill_null(0).alias("dta_12h"),
+    "month",
+    "source_row",
+    "source_file",
+    "source_sha256",
+]
+_SUMS = [
+    pl.col("period").first(),
+    pl.col("attendances").sum(),
+    pl.col("over_4h").sum(),
+    pl.col("dta_12h").sum(),
+    pl.col("source_file").first(),
+    pl.col("source_sha256").first(),
+    pl.col("source_row").first(),
+]
+_LINEAGE = ["source_file", "source_sha256", "source_row"]
+_WITHIN = (pl.col("attendances") - pl.col("over_4h")).cast(pl.Float64)
+_OF0013 = [
+    "quarter",
+    "org_code",
+    pl.lit(OF0013).alias("metric_id"),
+    "period",
+    (100 * _WITHIN / pl.col("attendances")).alias("value"),
+    _WITHIN.alias("numerator"),
+    pl.col("attendances").cast(pl.Float64).alias("denominator"),
+    pl.lit("percent").alias("unit"),
+    pl.lit(SOURCE).alias("source"),
+    *_LINEAGE,
+]
+_OF9013 = [
+    "quarter",
+    "org_code",
+    pl.lit(OF9013).alias("metric_id"),
+    "period",
+    pl.col("dta_12h").cast(pl.Float64).alias("value"),
+    pl.lit(None, pl.Float64).alias("numerator"),
+    pl.lit(None, pl.Float64).alias("denominator"),
+    pl.lit("count").alias("unit"),
+    pl.lit(SOURCE).alias("source"),
+    *_LINEAGE,
+]

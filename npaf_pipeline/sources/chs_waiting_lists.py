@@ -35,6 +35,7 @@ from npaf_pipeline.sources.raw import (
     header_problems,
     match_header,
     normal_name,
+    open_workbook,
     read_sheet,
     require_xlsx,
     sheet_rows,
@@ -86,7 +87,8 @@ def read(paths: list[Path], quarters: list[str] | None = None) -> AdapterResult:
 
 
 def _read_file(path: Path, wanted: set[str] | None) -> tuple[tuple[int, int], AdapterResult]:
-    tables = {count: _table(path, sheet) for count, sheet in _sheets(path).items()}
+    book, sheets = _sheets(path)
+    tables = {count: _table(path, sheet, book) for count, sheet in sheets.items()}
     months = {t.month for t in tables.values()}
     if len(months) > 1:
         named = ", ".join(f"{t.name}: {t.month[0]}-{t.month[1]:02d}" for t in tables.values())
@@ -118,11 +120,12 @@ def _read_file(path: Path, wanted: set[str] | None) -> tuple[tuple[int, int], Ad
 # --- reading the workbook ---------------------------------------------------------------------------------
 
 
-def _sheets(path: Path) -> dict[str, str]:
-    """Canonical count -> the workbook's own spelling of its sheet name."""
+def _sheets(path: Path) -> tuple[fastexcel.ExcelReader, dict[str, str]]:
+    """The workbook, opened once for its three sheets; canonical count -> the workbook's spelling of its sheet."""
     require_xlsx(path, "CHS")
     try:
-        names = fastexcel.read_excel(path).sheet_names
+        book = open_workbook(path)
+        names = book.sheet_names
     except fastexcel.FastExcelError as exc:
         problem = str(exc).splitlines()[0]
         raise SourceFileError(path, f"cannot be read as an Excel workbook (truncated or damaged?): {problem}") from None
@@ -134,13 +137,13 @@ def _sheets(path: Path) -> dict[str, str]:
             f"no sheet {', '.join(map(repr, missing))} (sheets: {', '.join(names)}): "
             "not a CHS waiting-list workbook, a file of another source in the CHS folder?",
         )
-    return {count: found[normal_name(sheet)] for count, sheet in TABLES.items()}
+    return book, {count: found[normal_name(sheet)] for count, sheet in TABLES.items()}
 
 
-def _table(path: Path, sheet: str) -> _Table:
+def _table(path: Path, sheet: str, book: fastexcel.ExcelReader | None = None) -> _Table:
     """One sheet: the header (found below the title rows), the month in the title, the data rows as text."""
     try:
-        cells = read_sheet(path, sheet)
+        cells = read_sheet(path, sheet, book=book)
     except (fastexcel.FastExcelError, pl.exceptions.PolarsError) as exc:
         raise SourceFileError(path, f"sheet {sheet!r} cannot be read: {str(exc).splitlines()[0]}") from None
     at = _find_header(path, sheet, cells)
@@ -153,10 +156,8 @@ def _table(path: Path, sheet: str) -> _Table:
 def _find_header(path: Path, sheet: str, cells: pl.DataFrame) -> int:
     """The first row naming most organisation columns (the header sits below the title and notes)."""
     wanted = {normal_name(raw): raw for raw in COLUMNS}
-    found = [
-        {wanted[n] for n in map(normal_name, cells.row(i)) if n in wanted}
-        for i in range(min(HEADER_SEARCH_ROWS, cells.height))
-    ]
+    rows = cells.head(HEADER_SEARCH_ROWS).rows()
+    found = [{wanted[n] for n in (normal_name(c) for c in row if c is not None) if n in wanted} for row in rows]
     best = max(range(len(found)), key=lambda i: (len(found[i]), -i), default=None)
     if best is None or len(found[best]) < 2:
         raise SourceFileError(
@@ -227,21 +228,19 @@ def _check_aligned(path: Path, tables: dict[str, _Table]) -> None:
 def _service_waits(path: Path, sha: str, tables: dict[str, _Table]) -> tuple[pl.DataFrame, pl.DataFrame]:
     """One row per organisation row and service, validated; quarantine records name the table and service."""
     services = tables["total"].header[3:]
-    long = pl.concat(
-        pl.DataFrame({"source_row": tables["total"].rows["source_row"]}).with_columns(
-            pl.lit(s).alias("service"), *[t.rows[s].alias(count) for count, t in tables.items()]
-        )
-        for s in services
-    ).with_row_index("cell")
+    # service by service, each with its rows in order (the tables are aligned, see _check_aligned)
+    first, *others = pl.collect_all(
+        t.rows.lazy().unpivot(services, index="source_row", variable_name="service", value_name=count)
+        for count, t in tables.items()
+    )
     counts = list(TABLES)
-    long = long.with_columns(
-        *[pl.col(c).alias(c + TEXT_SUFFIX) for c in counts],
-        *[pl.col(c).str.replace_all(",", "").cast(pl.Int64, strict=False) for c in counts],
-    ).with_columns(
-        pl.when(pl.col("over_52_104").is_null() & pl.col("over_104").is_null())
-        .then(None)
-        .otherwise(pl.sum_horizontal("over_52_104", "over_104"))
-        .alias("over_52_weeks")
+    long = (
+        first.lazy()
+        .with_columns(other[count] for count, other in zip(counts[1:], others, strict=True))
+        .with_row_index("cell")
+        .with_columns(_WAITS)
+        .with_columns(_OVER_52_WEEKS)
+        .collect()
     )
     accepted, bad = validate_rows(
         long.with_columns(pl.col("cell").cast(pl.Int64)),
@@ -264,24 +263,41 @@ def _service_waits(path: Path, sha: str, tables: dict[str, _Table]) -> tuple[pl.
 def _values(
     path: Path, sha: str, quarter: Quarter, month: tuple[int, int], orgs: pl.DataFrame, waits: pl.DataFrame
 ) -> pl.DataFrame:
-    providers = orgs.filter(pl.col("org_type") == "Provider").select("source_row", "org_code")
+    providers = orgs.lazy().filter(pl.col("org_type") == "Provider").select("source_row", "org_code")
     sums = (
-        waits.group_by("source_row")
+        waits.lazy()
+        .group_by("source_row")
         .agg(pl.col("over_52_weeks").sum().alias("numerator"), pl.col("total").sum().alias("denominator"))
         .join(providers, on="source_row")
         .filter(pl.col("denominator") > 0)
     )
-    return sums.select(
-        pl.lit(quarter.label).alias("quarter"),
-        "org_code",
-        pl.lit(METRIC).alias("metric_id"),
-        pl.lit(f"{month[0]}-{month[1]:02d}").alias("period"),
-        (100 * pl.col("numerator") / pl.col("denominator")).alias("value"),
-        pl.col("numerator").cast(pl.Float64),
-        pl.col("denominator").cast(pl.Float64),
-        pl.lit("percent").alias("unit"),
-        pl.lit(SOURCE).alias("source"),
-        pl.lit(str(path)).alias("source_file"),
-        pl.lit(sha).alias("source_sha256"),
-        "source_row",
-    ).sort("org_code")
+    return (
+        sums.select(
+            pl.lit(quarter.label).alias("quarter"),
+            "org_code",
+            pl.lit(METRIC).alias("metric_id"),
+            pl.lit(f"{month[0]}-{month[1]:02d}").alias("period"),
+            (100 * pl.col("numerator") / pl.col("denominator")).alias("value"),
+            pl.col("numerator").cast(pl.Float64),
+            pl.col("denominator").cast(pl.Float64),
+            pl.lit("percent").alias("unit"),
+            pl.lit(SOURCE).alias("source"),
+            pl.lit(str(path)).alias("source_file"),
+            pl.lit(sha).alias("source_sha256"),
+            "source_row",
+        )
+        .sort("org_code")
+        .collect()
+    )
+
+
+_WAITS = [
+    *[pl.col(c).alias(c + TEXT_SUFFIX) for c in TABLES],
+    *[pl.col(c).str.replace_all(",", "").cast(pl.Int64, strict=False) for c in TABLES],
+]
+_OVER_52_WEEKS = (
+    pl.when(pl.col("over_52_104").is_null() & pl.col("over_104").is_null())
+    .then(None)
+    .otherwise(pl.sum_horizontal("over_52_104", "over_104"))
+    .alias("over_52_weeks")
+)

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 
+import fastexcel
 import polars as pl
 
 from npaf_pipeline.sources.base import SourceFileError
@@ -17,6 +18,12 @@ from schemas.common import MONTH_NAMES, TEXT_SUFFIX
 
 MISSING = ["", "-"]
 """Cells (trimmed) that hold no value: blank, or a dash for 'not submitted'."""
+WHITESPACE = (
+    "\t\n\x0b\x0c\r\x1c\x1d\x1e\x1f \x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a"
+    "\u2028\u2029\u202f\u205f\u3000"
+)
+"""What Python's ``str.strip()`` strips (``str.isspace``), for trimming in polars exactly as in Python: polars'
+own ``strip_chars()`` keeps the four information separators \\x1c-\\x1f."""
 XLSX_MAGIC = b"PK\x03\x04"
 """How an xlsx workbook (a zip archive) starts."""
 MONTH_NUMBERS = {name: number for number, name in enumerate(MONTH_NAMES, start=1)}
@@ -58,12 +65,22 @@ def require_xlsx(path: Path, folder: str) -> None:
         raise SourceFileError(path, f"not an Excel workbook (.xlsx): a file of another source in the {folder} folder?")
 
 
-def read_sheet(path: Path, sheet: str | None = None) -> pl.DataFrame:
+def open_workbook(path: Path) -> fastexcel.ExcelReader:
+    """A workbook opened once to read several of its sheets (:func:`read_sheet` with ``book``); errors are the
+    caller's to word, as for :func:`read_sheet`."""
+    return fastexcel.read_excel(path)
+
+
+def read_sheet(path: Path, sheet: str | None = None, *, book: fastexcel.ExcelReader | None = None) -> pl.DataFrame:
     """A sheet (the first when unnamed), every cell as text, one frame row per sheet row: row n is index n - 1.
 
     Nothing is skipped, leading and empty rows included, so quarantine records give the row numbers Excel shows.
-    Errors are the caller's to word: only it knows what the workbook should have been.
+    Errors are the caller's to word: only it knows what the workbook should have been. ``book``: the workbook
+    already opened (:func:`open_workbook`), so that reading several sheets opens it once; the frame is the same
+    as reading the sheet from ``path``.
     """
+    if book is not None:
+        return _sheet_frame(book, 0 if sheet is None else sheet)
     return pl.read_excel(
         path,
         sheet_id=1 if sheet is None else None,
@@ -77,19 +94,34 @@ def read_sheet(path: Path, sheet: str | None = None) -> pl.DataFrame:
     )
 
 
+def _sheet_frame(book: fastexcel.ExcelReader, sheet: str | int) -> pl.DataFrame:
+    """What ``pl.read_excel`` gives in :func:`read_sheet` (calamine, no header, every cell as text, nothing dropped),
+    from a workbook already open."""
+    frame = pl.from_arrow(
+        book.load_sheet_eager(sheet, header_row=None, skip_rows=0, schema_sample_rows=100, dtypes="string")
+    )
+    assert isinstance(frame, pl.DataFrame)
+    if frame.height == frame.width == 0:
+        return pl.DataFrame()
+    frame.columns = [f"column_{i}" for i in range(1, frame.width + 1)]
+    return frame.cast({pl.Null: pl.String}) if frame.is_empty() else frame
+
+
 def sheet_rows(sheet: pl.DataFrame, header_at: int, keep: Mapping[int, str]) -> pl.DataFrame:
     """The rows below the header: ``source_row`` (the sheet row) and the kept columns as trimmed text.
 
     ``keep`` maps column positions to names. Blank and ``-`` cells are missing; a row with nothing in the kept
     columns is layout (a spacer, a footnote), not data, and is left out.
     """
-    names = sheet.columns
-    text = [pl.col(names[i]).str.strip_chars().replace(MISSING, None).alias(name) for i, name in keep.items()]
+    names = {sheet.columns[i]: name for i, name in keep.items()}
+    text = pl.col(list(names)).str.strip_chars().replace(MISSING, None).name.map(names.__getitem__)
     return (
-        sheet.with_row_index("source_row", offset=1)
+        sheet.lazy()
+        .with_row_index("source_row", offset=1)
         .slice(header_at + 1)
-        .select(pl.col("source_row").cast(pl.Int64), *text)
-        .filter(pl.any_horizontal(pl.exclude("source_row").is_not_null()))
+        .select(pl.col("source_row").cast(pl.Int64), text)
+        .filter(pl.sum_horizontal(pl.exclude("source_row").is_not_null()) > 0)  # (quicker than any_horizontal)
+        .collect()
     )
 
 

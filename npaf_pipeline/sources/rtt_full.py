@@ -10,7 +10,10 @@ and then left out of the sums, which would otherwise count every patient twice.
 from __future__ import annotations
 
 import csv
+import hashlib
+import threading
 from collections.abc import Iterable
+from dataclasses import dataclass
 from pathlib import Path
 
 import polars as pl
@@ -20,21 +23,26 @@ from npaf_pipeline.sources.base import (
     AdapterResult,
     SourceFileError,
     combine,
+    failing,
     finish,
     in_quarters,
     quarantine_rows,
     refuse_overlap,
+    screen_rows,
     sha256_file,
     validate_rows,
     wanted_quarters,
 )
 from npaf_pipeline.sources.raw import MISSING, MONTH_NUMBERS, XLSX_MAGIC, decode_utf8, read_bytes
-from schemas.canonical import QUARANTINE_COLUMNS, empty_metric_values
+from schemas.canonical import QUARANTINE_COLUMNS, empty_metric_values, empty_quarantine
 from schemas.rtt_full import (
     BANDS,
+    DESCRIPTIVE,
+    EXACT_COUNT,
     LAYOUT,
     OVER_52_WEEKS,
     TOTAL_TREATMENT_FUNCTION,
+    TOTALS,
     WITHIN_18_WEEKS,
     RttFullRaw,
 )
@@ -89,8 +97,19 @@ def read(paths: Iterable[str | Path], quarters: list[str] | None = None) -> Adap
 
 
 def _read_one(path: Path, wanted: set[str] | None) -> AdapterResult:
+    """One file: the quick path when the file is clean, else every cell as text (the same result either way)."""
+    typed = _read_typed(path)
+    if typed is not None:
+        result = _typed_result(path, typed, wanted)
+        if result is not None:
+            return result
+    return _read_one_as_text(path, wanted, sha=typed.sha256 if typed is not None else None)
+
+
+def _read_one_as_text(path: Path, wanted: set[str] | None, sha: str | None = None) -> AdapterResult:
+    """Every cell read as text and validated against :class:`RttFullRaw`: what any file can be read with."""
     frame = _read_csv(path)
-    sha = sha256_file(path)
+    sha = sha or sha256_file(path)
     accepted, quarantine = validate_rows(frame, RttFullRaw, source=SOURCE, path=path, sha256=sha)
     month = _file_month(path, accepted)
     other_month = _month_expr() != month
@@ -124,6 +143,167 @@ def _read_one(path: Path, wanted: set[str] | None) -> AdapterResult:
     values = _metrics(accepted.rename(COLUMN_MAP), frame, quarantine, month, path, sha)
     values = in_quarters(values, wanted)
     return finish(SOURCE, path, sha, frame.height, values, quarantine, rows_accepted=accepted.height)
+
+
+# --- the quick path: counts read as integers --------------------------------------------------------------
+#
+# Most files are clean: every count a plain integer, nothing to quarantine. For those, the file is read once by
+# polars with the 108 count columns parsed as Int64 (quicker than reading them as text), the model's checks run
+# on that frame together (``screen_rows``; the counts' text pattern is implied by the parse), and the values are
+# computed from it: the values the text path computes, since a count's value is the same number either way.
+# Anything else (a cell that is not an integer; a '+', which polars' parser takes and the text pattern does not;
+# a count too large to sum exactly; an odd line break before the header; no final line end; a row to quarantine;
+# any whole-file error) sends the file down the text path, which words every record and error as before.
+
+HEAD_BYTES = 1 << 16
+"""Bytes read to find the header (the first ``HEADER_SEARCH_LINES`` lines are far shorter)."""
+COUNTS = [*BANDS, *TOTALS]
+CHECKED_TEXT = [
+    "Period",
+    "Provider Org Code",
+    "Commissioner Org Code",
+    "RTT Part Type",
+    "RTT Part Description",
+    "Treatment Function Code",
+]
+"""The text columns with checks or used for values: trimmed, blank and '-' as missing, as the text path does."""
+_OTHER_LINE_BREAKS = "\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029"
+"""Characters ``str.splitlines`` (how the text path numbers lines) breaks on besides CR and LF."""
+
+
+@dataclass(frozen=True)
+class _Typed:
+    """A file read by the quick path: its rows (counts as integers) and its SHA-256."""
+
+    frame: pl.DataFrame
+    sha256: str
+
+
+def _read_typed(path: Path) -> _Typed | None:
+    """The file with its counts as integers (text columns as in :func:`_read_csv`), or None: use the text path."""
+    try:
+        with open(path, "rb") as handle:
+            head = handle.read(HEAD_BYTES)
+    except OSError:
+        return None
+    found = _head_header(path, head)
+    if found is None:
+        return None
+    header_line, names = found
+    scan: dict[str, object] = {}
+    hashing = threading.Thread(target=_scan, args=(path, scan))  # hashing overlaps polars' parse
+    hashing.start()
+    dtypes = [pl.Int64 if name in COUNTS else pl.String for name in names]
+    try:
+        frame = pl.read_csv(
+            path,
+            has_header=True,
+            skip_lines=header_line - 1,
+            infer_schema=False,
+            schema_overrides=dtypes,
+        ).rechunk()  # one chunk per column: the checks across the 105 band columns run far quicker
+    except (pl.exceptions.PolarsError, OSError):
+        frame = None
+    finally:
+        hashing.join()
+    if frame is None or frame.dtypes != dtypes or scan.get("error") or scan["plus"] or not scan["line_end"]:
+        return None
+    text = [pl.col(c).str.strip_chars().alias(c) for c in CHECKED_TEXT]
+    frame = (
+        frame.rename(dict(zip(frame.columns, names, strict=True)))
+        .with_row_index("_i")
+        .with_columns(text)
+        .select(
+            *(pl.when(pl.col(c).is_in(MISSING)).then(None).otherwise(pl.col(c)).alias(c) if c in CHECKED_TEXT
+              else pl.col(c) for c in LAYOUT),
+            (pl.col("_i").cast(pl.Int64) + header_line + 1).alias("source_row"),
+        )
+    )  # fmt: skip
+    empty = pl.all_horizontal(pl.col(c).is_null() for c in [*CHECKED_TEXT, *COUNTS])
+    if frame.select(empty.any()).item():  # a row with nothing in it is left out, as the text path does
+        others = [c for c in DESCRIPTIVE if c not in CHECKED_TEXT]
+        blank = empty & pl.all_horizontal(
+            pl.col(c).is_null() | pl.col(c).str.strip_chars().is_in(MISSING) for c in others
+        )
+        frame = frame.filter(~blank)
+    if frame.is_empty() or (frame.select(pl.max_horizontal(pl.col(COUNTS).max())).item() or 0) >= EXACT_COUNT:
+        return None  # the checks sum counts as integers (see schemas.rtt_full), exact only below EXACT_COUNT
+    return _Typed(frame, str(scan["sha256"]))
+
+
+def _head_header(path: Path, head: bytes) -> tuple[int, list[str]] | None:
+    """(line, names) of the header when the first bytes show it as the text path would find it; else None."""
+    cut = head.rfind(b"\n")
+    try:
+        text = head[: cut + 1].decode("utf-8-sig")
+    except UnicodeDecodeError:
+        return None
+    if cut < 0 or any(c in text for c in _OTHER_LINE_BREAKS) or "\r" in text.replace("\r\n", ""):
+        return None
+    try:
+        return _find_header(path, text.splitlines(keepends=True))
+    except SourceFileError:
+        return None
+
+
+def _scan(path: Path, out: dict[str, object]) -> None:
+    """SHA-256 of the file, whether it holds a '+' anywhere, whether it ends with a line end."""
+    digest, plus, last = hashlib.sha256(), False, b""
+    try:
+        with open(path, "rb") as handle:
+            for block in iter(lambda: handle.read(1 << 20), b""):
+                digest.update(block)
+                plus = plus or b"+" in block
+                last = block
+    except OSError:
+        out["error"] = True
+        return
+    out.update(sha256=digest.hexdigest(), plus=plus, line_end=last.endswith((b"\n", b"\r")))
+
+
+@dataclass(frozen=True)
+class CleanFile:
+    """An RTT full CSV file with nothing to quarantine, read by the quick path (see :func:`read_clean`)."""
+
+    rows: pl.DataFrame
+    """Every row, under the published column names, with ``source_row``: the 108 counts as integers, the checked
+    text columns trimmed with blank and ``-`` cells null (as :func:`_read_csv` has them); the name columns as read."""
+    month: str
+    """The file's month, e.g. ``2025-06``."""
+    sha256: str
+
+
+def read_clean(path: str | Path) -> CleanFile | None:
+    """The file read quickly when every row passes :class:`RttFullRaw`, names the file's month and (for ``C_999``)
+    adds up; None otherwise, and for any file the quick path cannot vouch for: read it as text then
+    (``_read_csv`` and ``validate_rows``), which finds and words what is wrong."""
+    path = Path(path)
+    typed = _read_typed(path)
+    return None if typed is None else _clean(path, typed)
+
+
+def _clean(path: Path, typed: _Typed) -> CleanFile | None:
+    frame = typed.frame
+    screen = screen_rows(frame, RttFullRaw, parsed=COUNTS)
+    if screen is None or failing(screen).any():
+        return None
+    try:
+        month = _file_month(path, frame)
+    except SourceFileError:
+        return None
+    if (_period_months(frame)["m"] != month).fill_null(True).any() or _total_rows_not_matching(frame):
+        return None  # a row of another month, or a total row that does not add up: quarantined on the text path
+    return CleanFile(frame, month, typed.sha256)
+
+
+def _typed_result(path: Path, typed: _Typed, wanted: set[str] | None) -> AdapterResult | None:
+    """The file's values when no row is to be quarantined; None otherwise (the text path words the records)."""
+    clean = _clean(path, typed)
+    if clean is None:
+        return None
+    frame, month, sha = clean.rows, clean.month, clean.sha256
+    values = in_quarters(_metrics(frame.rename(COLUMN_MAP), frame, empty_quarantine(), month, path, sha), wanted)
+    return finish(SOURCE, path, sha, frame.height, values, empty_quarantine(), rows_accepted=frame.height)
 
 
 # --- reading the CSV --------------------------------------------------------------------------------------
@@ -197,21 +377,26 @@ def _month_expr() -> pl.Expr:
 
 def _file_month(path: Path, accepted: pl.DataFrame) -> str:
     """The month the file is about: the Period most rows carry (a file holds one month)."""
-    months = accepted.select(_month_expr().alias("m")).drop_nulls()
+    months = _period_months(accepted).drop_nulls("m")  # once per distinct Period, then weighted by its rows
     if months.is_empty():
         raise SourceFileError(path, "no row has a readable Period (e.g. RTT-June-2025)")
-    counts = months.group_by("m").len().sort("len", "m", descending=[True, False])
+    counts = months.group_by("m").agg(pl.col("len").sum()).sort("len", "m", descending=[True, False])
     return counts["m"][0]
+
+
+def _period_months(rows: pl.DataFrame) -> pl.DataFrame:
+    """Each distinct Period with its month (``_month_expr``) and its number of rows."""
+    return rows.group_by("Period").len().select("Period", _month_expr().alias("m"), "len")
 
 
 def _total_rows_not_matching(rows: pl.DataFrame) -> list[int]:
     """Source rows of C_999 total rows whose Total All differs from their group's other rows summed."""
     keys = ["Provider Org Code", "Commissioner Org Code", "RTT Part Type"]
     is_total = pl.col("Treatment Function Code") == TOTAL_TREATMENT_FUNCTION
-    typed = rows.select(*keys, "source_row", is_total.alias("_total"), pl.col("Total All").cast(pl.Float64))
+    typed = rows.lazy().select(*keys, "source_row", is_total.alias("_total"), pl.col("Total All").cast(pl.Float64))
     details = typed.filter(~pl.col("_total")).group_by(keys).agg(pl.col("Total All").sum().alias("_sum"))
     totals = typed.filter(pl.col("_total")).join(details, on=keys, how="inner")
-    return totals.filter((pl.col("Total All") - pl.col("_sum")).abs() > 1e-9)["source_row"].to_list()
+    return totals.filter((pl.col("Total All") - pl.col("_sum")).abs() > 1e-9).collect()["source_row"].to_list()
 
 
 # --- metrics ----------------------------------------------------------------------------------------------
@@ -234,7 +419,7 @@ def _metrics(
     withheld = raw.filter(
         pl.col("source_row").is_in(bad_rows) & ~pl.col("RTT Part Type").is_in(NOT_WAITING_LIST_PARTS).fill_null(False)
     )["Provider Org Code"]
-    waiting = rows.filter(
+    waiting = rows.lazy().filter(
         (pl.col("part_type") == WAITING_LIST_PART)
         & (pl.col("treatment_function_code") != TOTAL_TREATMENT_FUNCTION)
         & ~pl.col("org_code").is_in(withheld.drop_nulls().implode())
@@ -244,6 +429,7 @@ def _metrics(
         .group_by("org_code")
         .agg(pl.col("_all").sum(), *(pl.col(m).sum() for m in METRICS), pl.col("source_row").min())
         .filter(pl.col("_all") > 0)
+        .collect()
     )
     frames = [
         per_org.select(

@@ -24,10 +24,9 @@ from npaf_pipeline.icb.finance import FINANCE_COLUMNS
 from npaf_pipeline.icb.leadership import read_leadership
 from npaf_pipeline.ruleset import RuleSet
 from npaf_pipeline.sources import canonical, cwt_crs, nof_csv, nof_dashboard, organisations, registry, rtt_full
-from npaf_pipeline.sources.base import FileAccount, sha256_file, validate_rows
+from npaf_pipeline.sources.base import FileAccount
 from schemas.canonical import empty_quarantine
 from schemas.canonical_inputs import FLAG_TRUE
-from schemas.rtt_full import BANDS, TOTAL_TREATMENT_FUNCTION, WITHIN_18_WEEKS, RttFullRaw
 
 ORG_COLUMNS = ["quarter", "org_code", "org_name", "org_type", "org_subtype", "region", "icb_code"]
 ICB_TYPE = "icb"
@@ -248,38 +247,14 @@ def rtt_months(paths: Sequence[Path]) -> tuple[pl.DataFrame, pl.DataFrame]:
 
 
 def _rtt_month(path: Path) -> tuple[pl.DataFrame, pl.DataFrame, str]:
-    raw = rtt_full._read_csv(path)
-    sha = sha256_file(path)
-    accepted, rejected = validate_rows(raw, RttFullRaw, source=rtt_full.SOURCE, path=path, sha256=sha)
-    month = rtt_full._file_month(path, accepted)
-    rows = accepted.filter(rtt_full._month_expr() == month)
-    bad = set(rejected["source_row"].to_list()) | set(rtt_full._total_rows_not_matching(rows))
-    bad |= set(accepted.filter(rtt_full._month_expr() != month)["source_row"].to_list())
-    withheld = (
-        raw.filter(
-            pl.col("source_row").is_in(sorted(bad))
-            & ~pl.col("RTT Part Type").is_in(rtt_full.NOT_WAITING_LIST_PARTS).fill_null(False)
-        )["Provider Org Code"]
-        .drop_nulls()
-        .unique()
+    counts, rejected, month = rtt_full.provider_month_counts(path)
+    frame = counts.select(
+        "org_code",
+        pl.col("within_18_weeks").alias("numerator"),
+        pl.col("waiting").alias("denominator"),
+        pl.lit(month).alias("month"),
+        pl.lit("OF0023").alias("metric_id"),
     )
-    waiting = (
-        rows.filter(~pl.col("source_row").is_in(sorted(bad)))
-        .rename(rtt_full.COLUMN_MAP)
-        .filter(
-            pl.col("part_type") == rtt_full.WAITING_LIST_PART,
-            pl.col("treatment_function_code") != TOTAL_TREATMENT_FUNCTION,
-            ~pl.col("org_code").is_in(withheld.implode()),
-        )
-    )
-    sums = waiting.group_by("org_code").agg(
-        rtt_full._count(WITHIN_18_WEEKS).sum().alias("numerator"), rtt_full._count(BANDS).sum().alias("denominator")
-    )
-    blanks = pl.DataFrame({"org_code": withheld}, schema={"org_code": pl.String}).with_columns(
-        pl.lit(None, pl.Float64).alias("numerator"), pl.lit(None, pl.Float64).alias("denominator")
-    )
-    frame = pl.concat([sums.filter(pl.col("denominator") > 0), blanks], how="vertical_relaxed")
-    frame = frame.with_columns(pl.lit(month).alias("month"), pl.lit("OF0023").alias("metric_id"))
     return frame.select(MONTH_COLUMNS), rejected, month
 
 

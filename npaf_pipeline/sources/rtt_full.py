@@ -402,6 +402,48 @@ def _total_rows_not_matching(rows: pl.DataFrame) -> list[int]:
 # --- metrics ----------------------------------------------------------------------------------------------
 
 
+def provider_month_counts(path: str | Path) -> tuple[pl.DataFrame, pl.DataFrame, str]:
+    """Incomplete pathways per provider for one monthly extract: ``(counts, quarantine, month)``.
+
+    ``counts`` has ``org_code``, ``within_18_weeks`` and ``waiting`` (specialty rows summed, the total row left
+    out), for aggregating numerators and denominators to a wider area (an ICB). A provider with a quarantined
+    or inconsistent waiting-list row gets a row with null counts: its month is incomplete, not smaller.
+    """
+    path = Path(path)
+    raw = _read_csv(path)
+    sha = sha256_file(path)
+    accepted, rejected = validate_rows(raw, RttFullRaw, source=SOURCE, path=path, sha256=sha)
+    month = _file_month(path, accepted)
+    rows = accepted.filter(_month_expr() == month)
+    bad = set(rejected["source_row"].to_list()) | set(_total_rows_not_matching(rows))
+    bad |= set(accepted.filter(_month_expr() != month)["source_row"].to_list())
+    withheld = (
+        raw.filter(
+            pl.col("source_row").is_in(sorted(bad))
+            & ~pl.col("RTT Part Type").is_in(NOT_WAITING_LIST_PARTS).fill_null(False)
+        )["Provider Org Code"]
+        .drop_nulls()
+        .unique()
+    )
+    waiting = (
+        rows.filter(~pl.col("source_row").is_in(sorted(bad)))
+        .rename(COLUMN_MAP)
+        .filter(
+            pl.col("part_type") == WAITING_LIST_PART,
+            pl.col("treatment_function_code") != TOTAL_TREATMENT_FUNCTION,
+            ~pl.col("org_code").is_in(withheld.implode()),
+        )
+    )
+    sums = waiting.group_by("org_code").agg(
+        _count(WITHIN_18_WEEKS).sum().alias("within_18_weeks"), _count(BANDS).sum().alias("waiting")
+    )
+    blanks = pl.DataFrame({"org_code": withheld}, schema={"org_code": pl.String}).with_columns(
+        pl.lit(None, pl.Float64).alias("within_18_weeks"), pl.lit(None, pl.Float64).alias("waiting")
+    )
+    counts = pl.concat([sums.filter(pl.col("waiting") > 0), blanks], how="vertical_relaxed")
+    return counts, rejected, month
+
+
 def _count(bands: list[str]) -> pl.Expr:
     """Patients in the given bands of a row (a blank band holds nobody)."""
     return pl.sum_horizontal(pl.col(COLUMN_MAP[b]).cast(pl.Float64).fill_null(0) for b in bands)

@@ -9,6 +9,7 @@ which other quarters are in the same call.
 from __future__ import annotations
 
 import zlib
+from dataclasses import dataclass
 
 import numpy as np
 import polars as pl
@@ -53,20 +54,21 @@ def _one_quarter(
 ) -> pl.DataFrame:
     codes = seg["org_code"].to_list()
     t = len(codes)
-    mat, n, strata_weights = _item_matrix(codes, items, rs)
+    strata = _Strata.of(rs)
+    mat, n = _item_matrix(codes, items, strata)
     rng = np.random.default_rng(seed)
     means = np.empty((replicates, t))
     _, s_count, width = mat.shape
     safe_n = np.maximum(n, 1)
     chunk = max(1, _MAX_CELLS // max(1, t * s_count * width))
     rows = np.arange(t)[None, :, None, None]
-    strata = np.arange(s_count)[None, None, :, None]
+    layers = np.arange(s_count)[None, None, :, None]
     mask = np.arange(width)[None, None, None, :] < n[None, :, :, None]
     for start in range(0, replicates, chunk):
         b = min(chunk, replicates - start)
         idx = np.floor(rng.random((b, t, s_count, width)) * safe_n[None, :, :, None]).astype(np.int64)
-        stratum_means = (mat[rows, strata, idx] * mask).sum(axis=3) / safe_n[None, :, :]
-        means[start : start + b] = _combine(stratum_means, n, strata_weights)
+        stratum_means = (mat[rows, layers, idx] * mask).sum(axis=3) / safe_n[None, :, :]
+        means[start : start + b] = strata.combine(stratum_means, n)
     lo_q, hi_q = (1 - rs.bootstrap.level) / 2, 1 - (1 - rs.bootstrap.level) / 2
     precision = rs.aggregation.average_precision if rs.aggregation.average_precision is not None else 2
     scale = 10.0**precision
@@ -93,32 +95,53 @@ def _one_quarter(
     )
 
 
-def _strata(rs: RuleSet) -> tuple[list[str | None], dict[str, tuple[int, float]]]:
+@dataclass(frozen=True)
+class _Strata:
     """Resampling strata: one (all items) for an item mean; one per domain for weighted domain groups.
 
     With weighted groups the average is a weighted mean of group scores, each the mean of its domains' item
     means, so each domain's items are resampled within that domain and the replicate is recombined the same
     way: a replicate never moves an item from one domain to another.
     """
-    agg = rs.aggregation
-    if agg.overall == "item_mean":
-        return [None], {}
-    domains = [d for g in agg.groups for d in g.domains]
-    group_of = {d: (gi, g.weight) for gi, g in enumerate(agg.groups) for d in g.domains}
-    return list(domains), group_of
+
+    domains: list[str] | None  # None: a single stratum holding every item
+    group: np.ndarray  # group index of each stratum
+    weight: np.ndarray  # weight of each group
+
+    @classmethod
+    def of(cls, rs: RuleSet) -> _Strata:
+        agg = rs.aggregation
+        if agg.overall == "item_mean":
+            return cls(None, np.zeros(1, dtype=np.int64), np.ones(1))
+        domains = [d for g in agg.groups for d in g.domains]
+        group = np.array([gi for gi, g in enumerate(agg.groups) for _ in g.domains], dtype=np.int64)
+        return cls(domains, group, np.array([g.weight for g in agg.groups], dtype=np.float64))
+
+    def combine(self, stratum_means: np.ndarray, n: np.ndarray) -> np.ndarray:
+        """Replicate averages from stratum means (replicate, org, stratum), as ``aggregate.aggregate`` does."""
+        if self.domains is None:
+            return stratum_means[..., 0]
+        weighted = np.zeros(stratum_means.shape[:2])
+        weights = np.zeros(n.shape[0])
+        for gi, weight in enumerate(self.weight):
+            here = n[:, self.group == gi] > 0  # (org, domains of the group) that have items
+            count = here.sum(axis=1)
+            total = (stratum_means[:, :, self.group == gi] * here[None, :, :]).sum(axis=2)
+            has = count > 0
+            weighted += np.where(has[None, :], total / np.maximum(count, 1)[None, :] * weight, 0.0)
+            weights += np.where(has, weight, 0.0)
+        return weighted / np.maximum(weights, 1e-300)[None, :]
 
 
-def _item_matrix(
-    codes: list[str], items: pl.DataFrame, rs: RuleSet
-) -> tuple[np.ndarray, np.ndarray, tuple[list[str | None], dict[str, tuple[int, float]]]]:
+def _item_matrix(codes: list[str], items: pl.DataFrame, strata: _Strata) -> tuple[np.ndarray, np.ndarray]:
     """Item scores as (organisation, stratum, item) in a fixed order, zero-padded, with the counts."""
-    strata, group_of = _strata(rs)
-    t, s_count = len(codes), len(strata)
+    t = len(codes)
+    s_count = 1 if strata.domains is None else len(strata.domains)
     pos = pl.DataFrame({"org_code": codes, "_org": np.arange(t, dtype=np.int64)})
     stratum = (
         pl.lit(0, pl.Int64)
-        if strata == [None]
-        else pl.col("domain").replace_strict(strata, list(range(s_count)), default=None, return_dtype=pl.Int64)
+        if strata.domains is None
+        else pl.col("domain").replace_strict(strata.domains, range(s_count), default=None, return_dtype=pl.Int64)
     )
     placed = (
         items.join(pos, on="org_code", how="inner")
@@ -135,31 +158,7 @@ def _item_matrix(
     width = max(int(n.max()) if n.size else 1, 1)
     mat = np.zeros((t, s_count, width))
     mat[org, st, k] = placed["score"].to_numpy()
-    return mat, n, (strata, group_of)
-
-
-def _combine(
-    stratum_means: np.ndarray, n: np.ndarray, strata_weights: tuple[list[str | None], dict[str, tuple[int, float]]]
-) -> np.ndarray:
-    """Replicate averages from stratum means, as :func:`npaf_pipeline.engine.aggregate.aggregate` combines them."""
-    strata, group_of = strata_weights
-    if strata == [None]:
-        return stratum_means[..., 0]
-    present = n > 0  # (t, S)
-    n_groups = 1 + max(gi for gi, _ in group_of.values())
-    weighted = np.zeros(stratum_means.shape[:2])
-    weights = np.zeros(n.shape[0])
-    for gi in range(n_groups):
-        cols = [si for si, d in enumerate(strata) if group_of[str(d)][0] == gi]
-        weight = next(w for d, (g, w) in group_of.items() if g == gi)
-        here = present[:, cols]  # (t, c)
-        count = here.sum(axis=1)
-        total = (stratum_means[:, :, cols] * here[None, :, :]).sum(axis=2)
-        group_mean = total / np.maximum(count, 1)[None, :]
-        has = count > 0
-        weighted += np.where(has[None, :], group_mean * weight, 0.0)
-        weights += np.where(has, weight, 0.0)
-    return weighted / np.maximum(weights, 1e-300)[None, :]
+    return mat, n
 
 
 def _rank_ranges(

@@ -126,9 +126,8 @@ def _parameters(rs: RuleSet) -> pl.DataFrame:
     for metric in rs.metrics:
         if isinstance(metric.method, Lookup):
             continue
-        variants = [("", "main", metric.method)]
-        variants += [(unit, f"unit={unit}", m) for unit, m in metric.unit_methods.items()]
-        for variant, label, method in variants:
+        for variant, method in _methods(metric):
+            label = f"unit={variant}" if variant else "main"
             kind, lo, hi, other, gate_op, gate_value, ranked_when = _method_parameters(metric, method)
             for org_type in metric.org_types:
                 pop = org_type if metric.scoring_population == "same_type" else "all"
@@ -188,6 +187,11 @@ def _attach_parameters(frame: pl.DataFrame, params: pl.DataFrame, rs: RuleSet) -
     return pl.concat([keyed, looked_up], how="horizontal")
 
 
+def _methods(metric: Metric) -> list[tuple[str, object]]:
+    """(variant, method) pairs of a metric: ``""`` for its main method, then each unit that has its own."""
+    return [("", metric.method), *metric.unit_methods.items()]
+
+
 def _method_parameters(
     metric: Metric, method: object
 ) -> tuple[int, float | None, float | None, float | None, int | None, float | None, bool | None]:
@@ -222,8 +226,7 @@ def _band_scores(rs: RuleSet) -> pl.Expr:
     """The score of every banded (metric, variant), as one expression over all rows."""
     expr: pl.Expr = pl.lit(None, pl.Float64)
     for metric in rs.metrics:
-        variants = [("", metric.method), *metric.unit_methods.items()]
-        for variant, method in variants:
+        for variant, method in _methods(metric):
             if not isinstance(method, Bands):
                 continue
             chain: pl.Expr = pl.lit(None, dtype=pl.Float64)
@@ -240,7 +243,7 @@ def _band_scores(rs: RuleSet) -> pl.Expr:
 def _check_provided(rows: pl.DataFrame, rs: RuleSet) -> None:
     bad: pl.Expr = pl.lit(False)
     for metric in rs.metrics:
-        for variant, method in [("", metric.method), *metric.unit_methods.items()]:
+        for variant, method in _methods(metric):
             if isinstance(method, ProvidedScore) and method.allowed is not None:
                 here = (pl.col("metric_id") == metric.id) & (pl.col("_variant") == variant)
                 bad = pl.when(here).then(~pl.col("value").is_in(method.allowed)).otherwise(bad)

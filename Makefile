@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN     = $(VENV)/bin
 STAMP   = $(VENV)/.installed
 
-.PHONY: help install test lint fmt reconcile run ui bench clean
+.PHONY: help install browser test lint fmt reconcile run ui bench clean
 
 help:
 	@echo "make run        generate the sample landing zone and backfill every sample quarter through Dagster"
@@ -23,10 +23,20 @@ $(STAMP): pyproject.toml constraints.txt
 
 install: $(STAMP)
 
+# Headless Chromium from Debian's packages for the tests of pages people look at (Data Docs, the site).
+# Installed when missing and we are root with apt-get; otherwise those tests skip and say why.
+browser:
+	@if command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 || [ -n "$$NPAF_CHROMIUM" ]; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	  echo "installing Debian's chromium package for the browser tests"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-dejavu-core >/dev/null \
+	    || echo "chromium could not be installed: the browser tests will skip"; \
+	else echo "chromium is not installed and this user cannot apt-get it: the browser tests will skip"; fi
+
 lint: $(STAMP)
 	$(BIN)/ruff check .
 
-test: $(STAMP)
+test: $(STAMP) browser
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest
 

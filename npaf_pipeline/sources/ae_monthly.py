@@ -48,6 +48,7 @@ from npaf_pipeline.sources.raw import (
 )
 from schemas.ae_monthly import ATTENDANCES, COUNTS, FILE, MONTHS, OVER_4H, PERIOD, TEXT_SUFFIX, AeMonthlyRow
 from schemas.canonical import empty_metric_values, empty_quarantine
+from schemas.common import WHOLE_NUMBER, parse_number
 
 SOURCE = "ae_monthly"
 
@@ -301,10 +302,12 @@ def _frame(parsed: list[_Parsed]) -> pl.DataFrame:
 
 # the expressions every read uses, built once (building them costs about as much as running them on 200 rows)
 _RAW_SCHEMA = {"source_row": pl.Int64, FILE: pl.Int64, **dict.fromkeys(COLUMNS.values(), pl.String)}
-_CELLS = [pl.col(c).str.strip_chars(WHITESPACE).replace(MISSING, None) for c in COLUMNS.values()]
+_CELLS = [
+    pl.col(c).str.strip_chars(WHITESPACE).replace([""] if c in COUNTS else MISSING, None) for c in COLUMNS.values()
+]  # a count's dash is kept in its ``_text`` twin, so a quarantine record shows it
 _COUNTS = [
     *[pl.col(c).alias(c + TEXT_SUFFIX) for c in COUNTS],
-    *[pl.col(c).str.replace_all(",", "", literal=True).cast(pl.Int64, strict=False) for c in COUNTS],
+    *[parse_number(pl.col(c), WHOLE_NUMBER).cast(pl.Int64, strict=False) for c in COUNTS],
 ]
 
 

@@ -35,6 +35,7 @@ from npaf_pipeline.sources.base import (
 )
 from npaf_pipeline.sources.raw import month_number, read_sheet, sheet_rows
 from schemas.ambsys import AmbsysRaw
+from schemas.common import parse_number
 
 SOURCE = "ambsys"
 SHEET = "Raw"
@@ -274,7 +275,10 @@ def _metrics(rows: pl.DataFrame, path: Path, sha: str) -> pl.DataFrame:
         "source_row",
         pl.when(month >= 4).then(year).otherwise(year - 1).alias("fy"),
         ((month - 4) % 12 + 1).alias("fy_month"),
-        *(pl.col(c).cast(pl.Float64) for c in ("all_incidents", "c2_incidents", "c2_total_seconds", "conveyed_to_ed")),
+        *(
+            parse_number(pl.col(c)).alias(c)
+            for c in ("all_incidents", "c2_incidents", "c2_total_seconds", "conveyed_to_ed")
+        ),
     )
     frames = [_one_metric(typed, f) for f in FORMULAS]
     return pl.concat(frames).with_columns(

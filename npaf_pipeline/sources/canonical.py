@@ -36,6 +36,7 @@ from schemas.canonical_inputs import (
     MetricValuesInput,
     OverrideFlagsInput,
 )
+from schemas.common import parse_number
 
 SOURCE = "canonical"
 FLAGS_SOURCE = "override_flags"
@@ -116,7 +117,7 @@ def _read_values(path: Path, wanted: set[str] | None, units: Mapping[str, str]) 
     )
     accepted, rejected = validate_rows(frame, MetricValuesInput, source=SOURCE, path=path, sha256=raw.sha256)
     values = accepted.with_columns(
-        pl.col("value", "numerator", "denominator").cast(pl.Float64),
+        *(parse_number(pl.col(c)).alias(c) for c in ("value", "numerator", "denominator")),
         pl.lit(SOURCE).alias("source"),
         pl.lit(str(path)).alias("source_file"),
         pl.lit(raw.sha256).alias("source_sha256"),

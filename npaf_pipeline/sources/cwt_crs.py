@@ -42,6 +42,7 @@ from npaf_pipeline.sources.raw import (
     sheet_rows,
 )
 from schemas.canonical import empty_metric_values
+from schemas.common import parse_number
 from schemas.cwt_crs import COUNTS, TEXT_SUFFIX, CwtCrsRow
 
 SOURCE = "cwt_crs"
@@ -164,7 +165,7 @@ def _frame(sheet: pl.DataFrame, header_at: int, keep: dict[int, str]) -> pl.Data
         period.alias("period" + TEXT_SUFFIX),
         pl.coalesce([period.str.strptime(pl.Date, f, strict=False) for f in _DATE_FORMATS]).alias("period"),
         *[pl.col(c).alias(c + TEXT_SUFFIX) for c in COUNTS],
-        *[pl.col(c).str.replace_all(",", "").cast(pl.Float64, strict=False) for c in COUNTS],
+        *[parse_number(pl.col(c)) for c in COUNTS],
     )
 
 

@@ -31,6 +31,7 @@ from npaf_pipeline.sources.base import (
     failing,
     finish_by_file,
     quarter_span,
+    require_whole_quarters,
     screen_rows,
     validate_rows,
     wanted_quarters,
@@ -122,6 +123,9 @@ def read(paths: list[Path], quarters: list[str] | None = None) -> AdapterResult:
     wanted = wanted_quarters(quarters)
     months, accepted = _read_files([Path(p) for p in paths])
     _one_file_per_month(months)
+    if months:
+        where = months[0].path.parent
+        require_whole_quarters(where, "the A&E monthly files", [(m.year, m.month) for m in months], wanted)
     values = _quarter_values(months, accepted, wanted)
     # each file's TOTAL row is read and accepted as its end marker, hence + 1
     files = [(m.path, m.sha256, m.rows_read, m.quarantine, m.rows_accepted + 1) for m in months]

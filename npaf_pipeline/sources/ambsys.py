@@ -29,6 +29,7 @@ from npaf_pipeline.sources.base import (
     finish,
     in_quarters,
     refuse_overlap,
+    require_whole_quarters,
     sha256_file,
     validate_rows,
     wanted_quarters,
@@ -128,6 +129,8 @@ def _read_one(path: Path, wanted: set[str] | None) -> AdapterResult:
         raise SourceFileError(path, f"sheet {SHEET} has a header but no data rows")
     frame = frame.with_columns(pl.Series("month", _months(path, frame), dtype=pl.String))
     accepted, quarantine = validate_rows(frame, AmbsysRaw, source=SOURCE, path=path, sha256=sha)
+    held = {(int(m[:4]), int(m[5:])) for m in frame["month"].drop_nulls().unique().to_list()}
+    require_whole_quarters(path, "the AmbSYS workbook's rows", held, wanted)
     values = in_quarters(_metrics(accepted.rename(COLUMN_MAP), path, sha), wanted)
     return finish(SOURCE, path, sha, frame.height, values, quarantine, rows_accepted=accepted.height)
 

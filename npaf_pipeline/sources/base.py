@@ -573,6 +573,41 @@ def wanted_quarters(quarters: Iterable[str] | None) -> set[str] | None:
     return None if quarters is None else {parse_quarter(q).label for q in quarters}
 
 
+class IncompleteQuarterError(SourceFileError):
+    """A requested quarter of which a source holds some months but not all that its values need."""
+
+
+def require_whole_quarters(
+    where: str | Path, what: str, months: Iterable[tuple[int, int]], wanted: set[str] | None
+) -> None:
+    """Refuse a requested quarter for which ``months`` ((year, month) the files hold) has some but not all three.
+
+    A quarterly value summed over the months that are there would look right and be too small; leaving the value
+    out would publish the quarter without it and say nothing. So the run stops, naming the months that are there
+    and the ones to land. Quarters with no month at all are the source's to not cover; quarters not requested
+    (``wanted`` None: every quarter the files hold) are only ever scored when whole.
+    """
+    if wanted is None:
+        return
+    present = set(months)
+    for label in sorted(wanted):
+        quarter = parse_quarter(label)
+        have = [ym for ym in quarter.months if ym in present]
+        if have and len(have) < len(quarter.months):
+            missing = [ym for ym in quarter.months if ym not in present]
+            raise IncompleteQuarterError(
+                where,
+                f"{what} for {quarter.label} hold {_month_names(have)} but not {_month_names(missing)}: land the "
+                "missing month (a quarter's value needs all three) or leave the quarter out of the run",
+            )
+
+
+def _month_names(months: Iterable[tuple[int, int]]) -> str:
+    names = ("January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
+             "November", "December")  # fmt: skip
+    return ", ".join(f"{names[m - 1]} {y}" for y, m in months)
+
+
 def in_quarters(values: pl.DataFrame, wanted: set[str] | None) -> pl.DataFrame:
     """The values of the requested quarters (see :func:`wanted_quarters`)."""
     return values if wanted is None else values.filter(pl.col("quarter").is_in(sorted(wanted)))

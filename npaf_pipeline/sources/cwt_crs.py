@@ -27,6 +27,7 @@ from npaf_pipeline.sources.base import (
     SourceFileError,
     finish_by_file,
     quarter_span,
+    require_whole_quarters,
     sha256_file,
     validate_rows,
     wanted_quarters,
@@ -93,6 +94,9 @@ def read(paths: list[Path], quarters: list[str] | None = None) -> AdapterResult:
     wanted = wanted_quarters(quarters)
     extracts = [read_extract(p) for p in paths]
     check_no_overlap(extracts)
+    if extracts:
+        months = set().union(*(_months(e.accepted) for e in extracts))
+        require_whole_quarters(extracts[0].path.parent, "the CWT-CRS extracts", months, wanted)
     values = _quarter_values(extracts, wanted)
     files = [(e.path, e.sha256, e.rows_read, e.quarantine, e.accepted.height) for e in extracts]
     return finish_by_file(SOURCE, values, files)

@@ -27,6 +27,7 @@ from npaf_pipeline.sources import canonical, cwt_crs, nof_csv, nof_dashboard, or
 from npaf_pipeline.sources.base import FileAccount
 from schemas.canonical import empty_quarantine
 from schemas.canonical_inputs import FLAG_TRUE
+from schemas.common import parse_number
 
 ORG_COLUMNS = ["quarter", "org_code", "org_name", "org_type", "org_subtype", "region", "icb_code"]
 ICB_TYPE = "icb"
@@ -274,11 +275,11 @@ def read_finance(paths: Sequence[Path]) -> pl.DataFrame:
     for path in paths:
         frame = _csv(path, FINANCE_COLUMNS, "a finance file (" + ", ".join(FINANCE_COLUMNS) + ")")
         amounts = FINANCE_COLUMNS[2:]
-        numbers = [pl.col(c).cast(pl.Float64, strict=False) for c in amounts]
+        numbers = [parse_number(pl.col(c)).alias(c) for c in amounts]
         typed = frame.select(canonical.normalise_quarter(), "org_code", *numbers)
         given = frame.select(pl.col(c).is_not_null().alias(f"_{c}") for c in amounts)
         bad = pl.concat([typed, given], how="horizontal").filter(
-            pl.any_horizontal(pl.col(c).is_null() & pl.col(f"_{c}") for c in amounts)
+            pl.any_horizontal((pl.col(c).is_null() | ~pl.col(c).is_finite()) & pl.col(f"_{c}") for c in amounts)
         )
         if bad.height:
             raise EngineInputError(f"{path.name}: amounts that are not numbers for {bad['org_code'].to_list()[:5]}")

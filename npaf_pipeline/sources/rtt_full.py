@@ -394,7 +394,9 @@ def _total_rows_not_matching(rows: pl.DataFrame) -> list[int]:
     """Source rows of C_999 total rows whose Total All differs from their group's other rows summed."""
     keys = ["Provider Org Code", "Commissioner Org Code", "RTT Part Type"]
     is_total = pl.col("Treatment Function Code") == TOTAL_TREATMENT_FUNCTION
-    typed = rows.lazy().select(*keys, "source_row", is_total.alias("_total"), pl.col("Total All").cast(pl.Float64))
+    typed = rows.lazy().select(
+        *keys, "source_row", is_total.alias("_total"), _band("Total All", rows.schema).alias("Total All")
+    )
     details = typed.filter(~pl.col("_total")).group_by(keys).agg(pl.col("Total All").sum().alias("_sum"))
     totals = typed.filter(pl.col("_total")).join(details, on=keys, how="inner")
     return totals.filter((pl.col("Total All") - pl.col("_sum")).abs() > 1e-9).collect()["source_row"].to_list()

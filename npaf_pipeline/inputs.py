@@ -25,6 +25,7 @@ from npaf_pipeline.icb.leadership import read_leadership
 from npaf_pipeline.ruleset import RuleSet
 from npaf_pipeline.sources import canonical, cwt_crs, nof_csv, nof_dashboard, organisations, registry, rtt_full
 from npaf_pipeline.sources.base import FileAccount
+from npaf_pipeline.sources.tables import read_table
 from schemas.canonical import empty_quarantine
 from schemas.canonical_inputs import FLAG_TRUE
 from schemas.common import parse_number
@@ -120,11 +121,12 @@ def flag_inputs(landing: Path, quarters: Sequence[str]) -> tuple[pl.DataFrame, p
     support_files = registry.source_files(landing, canonical.SUPPORT_SOURCE)
     quarantine, accounts, frames = [], [], []
     override = support = None
+    known = known_organisation_codes(landing) if override_files or support_files else None
     if override_files:
-        result = canonical.read_override_flags(override_files)
+        result = canonical.read_override_flags(override_files, known)
         override, quarantine, accounts = result.frame, [result.quarantine], result.accounts
     if support_files:
-        result = canonical.read_intensive_support(support_files)
+        result = canonical.read_intensive_support(support_files, known)
         support = result.frame
         quarantine, accounts = [*quarantine, result.quarantine], [*accounts, *result.accounts]
     if override is not None or support is not None:
@@ -150,6 +152,35 @@ def flag_inputs(landing: Path, quarters: Sequence[str]) -> tuple[pl.DataFrame, p
     )
     q = pl.concat(quarantine, how="vertical_relaxed") if quarantine else empty_quarantine()
     return flags, q, accounts
+
+
+def known_organisation_codes(landing: Path) -> set[str] | None:
+    """Every organisation code the landing zone's organisation reference knows, whatever its type or open dates:
+    the ODS list, the trust-type list, NHS England's NOF files and the ICB list. None when it holds none of them
+    (there is then nothing to check a flag file against, and nothing to score either)."""
+    codes: set[str] = set()
+    found = False
+    for path in registry.source_files(landing, organisations.ETR_SOURCE):
+        codes.update(organisations.read_ods_etr(path)["org_code"].to_list())
+        found = True
+    for path in registry.source_files(landing, organisations.TRUST_TYPES_SOURCE):
+        raw = read_table(
+            path,
+            source=organisations.TRUST_TYPES_SOURCE,
+            columns={"Trust_code": "org_code"},
+            required=["Trust_code"],
+            what="a trust-type list (Trust_code, ...)",
+        )
+        codes.update(raw.frame["org_code"].drop_nulls().to_list())
+        found = True
+    nof_files = registry.source_files(landing, nof_dashboard.SOURCE)
+    if nof_files:
+        codes.update(nof_dashboard.read_release(nof_files).rows["org_code"].to_list())
+        found = True
+    for path in registry.source_files(landing, ICB_REFERENCE_SOURCE):
+        codes.update(read_icb_lookup(path)["org_code"].to_list())
+        found = True
+    return codes if found else None
 
 
 # --- the ICB assessment's inputs ---------------------------------------------------------------------------

@@ -84,6 +84,15 @@ class AdapterResult:
             account.check()
 
 
+def quarantined_rows(quarantine: pl.DataFrame) -> int:
+    """Rows quarantined, counted by (file, row): a row with several failures counts once, and row 12 of one file
+    and row 12 of another count twice."""
+    if quarantine.is_empty():
+        return 0
+    keys = [c for c in ("source_file", "source_row") if c in quarantine.columns]
+    return quarantine.select(keys).unique().height
+
+
 def sha256_file(path: str | Path) -> str:
     digest = hashlib.sha256()
     with open(path, "rb") as handle:
@@ -438,7 +447,7 @@ def finish(
     accepted, more = validate_rows(_canonical(values), MetricValues, source=source, path=path, sha256=sha256)
     earlier = empty_quarantine() if quarantine is None or quarantine.width == 0 else quarantine
     quarantine = pl.concat([earlier.select(QUARANTINE_COLUMNS), more], how="vertical_relaxed")
-    n_quarantined = quarantine["source_row"].n_unique()
+    n_quarantined = quarantined_rows(quarantine)
     n_accepted = rows_accepted if rows_accepted is not None else accepted.height + reference_rows
     account = FileAccount(source, str(path), sha256, rows_read, n_accepted, n_quarantined)
     result = AdapterResult(source, accepted, quarantine, [account])
@@ -511,7 +520,7 @@ def _finish_together(
         quarantines = [pl.concat([q.select(QUARANTINE_COLUMNS), more], how="vertical_relaxed") for q in earlier]
     accounts = []
     for (path, sha256, rows_read, _, rows_accepted), quarantine in zip(files, quarantines, strict=True):
-        n_quarantined = quarantine["source_row"].n_unique() if quarantine.height else 0
+        n_quarantined = quarantined_rows(quarantine)
         account = FileAccount(source, str(path), sha256, rows_read, rows_accepted, n_quarantined)
         account.check()
         accounts.append(account)

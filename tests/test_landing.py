@@ -94,9 +94,15 @@ def _fifo(entry) -> None:
 
 
 def _socket(entry) -> None:
-    server = socket.socket(socket.AF_UNIX)
-    server.bind(str(entry))
-    server.close()  # the socket file stays
+    """Bound by a relative name from its folder: a socket's path is limited to about 100 bytes."""
+    here = os.getcwd()
+    os.chdir(entry.parent)
+    try:
+        server = socket.socket(socket.AF_UNIX)
+        server.bind(entry.name)
+        server.close()  # the socket file stays
+    finally:
+        os.chdir(here)
 
 
 def _link_to_folder_above(entry) -> None:

@@ -12,7 +12,7 @@ sets never read those folders. Leadership capability ratings (``leadership/``) a
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from pathlib import Path
 
 import polars as pl
@@ -222,7 +222,10 @@ def system_inputs(
     A missing input is left out, so its tests are not assessed and their evidence says so.
     """
     sa = rs.system_adjustment
-    flags = {t: read_flag_list(files) for t in flag_tests(rs) if (files := registry.source_files(landing, t))}
+    icbs = set(orgs.filter(pl.col("org_type") == ICB_TYPE)["org_code"].to_list()) if orgs.height else set()
+    flags = {
+        t: read_flag_list(files, icbs or None) for t in flag_tests(rs) if (files := registry.source_files(landing, t))
+    }
     every_month = [t for t in (sa.tests if sa else []) if t.kind == "lowest_quartile_every_month"]
     wanted = {str(t.params.get("metric", "")) for t in every_month}
     months, quarantine = provider_month_rows(landing, sorted(wanted & set(MONTHLY_METRIC_SOURCES)))
@@ -290,11 +293,20 @@ def _rtt_month(path: Path) -> tuple[pl.DataFrame, pl.DataFrame, str]:
     return frame.select(MONTH_COLUMNS), rejected, month
 
 
-def read_flag_list(paths: Sequence[Path]) -> pl.DataFrame:
-    """A list such as UEC tier one: quarter, icb_code and optionally ``listed`` (yes/no, true/false, 1/0)."""
+def read_flag_list(paths: Sequence[Path], known: Collection[str] | None = None) -> pl.DataFrame:
+    """A list such as UEC tier one: quarter, icb_code and optionally ``listed`` (yes/no, true/false, 1/0).
+
+    ``known``: the ICB codes of the organisation reference; a listed code that is none of them raises
+    :class:`canonical.UnknownOrganisationError` naming file, row and code (a mistyped ICB would silently escape
+    the test it is listed for).
+    """
     frames = []
     for path in paths:
         frame = _csv(path, ["quarter", "icb_code"], "a list (quarter, icb_code[, listed])")
+        if known is not None:  # polars keeps a blank line as a row of nulls: row k is line k + 2 below the header
+            located = frame.select(pl.col("icb_code").alias("org_code")).with_row_index("source_row", offset=2)
+            canonical.require_known_codes(located, known, path, f"the {path.parent.name} list")
+        frame = frame.filter(pl.any_horizontal(pl.all().is_not_null()))  # blank lines are layout, not rows
         listed = pl.col("listed").str.to_lowercase().is_in(FLAG_TRUE) if "listed" in frame.columns else pl.lit(True)
         frames.append(frame.select(canonical.normalise_quarter(), "icb_code", listed.alias("listed")))
     return pl.concat(frames).unique(["quarter", "icb_code"], keep="first", maintain_order=True)

@@ -64,3 +64,17 @@ def test_an_icb_on_the_list_is_known_from_the_icb_reference(tmp_path: Path) -> N
     landing = _landing(tmp_path, "intensive_support", "QMJ", icbs="icb_code,icb_name\nQMJ,NHS North Central London\n")
     flags, _, _ = inputs.flag_inputs(landing, ["2025-26 Q1"])
     assert flags.filter(flags["intensive_support"])["org_code"].to_list() == ["QMJ", "RAA"]
+
+
+@pytest.mark.parametrize(("code", "line"), [("QXX", 3), ("qmj", 3), ("QMK", 5)])
+def test_an_icb_list_naming_an_icb_the_reference_lacks_stops(tmp_path: Path, code: str, line: int) -> None:
+    """The same rule for an ICB system test's list (UEC tier one): a mistyped ICB would escape its test."""
+    path = tmp_path / "uec_tier1" / "uec_tier1.csv"
+    path.parent.mkdir()
+    rows = ["2025-26 Q1,QMJ", f"2025-26 Q1,{code}"] if line == 3 else ["2025-26 Q1,QMJ", "", "", f"2025-26 Q1,{code}"]
+    path.write_text("quarter,icb_code\n" + "\n".join(rows) + "\n")
+    with pytest.raises(UnknownOrganisationError) as err:
+        inputs.read_flag_list([path], {"QMJ", "QOP"})
+    assert str(err.value).startswith(f"{path}, row {line}, column org_code: the uec_tier1 list names organisation")
+    assert f"{code!r}" in str(err.value)
+    assert inputs.read_flag_list([path]).height == 2  # without a reference to check against it reads as before

@@ -5,6 +5,8 @@ from __future__ import annotations
 import dagster as dg
 import polars as pl
 
+from npaf_pipeline.sources.base import quarantined_rows
+
 MAX_ROWS_SHOWN = 50
 
 
@@ -50,7 +52,7 @@ def contract_check(
             "files": files,
             "rows_read": sum(a.rows_read for a in accounts),
             "rows_accepted": sum(a.rows_accepted for a in accounts),
-            "rows_quarantined": quarantine["source_row"].n_unique() if quarantine.height else 0,
+            "rows_quarantined": quarantined_rows(quarantine),
             "accounting_problems": "; ".join(problems) or "none",
             "failures": table_metadata(_readable(quarantine)),
             "failures_by_check": table_metadata(summary),

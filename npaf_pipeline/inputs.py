@@ -12,7 +12,7 @@ sets never read those folders. Leadership capability ratings (``leadership/``) a
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from pathlib import Path
 
 import polars as pl
@@ -25,8 +25,10 @@ from npaf_pipeline.icb.leadership import read_leadership
 from npaf_pipeline.ruleset import RuleSet
 from npaf_pipeline.sources import canonical, cwt_crs, nof_csv, nof_dashboard, organisations, registry, rtt_full
 from npaf_pipeline.sources.base import FileAccount
+from npaf_pipeline.sources.tables import read_table
 from schemas.canonical import empty_quarantine
 from schemas.canonical_inputs import FLAG_TRUE
+from schemas.common import parse_number
 
 ORG_COLUMNS = ["quarter", "org_code", "org_name", "org_type", "org_subtype", "region", "icb_code"]
 ICB_TYPE = "icb"
@@ -119,11 +121,12 @@ def flag_inputs(landing: Path, quarters: Sequence[str]) -> tuple[pl.DataFrame, p
     support_files = registry.source_files(landing, canonical.SUPPORT_SOURCE)
     quarantine, accounts, frames = [], [], []
     override = support = None
+    known = known_organisation_codes(landing) if override_files or support_files else None
     if override_files:
-        result = canonical.read_override_flags(override_files)
+        result = canonical.read_override_flags(override_files, known)
         override, quarantine, accounts = result.frame, [result.quarantine], result.accounts
     if support_files:
-        result = canonical.read_intensive_support(support_files)
+        result = canonical.read_intensive_support(support_files, known)
         support = result.frame
         quarantine, accounts = [*quarantine, result.quarantine], [*accounts, *result.accounts]
     if override is not None or support is not None:
@@ -149,6 +152,35 @@ def flag_inputs(landing: Path, quarters: Sequence[str]) -> tuple[pl.DataFrame, p
     )
     q = pl.concat(quarantine, how="vertical_relaxed") if quarantine else empty_quarantine()
     return flags, q, accounts
+
+
+def known_organisation_codes(landing: Path) -> set[str] | None:
+    """Every organisation code the landing zone's organisation reference knows, whatever its type or open dates:
+    the ODS list, the trust-type list, NHS England's NOF files and the ICB list. None when it holds none of them
+    (there is then nothing to check a flag file against, and nothing to score either)."""
+    codes: set[str] = set()
+    found = False
+    for path in registry.source_files(landing, organisations.ETR_SOURCE):
+        codes.update(organisations.read_ods_etr(path)["org_code"].to_list())
+        found = True
+    for path in registry.source_files(landing, organisations.TRUST_TYPES_SOURCE):
+        raw = read_table(
+            path,
+            source=organisations.TRUST_TYPES_SOURCE,
+            columns={"Trust_code": "org_code"},
+            required=["Trust_code"],
+            what="a trust-type list (Trust_code, ...)",
+        )
+        codes.update(raw.frame["org_code"].drop_nulls().to_list())
+        found = True
+    nof_files = registry.source_files(landing, nof_dashboard.SOURCE)
+    if nof_files:
+        codes.update(nof_dashboard.read_release(nof_files).rows["org_code"].to_list())
+        found = True
+    for path in registry.source_files(landing, ICB_REFERENCE_SOURCE):
+        codes.update(read_icb_lookup(path)["org_code"].to_list())
+        found = True
+    return codes if found else None
 
 
 # --- the ICB assessment's inputs ---------------------------------------------------------------------------
@@ -190,7 +222,10 @@ def system_inputs(
     A missing input is left out, so its tests are not assessed and their evidence says so.
     """
     sa = rs.system_adjustment
-    flags = {t: read_flag_list(files) for t in flag_tests(rs) if (files := registry.source_files(landing, t))}
+    icbs = set(orgs.filter(pl.col("org_type") == ICB_TYPE)["org_code"].to_list()) if orgs.height else set()
+    flags = {
+        t: read_flag_list(files, icbs or None) for t in flag_tests(rs) if (files := registry.source_files(landing, t))
+    }
     every_month = [t for t in (sa.tests if sa else []) if t.kind == "lowest_quartile_every_month"]
     wanted = {str(t.params.get("metric", "")) for t in every_month}
     months, quarantine = provider_month_rows(landing, sorted(wanted & set(MONTHLY_METRIC_SOURCES)))
@@ -258,11 +293,20 @@ def _rtt_month(path: Path) -> tuple[pl.DataFrame, pl.DataFrame, str]:
     return frame.select(MONTH_COLUMNS), rejected, month
 
 
-def read_flag_list(paths: Sequence[Path]) -> pl.DataFrame:
-    """A list such as UEC tier one: quarter, icb_code and optionally ``listed`` (yes/no, true/false, 1/0)."""
+def read_flag_list(paths: Sequence[Path], known: Collection[str] | None = None) -> pl.DataFrame:
+    """A list such as UEC tier one: quarter, icb_code and optionally ``listed`` (yes/no, true/false, 1/0).
+
+    ``known``: the ICB codes of the organisation reference; a listed code that is none of them raises
+    :class:`canonical.UnknownOrganisationError` naming file, row and code (a mistyped ICB would silently escape
+    the test it is listed for).
+    """
     frames = []
     for path in paths:
         frame = _csv(path, ["quarter", "icb_code"], "a list (quarter, icb_code[, listed])")
+        if known is not None:  # polars keeps a blank line as a row of nulls: row k is line k + 2 below the header
+            located = frame.select(pl.col("icb_code").alias("org_code")).with_row_index("source_row", offset=2)
+            canonical.require_known_codes(located, known, path, f"the {path.parent.name} list")
+        frame = frame.filter(pl.any_horizontal(pl.all().is_not_null()))  # blank lines are layout, not rows
         listed = pl.col("listed").str.to_lowercase().is_in(FLAG_TRUE) if "listed" in frame.columns else pl.lit(True)
         frames.append(frame.select(canonical.normalise_quarter(), "icb_code", listed.alias("listed")))
     return pl.concat(frames).unique(["quarter", "icb_code"], keep="first", maintain_order=True)
@@ -274,11 +318,11 @@ def read_finance(paths: Sequence[Path]) -> pl.DataFrame:
     for path in paths:
         frame = _csv(path, FINANCE_COLUMNS, "a finance file (" + ", ".join(FINANCE_COLUMNS) + ")")
         amounts = FINANCE_COLUMNS[2:]
-        numbers = [pl.col(c).cast(pl.Float64, strict=False) for c in amounts]
+        numbers = [parse_number(pl.col(c)).alias(c) for c in amounts]
         typed = frame.select(canonical.normalise_quarter(), "org_code", *numbers)
         given = frame.select(pl.col(c).is_not_null().alias(f"_{c}") for c in amounts)
         bad = pl.concat([typed, given], how="horizontal").filter(
-            pl.any_horizontal(pl.col(c).is_null() & pl.col(f"_{c}") for c in amounts)
+            pl.any_horizontal((pl.col(c).is_null() | ~pl.col(c).is_finite()) & pl.col(f"_{c}") for c in amounts)
         )
         if bad.height:
             raise EngineInputError(f"{path.name}: amounts that are not numbers for {bad['org_code'].to_list()[:5]}")

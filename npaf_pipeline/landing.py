@@ -21,7 +21,6 @@ LEDGER_SCHEMA = {
     "size_bytes": pl.Int64,
     "first_seen": pl.Datetime("us", "UTC"),
 }
-IGNORED_NAMES = {"SOURCE.md", "README.md", ".DS_Store"}
 
 
 @dataclass(frozen=True)
@@ -33,15 +32,19 @@ class LandingFile:
 
 
 def scan(landing: str | Path) -> list[LandingFile]:
-    """Every raw file under ``landing``, by source folder, in a stable order."""
+    """Every raw file under ``landing``, by source folder, in a stable order.
+
+    Source folders are listed as every reader lists them (:func:`registry.source_files`): an entry that is not a
+    readable regular file (a folder, a dangling link, a FIFO, a socket, an unreadable file) is an error naming it.
+    """
+    from npaf_pipeline.sources import registry
+
     root = Path(landing)
     if not root.is_dir():
         raise FileNotFoundError(f"landing zone {root} does not exist")
     files = []
     for source_dir in sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")):
-        for path in sorted(p for p in source_dir.rglob("*") if p.is_file()):
-            if path.name in IGNORED_NAMES or path.name.startswith((".", "~$")):
-                continue
+        for path in registry.source_files(root, source_dir.name):
             files.append(LandingFile(source_dir.name, path, sha256_file(path), path.stat().st_size))
     return files
 

@@ -2,7 +2,8 @@
 
 Raw extracts list every reporting provider (independent-sector units, walk-in centres, closed trusts), not
 only the organisations the framework scores: their rows are set aside as out of scope, with the reason, not
-dropped. Values outside a metric's declared valid range are quarantined as errors.
+dropped. Values outside a metric's declared valid range, and values, numerators or denominators that are not finite
+numbers (NaN, infinity), are quarantined as errors whichever source gave them.
 """
 
 from __future__ import annotations
@@ -33,7 +34,11 @@ def screen_values(values: pl.DataFrame, orgs: pl.DataFrame, rs: RuleSet) -> tupl
     frame = frame.join(bounds, on="metric_id", how="left")
     below = pl.col("_low").is_not_null() & (pl.col("value") < pl.col("_low"))
     above = pl.col("_high").is_not_null() & (pl.col("value") > pl.col("_high"))
-    out_of_range = (below | above).fill_null(False)
+    not_finite = ~pl.col("value").is_finite().fill_null(True)
+    for part in ("numerator", "denominator"):
+        if part in frame.columns:
+            not_finite = not_finite | ~pl.col(part).cast(pl.Float64).is_finite().fill_null(True)
+    out_of_range = (below | above).fill_null(False) | not_finite
     unknown = ~pl.col("_known")
     accepted = frame.filter(~unknown & ~out_of_range).drop("_known", "_low", "_high")
     range_text = pl.format("[{}, {}]", pl.col("_low").fill_null(float("-inf")), pl.col("_high").fill_null(float("inf")))
@@ -50,7 +55,9 @@ def screen_values(values: pl.DataFrame, orgs: pl.DataFrame, rs: RuleSet) -> tupl
                 frame.filter(~unknown & out_of_range),
                 pl.lit(OUT_OF_RANGE),
                 pl.col("value").cast(pl.String),
-                pl.format("{} value outside the valid range {}", pl.col("metric_id"), range_text),
+                pl.when(not_finite)
+                .then(pl.format("{} value, numerator or denominator is not a finite number", pl.col("metric_id")))
+                .otherwise(pl.format("{} value outside the valid range {}", pl.col("metric_id"), range_text)),
                 column="value",
             ),
         ]

@@ -3,7 +3,8 @@
 Column names are the adapter's canonical names (``npaf_pipeline.sources.ae_monthly.COLUMNS`` maps the published
 headers onto them). Every count is carried twice: the cell as published (``<name>_text``, which must be a whole
 number) and its value (``<name>``, never negative), so an unreadable cell and a negative count are quarantined
-under their own rule. Blank and ``-`` cells are missing, not errors.
+under their own rule. Blank and ``-`` cells are missing; in a count a value is built from (``SCORED``) a blank, dash
+or suppression marker (``*``, ``..``, ``x``...) quarantines the row, so no value is made from what is left of it.
 """
 
 from __future__ import annotations
@@ -11,7 +12,17 @@ from __future__ import annotations
 import pandera.polars as pa
 import polars as pl
 
-from schemas.common import MONTH_NAMES, ODS_CODE, TEXT_SUFFIX, WHOLE_NUMBER, blank_or_matching, count, published_text
+from schemas.common import (
+    MONTH_NAMES,
+    ODS_CODE,
+    TEXT_SUFFIX,
+    WHOLE_NUMBER,
+    blank_or_matching,
+    count,
+    finite_and_plausible,
+    published_text,
+    reported,
+)
 
 MONTHS = MONTH_NAMES
 PERIOD = rf"(?i)^MSitAE-({'|'.join(MONTHS)})-(\d{{4}})$"
@@ -42,6 +53,11 @@ OTHER_COUNTS = [
     "other_emergency_admissions",
 ]
 COUNTS = ATTENDANCES + OVER_4H + OTHER_COUNTS
+SCORED = [*ATTENDANCES, *OVER_4H, "dta_wait_12h_plus"]
+"""The counts a value is built from (OF0013 from attendances and over-4-hour waits, OF9013 from 12-hour waits): a
+blank, dash or suppression marker in any of them quarantines the row; the organisation's quarter is withheld."""
+COUNT_TEXT = rf"{WHOLE_NUMBER}|^[-\u2013\u2014]$"
+"""A count's cell as published: a whole number (thousands separators allowed), or a dash for none."""
 DENOMINATOR_OF = dict(zip(OVER_4H, ATTENDANCES, strict=True))
 """Each over-4-hour count and the attendances it is part of (numerator <= denominator)."""
 
@@ -106,8 +122,10 @@ class AeMonthlyRow(pa.DataFrameModel):
     other_emergency_admissions_text: str = published_text()
 
     _is_a_whole_number = pa.check(*[c + TEXT_SUFFIX for c in COUNTS], name="is_a_whole_number")(
-        blank_or_matching(WHOLE_NUMBER)
+        blank_or_matching(COUNT_TEXT)
     )
+    _finite = pa.check(*[c + TEXT_SUFFIX for c in COUNTS], name="finite_and_plausible")(finite_and_plausible)
+    _reported = pa.check(*[c + TEXT_SUFFIX for c in SCORED], name="reported_not_suppressed")(reported)
 
     @pa.check(*OVER_4H, name="within_attendances")
     def _within_attendances(cls, data) -> pl.LazyFrame:

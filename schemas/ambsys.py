@@ -9,11 +9,13 @@ from __future__ import annotations
 import pandera.polars as pa
 import polars as pl
 
-from schemas.common import MONTH_NAMES, NUMBER, ODS_CODE, as_number
+from schemas.common import MONTH_NAMES, NUMBER, ODS_CODE, as_number, finite_and_plausible
 
 MONTH_NAME = r"(?i)^(" + "|".join(MONTH_NAMES) + r")$"
 REGION_CODE = r"^Y\d{2}$"
 INDICATORS = ("A7", "A10", "A30", "A53")
+PAIRS = {"A30": "A10", "A53": "A7"}
+"""Each numerator and its denominator: OF0017 = ΣA30 / ΣA10, OF0028 = ΣA53 / ΣA7."""
 
 
 class AmbsysRaw(pa.DataFrameModel):
@@ -38,6 +40,15 @@ class AmbsysRaw(pa.DataFrameModel):
     @pa.check(*INDICATORS, name="non_negative")
     def _non_negative(cls, data) -> pl.LazyFrame:
         return data.lazyframe.select(as_number(data.key) >= 0)
+
+    _finite = pa.check(*INDICATORS, name="finite_and_plausible")(finite_and_plausible)
+
+    @pa.check(*PAIRS, name="reported_with_its_denominator")
+    def _pair(cls, data) -> pl.LazyFrame:
+        """A numerator and its denominator are reported together or not at all (a month not reported, as London's
+        Category 2 in October 2022, leaves the quarter without a value); one without the other is quarantined."""
+        other = PAIRS[data.key]
+        return data.lazyframe.select(pl.col(data.key).is_null() == pl.col(other).is_null())
 
     @pa.check("A53", name="conveyed_to_ed_at_most_all_incidents")
     def _conveyed_le_incidents(cls, data) -> pl.LazyFrame:

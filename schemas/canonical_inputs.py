@@ -10,16 +10,15 @@ from __future__ import annotations
 import pandera.polars as pa
 import polars as pl
 
-from schemas.common import METRIC_ID, ODS_CODE, QUARTER_LABEL
+from schemas.common import METRIC_ID, NUMBER, ODS_CODE, QUARTER_LABEL, finite_and_plausible, parse_number
 
-NUMBER = r"^-?\d+(\.\d+)?([eE][-+]?\d+)?$"
 FLAG = r"(?i)^(1|0|1\.0|0\.0|true|false|yes|no)$"
 FLAG_TRUE = ("1", "1.0", "true", "yes")
 UNITS = ("percent", "count", "rate", "mins", "days", "out of 10", "percentage points", "score")
 
 
 def _number(column: str) -> pl.Expr:
-    return pl.col(column).cast(pl.Float64, strict=False)
+    return parse_number(pl.col(column))
 
 
 def _consecutive_years(cls, data) -> pl.LazyFrame:
@@ -48,6 +47,14 @@ class MetricValuesInput(pa.DataFrameModel):
     @pa.check("numerator", "denominator", name="non_negative")
     def _non_negative(cls, data) -> pl.LazyFrame:
         return data.lazyframe.select(_number(data.key) >= 0)
+
+    _finite = pa.check("value", "numerator", "denominator", name="finite_and_plausible")(finite_and_plausible)
+
+    @pa.check("numerator", name="given_with_its_denominator")
+    def _pair(cls, data) -> pl.LazyFrame:
+        """A numerator and a denominator come together or not at all: one left blank, '-' or suppressed beside the
+        other is half a value (the row is quarantined, not scored from the half that is left)."""
+        return data.lazyframe.select(pl.col("numerator").is_null() == pl.col("denominator").is_null())
 
     _quarter_years = pa.check("quarter", **_QUARTER_CHECK)(_consecutive_years)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 
 import pandera.polars as pa
@@ -27,10 +28,23 @@ MONTH_NAMES = (
     "DECEMBER",
 )
 """Month names as raw files spell them (compared without regard to case)."""
-WHOLE_NUMBER = r"^(\d+|\d{1,3}(,\d{3})+)$|^-\d+$"
-"""A count as published: digits, optionally with thousands separators; a minus sign is read (and then refused)."""
-NUMBER = r"^-?\d+(\.\d+)?([eE][-+]?\d+)?$"
-"""A number as a workbook or CSV cell holds it, validated as text so a quarantine record shows what was there."""
+GROUPED = r"\d{1,3}(?:,\d{3})+"
+"""Digits grouped in threes by commas (``1,234``, ``14,946``): the one thousands-separator rule of every source. A
+comma anywhere else (``1,23``, ``12,34,5``, ``1,5`` as a decimal comma) makes the cell unreadable, never a number."""
+WHOLE_NUMBER = rf"^-?(?:{GROUPED}|\d+)$"
+"""A count as published: digits, optionally grouped by thousands separators; a minus sign is read (and then refused)."""
+NUMBER = rf"^-?(?:{GROUPED}(?:\.\d+)?|\d+(?:\.\d+)?(?:[eE][-+]?\d+)?)$"
+"""A number as a workbook or CSV cell holds it, validated as text so a quarantine record shows what was there:
+digits with an optional decimal part and exponent, or a thousands-grouped number (without an exponent)."""
+NOT_GIVEN = ("", "-", "\u2013", "\u2014")
+"""Cells (trimmed) that hold nothing: blank, or a dash (hyphen, en or em dash) for 'none' or 'not submitted'."""
+SUPPRESSION_MARKERS = (
+    "*", "**", "***", ".", "..", "...", "\u2026", ":", "~", "#", "x", "c", "z", "u", "n/a", "na", "n.a.",
+    "[c]", "[x]", "[z]", "[u]", "[w]", "[low]", "[dk]",
+)  # fmt: skip
+"""Symbols NHS and ONS publications put in a number cell that was suppressed or is not available (compared in lower
+case). With :data:`NOT_GIVEN` they are the cells that hold no number: a row whose numerator or denominator is one of
+them is quarantined (or, where a source says so, not reported), never scored from the rest of the row."""
 TEXT_SUFFIX = "_text"
 """A value parsed from a cell is carried next to the cell as published, ``<name>_text``, so an unreadable cell and
 an impossible value are quarantined under their own rule."""
@@ -70,6 +84,53 @@ def blank_or_matching(pattern: str) -> Callable[..., pl.LazyFrame]:
     return check
 
 
+def parse_number(text: pl.Expr, pattern: str = NUMBER) -> pl.Expr:
+    """The value of a number cell (text) by the one rule every source reads numbers with: a cell matching ``pattern``
+    (:data:`NUMBER` or :data:`WHOLE_NUMBER`) with its thousands separators removed; null for anything else (blank,
+    a suppression marker, a malformed grouping such as ``1,23``), which the cell's text check then words.
+    ``1e999`` matches and reads as infinity: :func:`is_finite_number` refuses it."""
+    return pl.when(text.str.contains(pattern)).then(text.str.replace_all(",", "", literal=True)).cast(pl.Float64)
+
+
+_NUMBER_RE = re.compile(NUMBER)
+
+
+def number_from_text(text: str) -> float | None:
+    """:func:`parse_number` for one cell in Python (a reader that goes row by row): the value, or None when the
+    cell is not a number by the same rule."""
+    text = text.strip()
+    return float(text.replace(",", "")) if _NUMBER_RE.match(text) else None
+
+
 def as_number(column: str) -> pl.Expr:
-    """A text column's value (null where it is not a number), for checks across columns."""
-    return pl.col(column).cast(pl.Float64, strict=False)
+    """A column's value by :func:`parse_number` (null where it is not a number), for checks across columns; a
+    column already read as numbers is taken as it is."""
+    return parse_number(pl.col(column).cast(pl.String))
+
+
+def is_suppressed(text: pl.Expr) -> pl.Expr:
+    """Whether a (trimmed) cell holds no number: null, blank, a dash or a suppression marker."""
+    return text.is_null() | text.str.to_lowercase().is_in([*NOT_GIVEN, *SUPPRESSION_MARKERS])
+
+
+MAX_MAGNITUDE = 1e15
+"""No number in a raw NHS file is this large (a quadrillion patients, seconds or pounds): a cell beyond it, or one
+that reads as infinity (``1e999``), is a typo or damage. Each metric's own plausible range is in the rule set."""
+
+
+def finite_and_plausible(cls, data) -> pl.LazyFrame:
+    """A check body: the number in a text cell is finite and within +-:data:`MAX_MAGNITUDE`; blanks and cells that
+    are not numbers pass here (their own text check refuses them). Register with
+    ``pa.check(*columns, name="finite_and_plausible")``."""
+    return data.lazyframe.select(is_plausible_number(pl.col(data.key)))
+
+
+def is_plausible_number(text: pl.Expr) -> pl.Expr:
+    """True unless the cell is a number that is not finite or beyond +-:data:`MAX_MAGNITUDE`."""
+    return (parse_number(text).abs() <= MAX_MAGNITUDE).fill_null(True)
+
+
+def reported(cls, data) -> pl.LazyFrame:
+    """A check body: the cell (text) holds a number, not a blank, dash or suppression marker: for the counts a
+    metric's numerator or denominator is built from. Register with ``pa.check(*columns, name="reported")``."""
+    return data.lazyframe.select(~is_suppressed(pl.col(data.key)))

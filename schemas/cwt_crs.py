@@ -13,14 +13,23 @@ import datetime
 import pandera.polars as pa
 import polars as pl
 
-from schemas.common import ODS_CODE, TEXT_SUFFIX, blank_or_matching, count, published_text
+from schemas.common import (
+    NUMBER,
+    ODS_CODE,
+    TEXT_SUFFIX,
+    blank_or_matching,
+    count,
+    finite_and_plausible,
+    published_text,
+    reported,
+)
 
 STANDARDS = ("28-day FDS", "31-day Combined", "62-day Combined")
 MONTHS = ("JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC")
-NUMBER = r"^(\d+|\d{1,3}(,\d{3})+)(\.\d+)?$|^-\d+(\.\d+)?$"
-"""A count as published (a minus sign is read, and then refused by the range check)."""
 FINANCIAL_YEAR = r"^\d{4}/\d{2}$"
 COUNTS = ["total_treated", "within_standard", "breaches"]
+SCORED = ["total_treated", "within_standard"]
+"""The counts OF0010 and OF0011 are built from: blank, '-' or a suppression marker in either quarantines the row."""
 TOLERANCE = 1e-6
 PATIENTS = "patients (halves allowed); missing when blank or '-'"
 
@@ -49,6 +58,8 @@ class CwtCrsRow(pa.DataFrameModel):
         return data.lazyframe.select(pl.col("period").is_not_null())
 
     _is_a_number = pa.check(*[c + TEXT_SUFFIX for c in COUNTS], name="is_a_number")(blank_or_matching(NUMBER))
+    _finite = pa.check(*[c + TEXT_SUFFIX for c in COUNTS], name="finite_and_plausible")(finite_and_plausible)
+    _reported = pa.check(*[c + TEXT_SUFFIX for c in SCORED], name="reported_not_suppressed")(reported)
 
     @pa.check("within_standard", name="within_total_treated")
     def _within_total(cls, data) -> pl.LazyFrame:

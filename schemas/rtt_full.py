@@ -12,7 +12,7 @@ from __future__ import annotations
 import pandera.polars as pa
 import polars as pl
 
-from schemas.common import NUMBER, ODS_CODE, as_number
+from schemas.common import MAX_MAGNITUDE, NUMBER, ODS_CODE, as_number, finite_and_plausible
 
 PERIOD = r"(?i)^RTT-(January|February|March|April|May|June|July|August|September|October|November|December)-\d{4}$"
 PART_TYPES = ("Part_1A", "Part_1B", "Part_2", "Part_2A", "Part_3")
@@ -102,6 +102,8 @@ class _RttFullBase(pa.DataFrameModel):
 
     @pa.check("Total", name="total_is_sum_of_bands")
     def _total(cls, data) -> pl.LazyFrame:
+        """Where NHS England fills Total (completed pathways), the bands add up to it. Total All, always filled, is
+        checked against the bands too: what shows that a blank band held nobody."""
         banded = pl.any_horizontal(pl.col(c).is_not_null() for c in BANDS)
         return data.lazyframe.select(~banded | ((_band_sum(data) - as_number("Total")).abs() < 1e-9))
 
@@ -109,8 +111,20 @@ class _RttFullBase(pa.DataFrameModel):
         unique = ["Provider Org Code", "Commissioner Org Code", "RTT Part Type", "Treatment Function Code"]
 
 
+def _typed(data) -> bool:
+    """Whether the column was read as integers (the adapter's quick path) rather than as text."""
+    return data.lazyframe.collect_schema()[data.key].is_integer()
+
+
 def _non_negative(cls, data) -> pl.LazyFrame:
-    return data.lazyframe.select(as_number(data.key) >= 0)
+    return data.lazyframe.select((pl.col(data.key) if _typed(data) else as_number(data.key)) >= 0)
+
+
+def _finite_count(cls, data) -> pl.LazyFrame:
+    """:func:`schemas.common.finite_and_plausible`, on integers as on text."""
+    if _typed(data):
+        return data.lazyframe.select((pl.col(data.key).abs() <= MAX_MAGNITUDE).fill_null(True))
+    return finite_and_plausible(cls, data)
 
 
 def _build() -> type[pa.DataFrameModel]:
@@ -120,6 +134,7 @@ def _build() -> type[pa.DataFrameModel]:
         namespace["__annotations__"][f"band_{i:03d}"] = str  # type: ignore[index]
         namespace[f"band_{i:03d}"] = pa.Field(alias=band, nullable=True, str_matches=NUMBER)
     namespace["_counts_non_negative"] = pa.check(*BANDS, *TOTALS, name="non_negative")(_non_negative)
+    namespace["_counts_finite"] = pa.check(*BANDS, *TOTALS, name="finite_and_plausible")(_finite_count)
     return type("RttFullRaw", (_RttFullBase,), namespace)
 
 

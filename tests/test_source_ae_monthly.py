@@ -200,13 +200,31 @@ def test_bom_crlf_and_windows_1252_names_are_read(tmp_path: Path) -> None:
     assert _value(result, "RAA") == pytest.approx(90.0)
 
 
-def test_blank_and_dash_cells_are_missing_not_errors(tmp_path: Path) -> None:
-    files = _quarter(
-        tmp_path, {"APRIL": [_row("APRIL", "RAA", attendances_type2="-", over_4h_type2=""), _row("APRIL", "RBB")]}
-    )
+def test_blank_and_dash_cells_are_missing_not_errors_where_no_value_uses_them(tmp_path: Path) -> None:
+    row = _row("APRIL", "RAA", emergency_admissions_type2="-", other_emergency_admissions="", dta_wait_4_12h="-")
+    files = _quarter(tmp_path, {"APRIL": [row, _row("APRIL", "RBB")]})
     result = ae_monthly.read(files)
     assert result.quarantine.is_empty()
     assert _value(result, "RAA") == pytest.approx(90.0)
+
+
+@pytest.mark.parametrize("marker", ["-", "", "*", "..", ":", "x", "c", "[c]", "n/a", "\u2013"])
+@pytest.mark.parametrize(
+    "column", ["attendances_type2", "over_4h_type1", "attendances_booked_other", "dta_wait_12h_plus"]
+)
+def test_a_suppressed_count_a_value_needs_quarantines_the_row_and_withholds_the_quarter(
+    tmp_path: Path, marker: str, column: str
+) -> None:
+    """Issue 11.1: a '-' in attendances with the over-4-hour count present moved a trust's 4-hour % (80.6 -> 75.2)."""
+    files = _quarter(tmp_path, {"MAY": [_row("MAY", "RAA", **{column: marker}), _row("MAY", "RBB")]})
+    result = ae_monthly.read(files)
+    assert not result.values.filter(pl.col("org_code") == "RAA").height  # no OF0013 nor OF9013 from what is left
+    assert _value(result, "RBB") == pytest.approx(90.0)
+    records = result.quarantine.filter(pl.col("check") == "reported_not_suppressed")
+    assert records["source_row"].to_list() == [2]
+    assert records["column"].to_list() == [HEADER[CANONICAL.index(column)]]
+    assert records["value"].to_list() == [marker or None]
+    _accounting_holds(result)
 
 
 def test_trailing_spaces_and_stray_empty_columns_are_ignored(tmp_path: Path) -> None:

@@ -13,6 +13,7 @@ from npaf_pipeline.sources import ambsys
 from npaf_pipeline.sources.base import SourceFileError
 from npaf_pipeline.sources.nof_csv import read_nof_csv
 from schemas.common import MONTH_NAMES as MONTHS
+from schemas.common import NUMBER
 from tests.conftest import ACUTE_Q1, real_file
 
 AMBSYS = "ambsys-to-aug2025/AmbSYS-Time-Series-until-20250831.xlsx"
@@ -316,7 +317,7 @@ def test_negative_count_and_text_in_a_number_cell_are_quarantined(tmp_path: Path
     result = ambsys.read([write_ambsys(tmp_path / "bad.xlsx", rows)])
     q = result.quarantine.sort("source_row")
     assert q.select("source_row", "column", "value").rows() == [(37, "A30", "-5"), (39, "A10", "n/a")]
-    assert q["check"].to_list() == ["non_negative", "str_matches('^-?\\d+(\\.\\d+)?([eE][-+]?\\d+)?$')"]
+    assert q["check"].to_list() == ["non_negative", f"str_matches('{NUMBER}')"]
     values = _values(result)
     assert ("2025-26 Q1", "R1F", "OF0017") not in values  # never a value from part of a quarter
     assert ("2025-26 Q1", "R1F", "OF0028") not in values
@@ -325,15 +326,37 @@ def test_negative_count_and_text_in_a_number_cell_are_quarantined(tmp_path: Path
     assert (account.rows_read, account.rows_accepted, account.rows_quarantined) == (40, 38, 2)
 
 
-def test_blank_and_dash_cells_are_missing_not_errors(tmp_path: Path) -> None:
+def test_a_month_not_reported_leaves_the_quarter_without_a_value_and_is_not_an_error(tmp_path: Path) -> None:
     rows = ambsys_rows()
-    rows[21 + 11][8] = None  # RYE April 2025, A7 blank
+    rows[21 + 11][8] = None  # RYE April 2025, A7 blank ...
+    rows[21 + 11][11] = "-"  # ... and A53 '-': the month's conveyance not reported
     result = ambsys.read([write_ambsys(tmp_path / "blank.xlsx", rows)])
     assert result.quarantine.is_empty()
     values = _values(result)
     assert ("2025-26 Q1", "RYE", "OF0017") not in values  # June A10/A30 are "-"
-    assert ("2025-26 Q1", "RYE", "OF0028") not in values  # April A7 blank: year to date incomplete
+    assert ("2025-26 Q1", "RYE", "OF0028") not in values  # April not reported: year to date incomplete
     assert values[("2025-26 Q1", "R1F", "OF0017")] == pytest.approx(1511 / 60)
+
+
+@pytest.mark.parametrize(("column", "marker"), [(8, None), (8, "-"), (11, None), (9, "-"), (10, None), (10, "-")])
+def test_a_numerator_without_its_denominator_is_quarantined(tmp_path: Path, column: int, marker) -> None:
+    """Issue 11.1: A30 without A10 (or A53 without A7, or the reverse) is one side of a value suppressed."""
+    rows = ambsys_rows()
+    rows[21 + 10][column] = marker  # R1F April 2025
+    result = ambsys.read([write_ambsys(tmp_path / "half.xlsx", rows)])
+    assert result.quarantine["check"].to_list() == ["reported_with_its_denominator"]
+    assert result.quarantine["source_row"].to_list() == [37]
+    values = _values(result)
+    assert ("2025-26 Q1", "R1F", "OF0017") not in values and ("2025-26 Q1", "R1F", "OF0028") not in values
+
+
+@pytest.mark.parametrize("marker", ["*", "..", "x", ":", "c", "[c]"])
+def test_a_suppression_marker_is_quarantined(tmp_path: Path, marker: str) -> None:
+    rows = ambsys_rows()
+    rows[21 + 10][10] = marker  # R1F April 2025, A30
+    result = ambsys.read([write_ambsys(tmp_path / "marker.xlsx", rows)])
+    assert result.quarantine.select("source_row", "column", "value").rows()[0] == (37, "A30", marker)
+    assert ("2025-26 Q1", "R1F", "OF0017") not in _values(result)
 
 
 def test_ill_formed_area_code_and_duplicate_month_are_quarantined(tmp_path: Path) -> None:

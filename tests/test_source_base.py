@@ -168,7 +168,12 @@ def test_screened_validation_gives_what_pandera_gives_on_chs_rows() -> None:
         "over_104": ["1", None, None, "0"],
     }
     waits = pl.DataFrame(
-        {"cell": [0, 1, 2, 3], "source_row": [6, 6, 7, 7], "service": ["(A) Audiology", "(CYP) Audiology"] * 2}
+        {
+            "cell": [0, 1, 2, 3],
+            "source_row": [6, 6, 7, 7],
+            "org_type": ["National", "National", "Region", "Region"],
+            "service": ["(A) Audiology", "(CYP) Audiology"] * 2,
+        }
     ).with_columns(
         *[pl.Series(c + "_text", v, pl.String) for c, v in counts.items()],
         *[pl.Series(c, v, pl.String).str.replace_all(",", "").cast(pl.Int64) for c, v in counts.items()],

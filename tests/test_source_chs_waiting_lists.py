@@ -124,6 +124,33 @@ def test_blank_and_dash_cells_are_missing_not_errors(tmp_path: Path) -> None:
     assert _value(result, "RBB") == pytest.approx(2.0)
 
 
+@pytest.mark.parametrize(
+    "cells",
+    [
+        {("Table 4g", "RAA", "(A) Audiology"): None},
+        {("Table 4h", "RAA", "(A) Audiology"): "-"},
+        {("Table 4g", "RAA", "(CYP) Audiology"): "-", ("Table 4h", "RAA", "(CYP) Audiology"): None},
+        {("Table 4g", "RAA", "(A) Audiology"): "\u2013"},
+    ],
+    ids=["4g blank", "4h dash", "4g and 4h missing", "4g en dash"],
+)
+def test_a_waiting_list_without_its_long_waiters_is_quarantined(tmp_path: Path, cells: dict) -> None:
+    """Issue 11.1: Table 4 given with Table 4g or 4h blank is part of the numerator suppressed, not zero."""
+    result = chs.read([_workbook(tmp_path / "chs.xlsx", cells=cells)])
+    assert result.quarantine["check"].unique().to_list() == ["long_waiters_reported_with_the_waiting_list"]
+    assert result.quarantine["source_row"].unique().to_list() == [9]
+    assert "RAA" not in result.values["org_code"].to_list()
+    assert _value(result, "RBB") == pytest.approx(2.0)
+    _accounting_holds(result)
+
+
+def test_the_national_row_may_leave_long_waiters_blank(tmp_path: Path) -> None:
+    """NHS England publishes England's row with some services' Tables 4g and 4h blank; it is never scored."""
+    cells = {("Table 4g", "", "(A) Audiology"): None, ("Table 4h", "", "(A) Audiology"): None}
+    result = chs.read([_workbook(tmp_path / "chs.xlsx", cells=cells)])
+    assert result.quarantine.is_empty()
+
+
 def test_quarters_filter(tmp_path: Path) -> None:
     path = _workbook(tmp_path / "chs.xlsx")
     assert chs.read([path], quarters=["2025-26 Q2"]).values.is_empty()

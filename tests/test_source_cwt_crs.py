@@ -135,11 +135,30 @@ def test_formula_cells_never_calculated_are_quarantined(tmp_path: Path) -> None:
     assert result.values.is_empty()
 
 
-def test_blank_and_dash_counts_are_missing_and_the_row_counts_for_nothing(tmp_path: Path) -> None:
-    rows = [*_quarter_rows(), _row(5, "RAA", total="-", within=None, BREACHES="-", **{"CANCER TYPE": "Lung"})]
+def test_blank_and_dash_breaches_are_missing_not_errors(tmp_path: Path) -> None:
+    rows = [*_quarter_rows(), _row(5, "RAA", total=2, within=2, BREACHES="-", **{"CANCER TYPE": "Lung"})]
     result = cwt_crs.read([_book(tmp_path / "extract.xlsx", rows)])
     assert result.quarantine.is_empty()
-    assert _value(result, "RAA", "OF0010") == pytest.approx(80.0)
+    assert _value(result, "RAA", "OF0010") == pytest.approx(100 * 26 / 32)
+
+
+@pytest.mark.parametrize(
+    ("total", "within"),
+    [("-", None), (None, 3), ("-", 3), (4, "*"), (4, ".."), ("x", "x"), (":", 2), (4, "[c]")],
+)
+@pytest.mark.parametrize("standard", ["28-day FDS", "62-day Combined"])
+def test_suppressed_total_or_within_quarantines_the_row_and_withholds_the_provider(
+    tmp_path: Path, total, within, standard: str
+) -> None:
+    """Issue 11.1: a row with its total or within-standard count suppressed is never summed from what is left."""
+    extra = {"CANCER TYPE": "Skin", "TREATMENT MODALITY": "ALL MODALITIES"}
+    rows = [*_quarter_rows(), _row(5, "RAA", standard, total, within, BREACHES=None, **extra)]
+    result = cwt_crs.read([_book(tmp_path / "extract.xlsx", rows)])
+    assert result.values.filter(pl.col("org_code") == "RAA").is_empty()
+    assert _value(result, "RBB", "OF0010") == pytest.approx(80.0)
+    assert set(result.quarantine["source_row"].to_list()) == {len(rows) + 1}
+    assert "reported_not_suppressed" in result.quarantine["check"].to_list()
+    assert result.accounts[0].rows_quarantined == 1
 
 
 # --- malformed input: whole-file errors -------------------------------------------------------------------

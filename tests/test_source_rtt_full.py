@@ -450,3 +450,22 @@ def test_read_clean_gives_the_text_rows_with_counts_as_numbers(tmp_path: Path) -
     rows = standard_rows()
     rows[0]["Period"] = "RTT-May-2025"  # a row to quarantine: not a clean file
     assert rtt_full.read_clean(write_rtt(tmp_path / "may.csv", rows)) is None
+
+
+@pytest.mark.parametrize("marker", ["-", "", "*", "..", "x", "[c]"])
+def test_a_suppressed_band_holding_patients_is_never_counted_as_nobody(tmp_path: Path, marker: str) -> None:
+    """Issue 11.1: a blank or '-' band holds nobody only when Total All, always given, says so; a band suppressed
+    while its patients are still in Total All (or any other marker) quarantines the row and withholds the provider."""
+    rows = standard_rows()
+    row = next(
+        r
+        for r in rows
+        if (r["Provider Org Code"], r["RTT Part Type"]) == ("RAA", "Part_2") and r[BANDS[0]] not in ("", "0")
+    )
+    row[BANDS[0]] = marker
+    result = rtt_full.read([write_rtt(tmp_path / "rtt.csv", rows)])
+    assert "RAA" not in result.values["org_code"].to_list()
+    assert "RBB" in result.values["org_code"].to_list()
+    assert result.quarantine.height >= 1
+    [account] = result.accounts
+    assert account.rows_read == account.rows_accepted + account.rows_quarantined

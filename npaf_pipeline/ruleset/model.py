@@ -6,6 +6,7 @@ framework from anywhere else, so a new year is a new file, not a code change.
 
 from __future__ import annotations
 
+import math
 import re
 from typing import Annotated, Literal
 
@@ -145,7 +146,11 @@ class Metric(_Strict):
     period_basis: str
     role: Literal["scored", "input"] = "scored"
     valid_range: tuple[float | None, float | None] | None = Field(
-        None, description="values outside [low, high] are quarantined (None: no bound on that side)"
+        None,
+        description=(
+            "the plausible range [low, high]: values outside it (or not finite) are quarantined. Both bounds finite "
+            "numbers for a scored metric (a count has an upper bound too); an input may leave a side open (null)"
+        ),
     )
     rank_by: Literal["value", "score"] = Field(
         "value", description="what the published individual metric rank (IMR) orders: the value or the score"
@@ -168,6 +173,24 @@ class Metric(_Strict):
     def score_id(self) -> str:
         """NHS England's id for the metric's score row (OF0xxx -> OF1xxx)."""
         return "OF1" + self.id[3:]
+
+    @model_validator(mode="after")
+    def _finite_range(self) -> Metric:
+        """``[0, .inf]`` would let ``1e308`` through as a plausible value: every bound given is a finite number,
+        and a scored metric bounds both sides."""
+        if self.valid_range is None:
+            return self
+        low, high = self.valid_range
+        for side, bound in (("low", low), ("high", high)):
+            if bound is not None and not math.isfinite(bound):
+                raise ValueError(f"metric {self.id}: valid_range {side} bound {bound} is not a finite number")
+            if bound is None and self.role == "scored":
+                raise ValueError(
+                    f"metric {self.id}: valid_range needs a finite {side} bound for a scored metric (no open side)"
+                )
+        if low is not None and high is not None and low > high:
+            raise ValueError(f"metric {self.id}: valid_range low bound {low} is above the high bound {high}")
+        return self
 
     @model_validator(mode="after")
     def _direction_when_ranked(self) -> Metric:

@@ -31,6 +31,7 @@ from npaf_pipeline.sources.base import (
     failing,
     finish_by_file,
     quarter_span,
+    require_whole_quarters,
     screen_rows,
     validate_rows,
     wanted_quarters,
@@ -48,6 +49,7 @@ from npaf_pipeline.sources.raw import (
 )
 from schemas.ae_monthly import ATTENDANCES, COUNTS, FILE, MONTHS, OVER_4H, PERIOD, TEXT_SUFFIX, AeMonthlyRow
 from schemas.canonical import empty_metric_values, empty_quarantine
+from schemas.common import WHOLE_NUMBER, parse_number
 
 SOURCE = "ae_monthly"
 
@@ -121,6 +123,9 @@ def read(paths: list[Path], quarters: list[str] | None = None) -> AdapterResult:
     wanted = wanted_quarters(quarters)
     months, accepted = _read_files([Path(p) for p in paths])
     _one_file_per_month(months)
+    if months:
+        where = months[0].path.parent
+        require_whole_quarters(where, "the A&E monthly files", [(m.year, m.month) for m in months], wanted)
     values = _quarter_values(months, accepted, wanted)
     # each file's TOTAL row is read and accepted as its end marker, hence + 1
     files = [(m.path, m.sha256, m.rows_read, m.quarantine, m.rows_accepted + 1) for m in months]
@@ -301,10 +306,12 @@ def _frame(parsed: list[_Parsed]) -> pl.DataFrame:
 
 # the expressions every read uses, built once (building them costs about as much as running them on 200 rows)
 _RAW_SCHEMA = {"source_row": pl.Int64, FILE: pl.Int64, **dict.fromkeys(COLUMNS.values(), pl.String)}
-_CELLS = [pl.col(c).str.strip_chars(WHITESPACE).replace(MISSING, None) for c in COLUMNS.values()]
+_CELLS = [
+    pl.col(c).str.strip_chars(WHITESPACE).replace([""] if c in COUNTS else MISSING, None) for c in COLUMNS.values()
+]  # a count's dash is kept in its ``_text`` twin, so a quarantine record shows it
 _COUNTS = [
     *[pl.col(c).alias(c + TEXT_SUFFIX) for c in COUNTS],
-    *[pl.col(c).str.replace_all(",", "", literal=True).cast(pl.Int64, strict=False) for c in COUNTS],
+    *[parse_number(pl.col(c), WHOLE_NUMBER).cast(pl.Int64, strict=False) for c in COUNTS],
 ]
 
 

@@ -29,12 +29,14 @@ from npaf_pipeline.sources.base import (
     finish,
     in_quarters,
     refuse_overlap,
+    require_whole_quarters,
     sha256_file,
     validate_rows,
     wanted_quarters,
 )
 from npaf_pipeline.sources.raw import month_number, read_sheet, sheet_rows
 from schemas.ambsys import AmbsysRaw
+from schemas.common import parse_number
 
 SOURCE = "ambsys"
 SHEET = "Raw"
@@ -127,6 +129,8 @@ def _read_one(path: Path, wanted: set[str] | None) -> AdapterResult:
         raise SourceFileError(path, f"sheet {SHEET} has a header but no data rows")
     frame = frame.with_columns(pl.Series("month", _months(path, frame), dtype=pl.String))
     accepted, quarantine = validate_rows(frame, AmbsysRaw, source=SOURCE, path=path, sha256=sha)
+    held = {(int(m[:4]), int(m[5:])) for m in frame["month"].drop_nulls().unique().to_list()}
+    require_whole_quarters(path, "the AmbSYS workbook's rows", held, wanted)
     values = in_quarters(_metrics(accepted.rename(COLUMN_MAP), path, sha), wanted)
     return finish(SOURCE, path, sha, frame.height, values, quarantine, rows_accepted=accepted.height)
 
@@ -274,7 +278,10 @@ def _metrics(rows: pl.DataFrame, path: Path, sha: str) -> pl.DataFrame:
         "source_row",
         pl.when(month >= 4).then(year).otherwise(year - 1).alias("fy"),
         ((month - 4) % 12 + 1).alias("fy_month"),
-        *(pl.col(c).cast(pl.Float64) for c in ("all_incidents", "c2_incidents", "c2_total_seconds", "conveyed_to_ed")),
+        *(
+            parse_number(pl.col(c)).alias(c)
+            for c in ("all_incidents", "c2_incidents", "c2_total_seconds", "conveyed_to_ed")
+        ),
     )
     frames = [_one_metric(typed, f) for f in FORMULAS]
     return pl.concat(frames).with_columns(

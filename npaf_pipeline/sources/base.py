@@ -84,6 +84,15 @@ class AdapterResult:
             account.check()
 
 
+def quarantined_rows(quarantine: pl.DataFrame) -> int:
+    """Rows quarantined, counted by (file, row): a row with several failures counts once, and row 12 of one file
+    and row 12 of another count twice."""
+    if quarantine.is_empty():
+        return 0
+    keys = [c for c in ("source_file", "source_row") if c in quarantine.columns]
+    return quarantine.select(keys).unique().height
+
+
 def sha256_file(path: str | Path) -> str:
     digest = hashlib.sha256()
     with open(path, "rb") as handle:
@@ -438,7 +447,7 @@ def finish(
     accepted, more = validate_rows(_canonical(values), MetricValues, source=source, path=path, sha256=sha256)
     earlier = empty_quarantine() if quarantine is None or quarantine.width == 0 else quarantine
     quarantine = pl.concat([earlier.select(QUARANTINE_COLUMNS), more], how="vertical_relaxed")
-    n_quarantined = quarantine["source_row"].n_unique()
+    n_quarantined = quarantined_rows(quarantine)
     n_accepted = rows_accepted if rows_accepted is not None else accepted.height + reference_rows
     account = FileAccount(source, str(path), sha256, rows_read, n_accepted, n_quarantined)
     result = AdapterResult(source, accepted, quarantine, [account])
@@ -511,7 +520,7 @@ def _finish_together(
         quarantines = [pl.concat([q.select(QUARANTINE_COLUMNS), more], how="vertical_relaxed") for q in earlier]
     accounts = []
     for (path, sha256, rows_read, _, rows_accepted), quarantine in zip(files, quarantines, strict=True):
-        n_quarantined = quarantine["source_row"].n_unique() if quarantine.height else 0
+        n_quarantined = quarantined_rows(quarantine)
         account = FileAccount(source, str(path), sha256, rows_read, rows_accepted, n_quarantined)
         account.check()
         accounts.append(account)
@@ -571,6 +580,41 @@ def refuse_overlap(frame: pl.DataFrame, keys: Sequence[str], what: str) -> None:
 def wanted_quarters(quarters: Iterable[str] | None) -> set[str] | None:
     """The requested quarters as engine labels (any accepted spelling); None keeps every quarter."""
     return None if quarters is None else {parse_quarter(q).label for q in quarters}
+
+
+class IncompleteQuarterError(SourceFileError):
+    """A requested quarter of which a source holds some months but not all that its values need."""
+
+
+def require_whole_quarters(
+    where: str | Path, what: str, months: Iterable[tuple[int, int]], wanted: set[str] | None
+) -> None:
+    """Refuse a requested quarter for which ``months`` ((year, month) the files hold) has some but not all three.
+
+    A quarterly value summed over the months that are there would look right and be too small; leaving the value
+    out would publish the quarter without it and say nothing. So the run stops, naming the months that are there
+    and the ones to land. Quarters with no month at all are the source's to not cover; quarters not requested
+    (``wanted`` None: every quarter the files hold) are only ever scored when whole.
+    """
+    if wanted is None:
+        return
+    present = set(months)
+    for label in sorted(wanted):
+        quarter = parse_quarter(label)
+        have = [ym for ym in quarter.months if ym in present]
+        if have and len(have) < len(quarter.months):
+            missing = [ym for ym in quarter.months if ym not in present]
+            raise IncompleteQuarterError(
+                where,
+                f"{what} for {quarter.label} hold {_month_names(have)} but not {_month_names(missing)}: land the "
+                "missing month (a quarter's value needs all three) or leave the quarter out of the run",
+            )
+
+
+def _month_names(months: Iterable[tuple[int, int]]) -> str:
+    names = ("January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
+             "November", "December")  # fmt: skip
+    return ", ".join(f"{names[m - 1]} {y}" for y, m in months)
 
 
 def in_quarters(values: pl.DataFrame, wanted: set[str] | None) -> pl.DataFrame:

@@ -8,7 +8,8 @@ Parquet; bad rows are quarantined like any raw source, so a typo in one row neve
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+import difflib
+from collections.abc import Collection, Iterable, Mapping
 from pathlib import Path
 
 import pandera.polars as pa
@@ -17,6 +18,7 @@ import polars as pl
 from npaf_pipeline.quarters import parse_quarter
 from npaf_pipeline.sources.base import (
     AdapterResult,
+    SourceFileError,
     combine,
     finish,
     in_quarters,
@@ -36,6 +38,7 @@ from schemas.canonical_inputs import (
     MetricValuesInput,
     OverrideFlagsInput,
 )
+from schemas.common import parse_number
 
 SOURCE = "canonical"
 FLAGS_SOURCE = "override_flags"
@@ -116,7 +119,7 @@ def _read_values(path: Path, wanted: set[str] | None, units: Mapping[str, str]) 
     )
     accepted, rejected = validate_rows(frame, MetricValuesInput, source=SOURCE, path=path, sha256=raw.sha256)
     values = accepted.with_columns(
-        pl.col("value", "numerator", "denominator").cast(pl.Float64),
+        *(parse_number(pl.col(c)).alias(c) for c in ("value", "numerator", "denominator")),
         pl.lit(SOURCE).alias("source"),
         pl.lit(str(path)).alias("source_file"),
         pl.lit(raw.sha256).alias("source_sha256"),
@@ -129,18 +132,58 @@ def _read_values(path: Path, wanted: set[str] | None, units: Mapping[str, str]) 
 # --- override flags and the intensive-support list --------------------------------------------------------
 
 
-def read_override_flags(paths: Iterable[str | Path]) -> TableResult:
-    """Financial-override flags: ``quarter, org_code, financial_override`` (bool; null = not supplied)."""
-    return _read_flags(paths, FLAGS_SOURCE, OVERRIDE_FLAG_COLUMNS, "financial_override", OverrideFlagsInput)
+class UnknownOrganisationError(SourceFileError):
+    """A flag file names an organisation code that matches no organisation in the reference."""
 
 
-def read_intensive_support(paths: Iterable[str | Path]) -> TableResult:
-    """Intensive-support list: ``quarter, org_code[, intensive_support]``; without the flag column every row is yes."""
-    return _read_flags(paths, SUPPORT_SOURCE, INTENSIVE_SUPPORT_COLUMNS, "intensive_support", IntensiveSupportInput)
+def read_override_flags(paths: Iterable[str | Path], known: Collection[str] | None = None) -> TableResult:
+    """Financial-override flags: ``quarter, org_code, financial_override`` (bool; null = not supplied).
+
+    ``known``: the organisation codes of the reference; a flag for any other code raises
+    :class:`UnknownOrganisationError` (see :func:`require_known_codes`).
+    """
+    return _read_flags(paths, FLAGS_SOURCE, OVERRIDE_FLAG_COLUMNS, "financial_override", OverrideFlagsInput, known)
+
+
+def read_intensive_support(paths: Iterable[str | Path], known: Collection[str] | None = None) -> TableResult:
+    """Intensive-support list: ``quarter, org_code[, intensive_support]``; without the flag column every row is yes.
+    ``known`` as for :func:`read_override_flags`."""
+    return _read_flags(
+        paths, SUPPORT_SOURCE, INTENSIVE_SUPPORT_COLUMNS, "intensive_support", IntensiveSupportInput, known
+    )
+
+
+def require_known_codes(frame: pl.DataFrame, known: Collection[str], path: str | Path, what: str) -> None:
+    """Refuse rows (``org_code``, ``source_row``) whose code is not in ``known``, naming file, rows and codes.
+
+    A mistyped code on a flag list is not a row to set aside: the organisation it was meant for would silently go
+    without its flag (out of segment 5, say). The error names every such row, with the nearest known codes.
+    """
+    codes = set(known)
+    unknown = frame.filter(~pl.col("org_code").is_in(sorted(codes)))
+    if unknown.is_empty():
+        return
+    parts = []
+    for code, row in unknown.select("org_code", "source_row").head(10).iter_rows():
+        near = difflib.get_close_matches(code, codes, n=3, cutoff=0.6)
+        parts.append(f"row {row} {code!r}" + (f" (did you mean {', '.join(sorted(near))}?)" if near else ""))
+    more = f" and {unknown.height - 10} more" if unknown.height > 10 else ""
+    raise UnknownOrganisationError(
+        path,
+        f"{what} names organisation code(s) that match no organisation in the organisation reference: "
+        f"{'; '.join(parts)}{more}",
+        row=unknown["source_row"][0],
+        column="org_code",
+    )
 
 
 def _read_flags(
-    paths: Iterable[str | Path], source: str, columns: Mapping[str, str], flag: str, model: type[pa.DataFrameModel]
+    paths: Iterable[str | Path],
+    source: str,
+    columns: Mapping[str, str],
+    flag: str,
+    model: type[pa.DataFrameModel],
+    known: Collection[str] | None = None,
 ) -> TableResult:
     frames, quarantines, accounts = [], [], []
     for p in paths:
@@ -150,6 +193,8 @@ def _read_flags(
         if flag not in frame.columns:
             frame = frame.with_columns(pl.lit("yes").alias(flag))
         accepted, rejected = validate_rows(frame, model, source=source, path=raw.path, sha256=raw.sha256)
+        if known is not None:
+            require_known_codes(accepted, known, raw.path, f"the {flag.replace('_', ' ')} file")
         quarantine = pl.concat([raw.quarantine, rejected])
         accounts.append(account(source, raw, accepted.height, quarantine))
         quarantines.append(quarantine)

@@ -42,7 +42,7 @@ from npaf_pipeline.sources.raw import (
 )
 from schemas.canonical import empty_metric_values, empty_quarantine
 from schemas.chs_waiting_lists import TEXT_SUFFIX, ChsOrganisation, ChsServiceWaits
-from schemas.common import MONTH_NAMES
+from schemas.common import MONTH_NAMES, WHOLE_NUMBER, parse_number
 
 SOURCE = "chs_waiting_lists"
 METRIC = "OF0005"
@@ -230,7 +230,7 @@ def _service_waits(path: Path, sha: str, tables: dict[str, _Table]) -> tuple[pl.
     services = tables["total"].header[3:]
     # service by service, each with its rows in order (the tables are aligned, see _check_aligned)
     first, *others = pl.collect_all(
-        t.rows.lazy().unpivot(services, index="source_row", variable_name="service", value_name=count)
+        t.rows.lazy().unpivot(services, index=["source_row", "org_type"], variable_name="service", value_name=count)
         for count, t in tables.items()
     )
     counts = list(TABLES)
@@ -293,7 +293,7 @@ def _values(
 
 _WAITS = [
     *[pl.col(c).alias(c + TEXT_SUFFIX) for c in TABLES],
-    *[pl.col(c).str.replace_all(",", "").cast(pl.Int64, strict=False) for c in TABLES],
+    *[parse_number(pl.col(c), WHOLE_NUMBER).cast(pl.Int64, strict=False) for c in TABLES],
 ]
 _OVER_52_WEEKS = (
     pl.when(pl.col("over_52_104").is_null() & pl.col("over_104").is_null())

@@ -27,6 +27,7 @@ from npaf_pipeline.sources.base import (
     SourceFileError,
     finish_by_file,
     quarter_span,
+    require_whole_quarters,
     sha256_file,
     validate_rows,
     wanted_quarters,
@@ -42,6 +43,7 @@ from npaf_pipeline.sources.raw import (
     sheet_rows,
 )
 from schemas.canonical import empty_metric_values
+from schemas.common import parse_number
 from schemas.cwt_crs import COUNTS, TEXT_SUFFIX, CwtCrsRow
 
 SOURCE = "cwt_crs"
@@ -92,6 +94,9 @@ def read(paths: list[Path], quarters: list[str] | None = None) -> AdapterResult:
     wanted = wanted_quarters(quarters)
     extracts = [read_extract(p) for p in paths]
     check_no_overlap(extracts)
+    if extracts:
+        months = set().union(*(_months(e.accepted) for e in extracts))
+        require_whole_quarters(extracts[0].path.parent, "the CWT-CRS extracts", months, wanted)
     values = _quarter_values(extracts, wanted)
     files = [(e.path, e.sha256, e.rows_read, e.quarantine, e.accepted.height) for e in extracts]
     return finish_by_file(SOURCE, values, files)
@@ -164,7 +169,7 @@ def _frame(sheet: pl.DataFrame, header_at: int, keep: dict[int, str]) -> pl.Data
         period.alias("period" + TEXT_SUFFIX),
         pl.coalesce([period.str.strptime(pl.Date, f, strict=False) for f in _DATE_FORMATS]).alias("period"),
         *[pl.col(c).alias(c + TEXT_SUFFIX) for c in COUNTS],
-        *[pl.col(c).str.replace_all(",", "").cast(pl.Float64, strict=False) for c in COUNTS],
+        *[parse_number(pl.col(c)) for c in COUNTS],
     )
 
 

@@ -20,6 +20,7 @@ import polars as pl
 
 from npaf_pipeline.quarters import parse_quarter
 from npaf_pipeline.ruleset.model import ProvidedScore, RuleSet
+from schemas.common import number_from_text
 
 REQUIRED = [
     "Region",
@@ -156,11 +157,8 @@ def _read_one(path: Path, quarter: str | None) -> pl.DataFrame:
             if cell == "":
                 nums.append(None)
                 continue
-            try:
-                number = float(cell)
-            except ValueError:
-                number = math.nan
-            if not math.isfinite(number):
+            number = number_from_text(cell)  # the number rule every source shares (thousands separators)
+            if number is None or not math.isfinite(number):
                 raise NofFileError(f"{path}, line {line}, column {col}: {cell!r} is not a number")
             nums.append(number)
         q = get.get("Quarter") if has_quarter else None

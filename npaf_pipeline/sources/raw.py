@@ -14,10 +14,10 @@ import fastexcel
 import polars as pl
 
 from npaf_pipeline.sources.base import SourceFileError
-from schemas.common import MONTH_NAMES, TEXT_SUFFIX
+from schemas.common import MONTH_NAMES, NOT_GIVEN, TEXT_SUFFIX
 
-MISSING = ["", "-"]
-"""Cells (trimmed) that hold no value: blank, or a dash for 'not submitted'."""
+MISSING = list(NOT_GIVEN)
+"""Cells (trimmed) that hold no value: blank, or a dash (hyphen, en or em dash) for 'none' or 'not submitted'."""
 WHITESPACE = (
     "\t\n\x0b\x0c\r\x1c\x1d\x1e\x1f \x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a"
     "\u2028\u2029\u202f\u205f\u3000"

@@ -35,6 +35,7 @@ from npaf_pipeline.sources.base import (
 )
 from npaf_pipeline.sources.raw import MISSING, MONTH_NUMBERS, XLSX_MAGIC, decode_utf8, read_bytes
 from schemas.canonical import QUARANTINE_COLUMNS, empty_metric_values, empty_quarantine
+from schemas.common import parse_number
 from schemas.rtt_full import (
     BANDS,
     DESCRIPTIVE,
@@ -393,7 +394,9 @@ def _total_rows_not_matching(rows: pl.DataFrame) -> list[int]:
     """Source rows of C_999 total rows whose Total All differs from their group's other rows summed."""
     keys = ["Provider Org Code", "Commissioner Org Code", "RTT Part Type"]
     is_total = pl.col("Treatment Function Code") == TOTAL_TREATMENT_FUNCTION
-    typed = rows.lazy().select(*keys, "source_row", is_total.alias("_total"), pl.col("Total All").cast(pl.Float64))
+    typed = rows.lazy().select(
+        *keys, "source_row", is_total.alias("_total"), _band("Total All", rows.schema).alias("Total All")
+    )
     details = typed.filter(~pl.col("_total")).group_by(keys).agg(pl.col("Total All").sum().alias("_sum"))
     totals = typed.filter(pl.col("_total")).join(details, on=keys, how="inner")
     return totals.filter((pl.col("Total All") - pl.col("_sum")).abs() > 1e-9).collect()["source_row"].to_list()
@@ -435,7 +438,8 @@ def provider_month_counts(path: str | Path) -> tuple[pl.DataFrame, pl.DataFrame,
         )
     )
     sums = waiting.group_by("org_code").agg(
-        _count(WITHIN_18_WEEKS).sum().alias("within_18_weeks"), _count(BANDS).sum().alias("waiting")
+        _count(WITHIN_18_WEEKS, waiting.schema).sum().alias("within_18_weeks"),
+        _count(BANDS, waiting.schema).sum().alias("waiting"),
     )
     blanks = pl.DataFrame({"org_code": withheld}, schema={"org_code": pl.String}).with_columns(
         pl.lit(None, pl.Float64).alias("within_18_weeks"), pl.lit(None, pl.Float64).alias("waiting")
@@ -444,9 +448,15 @@ def provider_month_counts(path: str | Path) -> tuple[pl.DataFrame, pl.DataFrame,
     return counts, rejected, month
 
 
-def _count(bands: list[str]) -> pl.Expr:
-    """Patients in the given bands of a row (a blank band holds nobody)."""
-    return pl.sum_horizontal(pl.col(COLUMN_MAP[b]).cast(pl.Float64).fill_null(0) for b in bands)
+def _count(bands: list[str], schema: pl.Schema) -> pl.Expr:
+    """Patients in the given bands of a row (a blank band holds nobody: the row's Total, which must be given, is
+    checked to be the bands' sum). Text cells are read by the shared number rule (thousands separators)."""
+    return pl.sum_horizontal(_band(COLUMN_MAP[b], schema).fill_null(0) for b in bands)
+
+
+def _band(column: str, schema: pl.Schema) -> pl.Expr:
+    dtype = schema.get(column)
+    return pl.col(column).cast(pl.Float64) if dtype is not None and dtype.is_numeric() else parse_number(pl.col(column))
 
 
 def _metrics(
@@ -461,13 +471,16 @@ def _metrics(
     withheld = raw.filter(
         pl.col("source_row").is_in(bad_rows) & ~pl.col("RTT Part Type").is_in(NOT_WAITING_LIST_PARTS).fill_null(False)
     )["Provider Org Code"]
+    schema = rows.schema
     waiting = rows.lazy().filter(
         (pl.col("part_type") == WAITING_LIST_PART)
         & (pl.col("treatment_function_code") != TOTAL_TREATMENT_FUNCTION)
         & ~pl.col("org_code").is_in(withheld.drop_nulls().implode())
     )
     per_org = (
-        waiting.with_columns(_count(BANDS).alias("_all"), *(_count(c).alias(m) for m, (_, c) in METRICS.items()))
+        waiting.with_columns(
+            _count(BANDS, schema).alias("_all"), *(_count(c, schema).alias(m) for m, (_, c) in METRICS.items())
+        )
         .group_by("org_code")
         .agg(pl.col("_all").sum(), *(pl.col(m).sum() for m in METRICS), pl.col("source_row").min())
         .filter(pl.col("_all") > 0)

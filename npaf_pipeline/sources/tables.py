@@ -15,7 +15,7 @@ from pathlib import Path
 
 import polars as pl
 
-from npaf_pipeline.sources.base import FileAccount, SourceFileError, sha256_file
+from npaf_pipeline.sources.base import FileAccount, SourceFileError, quarantined_rows, sha256_file
 from npaf_pipeline.sources.raw import MISSING, XLSX_MAGIC, decode_utf8, read_bytes
 from schemas.canonical import empty_quarantine
 
@@ -83,7 +83,7 @@ def read_table(
         for c in formula_as_missing
         if c in frame.columns
     )
-    return RawTable(path, sha, frame, quarantine, frame.height + quarantine["source_row"].n_unique())
+    return RawTable(path, sha, frame, quarantine, frame.height + quarantined_rows(quarantine))
 
 
 def _csv_cells(
@@ -203,8 +203,6 @@ def _parquet_cells(path: Path, columns: Mapping, required: Collection, what: str
 
 def account(source: str, raw: RawTable, accepted: int, quarantine: pl.DataFrame) -> FileAccount:
     """Row accounting for one small-table file; raises when rows went missing."""
-    result = FileAccount(
-        source, str(raw.path), raw.sha256, raw.rows_read, accepted, quarantine["source_row"].n_unique()
-    )
+    result = FileAccount(source, str(raw.path), raw.sha256, raw.rows_read, accepted, quarantined_rows(quarantine))
     result.check()
     return result

@@ -70,8 +70,19 @@ def _run(args: argparse.Namespace) -> int:
             f"  {row['mode']:<10} {row['quarter']} {row['org_code']:<5} {row['metric_id']}: "
             f"published rank {row['published_rank']} computed {row['computed_rank']}"
         )
+    _print_set_aside(result.set_aside)
     print(f"\nWrote {args.out / 'reconciliation.parquet'} and {args.out / 'known_differences.csv'}")
     return 0
+
+
+def _print_set_aside(set_aside: pl.DataFrame) -> None:
+    """Published values kept out of the recomputation because the method has no score for them."""
+    print(f"\nPublished values set aside (no score under the rule set): {set_aside.height}")
+    if set_aside.is_empty():
+        return
+    for row in set_aside.head(20).iter_rows(named=True):
+        where = f"{row['source_file']}, line {row['source_row']}, column {row['column']}"
+        print(f"  {where}: {row['reason']} (value {row['value']})")
 
 
 def _render(table: pl.DataFrame, title: str) -> str:

@@ -10,7 +10,7 @@ segments and averages).
 from __future__ import annotations
 
 import fnmatch
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import polars as pl
@@ -29,6 +29,7 @@ from npaf_pipeline.engine.segment import (
     unadjusted_segments,
 )
 from npaf_pipeline.ruleset.model import RuleSet
+from npaf_pipeline.screening import screen_values
 from npaf_pipeline.sources import nof_csv
 
 KNOWN_DIFFERENCES = Path(__file__).with_name("known_differences.yaml")
@@ -69,6 +70,8 @@ def load_known_differences(path: Path = KNOWN_DIFFERENCES) -> list[KnownDifferen
 class Reconciliation:
     rows: pl.DataFrame
     known: list[KnownDifference]
+    set_aside: pl.DataFrame = field(default_factory=pl.DataFrame)
+    """Published values the method has no score for (screening's quarantine records), kept out of both modes."""
 
     def summary(self) -> pl.DataFrame:
         """Match rates by mode and published id: values, values outside the known list, ranks."""
@@ -121,8 +124,8 @@ def _stage_name(metric: pl.Expr) -> pl.Expr:
 def reconcile(release: nof_csv.NofRelease, rs: RuleSet, known: list[KnownDifference] | None = None) -> Reconciliation:
     """Run both modes over a NOF release and compare with what it publishes."""
     known = load_known_differences() if known is None else known
-    values = nof_csv.metric_values(release, rs)
     orgs = nof_csv.organisations(release, rs)
+    values, set_aside = screen_values(nof_csv.metric_values(release, rs).rename({"line": "source_row"}), orgs, rs)
     flags = nof_csv.flags(release)
     published = _published(release)
     computed = {
@@ -168,7 +171,7 @@ def reconcile(release: nof_csv.NofRelease, rs: RuleSet, known: list[KnownDiffere
         "known_difference",
         "rank_known_difference",
     ]
-    return Reconciliation(rows.select(order).sort("mode", "metric_id", "org_code"), known)
+    return Reconciliation(rows.select(order).sort("mode", "metric_id", "org_code"), known, set_aside)
 
 
 def _is_score(metric: pl.Expr) -> pl.Expr:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from fnmatch import fnmatch
 from pathlib import Path
 
 import polars as pl
@@ -52,7 +53,10 @@ def _run(args: argparse.Namespace) -> int:
     result.rows.write_parquet(args.out / "reconciliation.parquet")
     counts = result.rows.group_by("known_difference").len().rename({"len": "rows"})
     rank_counts = result.rows.group_by("rank_known_difference").len().rename({"len": "rank_rows"})
-    reasons = {k.id: k.reason for k in result.known} | {"inherited-from-upstream": INHERITED_REASON}
+    # entries about ids not reconciled here (the likely ranges, without league tables) are not listed
+    present = result.rows["metric_id"].unique().to_list()
+    relevant = [k for k in result.known if any(fnmatch(m, p) for m in present for p in k.metrics)]
+    reasons = {k.id: k.reason for k in relevant} | {"inherited-from-upstream": INHERITED_REASON}
     known = (
         pl.DataFrame({"id": list(reasons), "reason": list(reasons.values())})
         .join(counts, left_on="id", right_on="known_difference", how="left")

@@ -29,6 +29,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from scipy import fft as sfft
 from scipy.special import ndtr
 
 _MAX_EXTRA_DECIMALS = 1
@@ -39,6 +40,8 @@ _TOL = 1e-9
 """Cumulative probabilities within this of a percentile level count as reaching it (floating point noise)."""
 _MAX_FFT_CELLS = 8_000_000
 """FFT work held in memory at once (organisations x transform length)."""
+_WORKERS = 1
+"""FFT threads: one, so a run's cost does not depend on what else the machine is doing."""
 _NEGLIGIBLE = 1e-13
 """Probability below which an (organisation, rounded mean) pair is left out of the rank mixture."""
 
@@ -150,8 +153,8 @@ def _rounded_mean_cdfs(
             flat = np.concatenate([r * int(size) + ints[k] - lo[k] for r, k in enumerate(chunk)])
             weight = np.concatenate([np.full(ints[k].size, 1.0 / n[k]) for k in chunk])
             base = np.bincount(flat, weights=weight, minlength=chunk.size * int(size)).reshape(chunk.size, -1)
-            spectrum = np.fft.rfft(base, axis=1) ** n[chunk][:, None]
-            cum = np.cumsum(np.fft.irfft(spectrum, n=int(size), axis=1), axis=1)
+            spectrum = sfft.rfft(base, axis=1, workers=_WORKERS) ** n[chunk][:, None]
+            cum = np.cumsum(sfft.irfft(spectrum, n=int(size), axis=1, workers=_WORKERS), axis=1)
             for r, k in enumerate(chunk):
                 nk, lok = int(n[k]), int(lo[k])
                 total_lo, total_hi = nk * lok, nk * (lok + int(span[k]))
@@ -169,8 +172,8 @@ def _rounded_mean_cdfs(
 
 
 def _fft_length(m: int) -> int:
-    """A transform length >= m that numpy's FFT handles fast (a power of two)."""
-    return 1 << max(0, int(m - 1).bit_length())
+    """A transform length >= m that the FFT handles fast (a product of small primes)."""
+    return int(sfft.next_fast_len(m, real=True))
 
 
 def _percentiles(origin: int, cdf: np.ndarray, levels: tuple[float, float]) -> tuple[int, int]:

@@ -105,7 +105,7 @@ def _exact_quarter(quarter: str, seg: pl.DataFrame, items: pl.DataFrame, rs: Rul
     values = placed["score"].to_numpy().astype(np.float64)
     bounds = np.searchsorted(org, np.arange(t + 1))
     scores = [values[bounds[i] : bounds[i + 1]] for i in range(t)]
-    dist = exact_bootstrap.mean_distributions(scores, precision, levels)
+    dist = exact_bootstrap.mean_distributions(scores, precision, levels, rs.bootstrap.exact_grid_decimals)
     has_items = dist.low >= 0
     avg_low = np.where(has_items, dist.low / scale, np.nan)
     avg_high = np.where(has_items, dist.high / scale, np.nan)

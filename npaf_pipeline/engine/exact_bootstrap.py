@@ -6,9 +6,13 @@ whose sum is the n-fold convolution of the empirical distribution of its items. 
 rounded at the rule set's precision follows from the distribution of the sum at the rounding thresholds.
 Item scores that are not on the grid are bracketed: once rounded down and once up, every item moves the
 sum the same way, so the true probability of "rounded mean <= v" lies between the two grids' values. A
-bound is taken only when both grids give the same percentile; otherwise the grid is refined tenfold, up to
-``_MAX_EXTRA_DECIMALS`` digits beyond the published precision (the last grid rounds to nearest). Scores
-held at the published precision (most metrics enter averages at 2 dp) sit on every grid exactly.
+bound is taken only when both grids give the same percentile, which makes it the ideal bootstrap's bound
+whatever the scores' further digits; otherwise the grid is refined tenfold, up to the rule set's
+``bootstrap.exact_grid_decimals`` (the last grid then rounds each score to nearest, and the bound is marked
+uncertified: only a score within half a grid step of where it would change the bound can make it differ).
+Scores held at the published precision (most metrics enter averages at 2 dp) sit on every grid exactly, so
+only the unrounded scores ever need a finer grid, and the finer grids are computed for those organisations
+only.
 
 Rank range. Replicates resample organisations independently, so an organisation's key (segment, rounded
 average) is a function of its own rounded mean only, and its rank is 1 + the number of others whose key is
@@ -32,8 +36,6 @@ import numpy as np
 from scipy import fft as sfft
 from scipy.special import ndtr
 
-_MAX_EXTRA_DECIMALS = 1
-"""Grid refinement stops this many digits beyond the rule set's average precision (1e-3 of a point at 2 dp)."""
 _ON_GRID = 1e-6
 """A score within this fraction of a grid step of a grid point is on it (binary floating point noise)."""
 _TOL = 1e-9
@@ -64,8 +66,13 @@ class MeanDistributions:
     certified: np.ndarray
 
 
-def mean_distributions(scores: list[np.ndarray], precision: int, levels: tuple[float, float]) -> MeanDistributions:
-    """Exact bootstrap distributions of the rounded mean of each organisation's item ``scores``."""
+def mean_distributions(
+    scores: list[np.ndarray], precision: int, levels: tuple[float, float], max_decimals: int = 5
+) -> MeanDistributions:
+    """Exact bootstrap distributions of the rounded mean of each organisation's item ``scores``.
+
+    Grids run from ``precision`` decimals to ``max_decimals`` (the rule set's ``exact_grid_decimals``).
+    """
     t = len(scores)
     n = np.array([len(s) for s in scores], dtype=np.int64)
     low = np.full(t, -1, dtype=np.int64)
@@ -75,7 +82,7 @@ def mean_distributions(scores: list[np.ndarray], precision: int, levels: tuple[f
     cdfs: dict[int, tuple[int, np.ndarray]] = {}
     pending = [i for i in range(t) if n[i] > 0]
     d = precision
-    for extra in range(_MAX_EXTRA_DECIMALS + 1):
+    for extra in range(max(0, max_decimals - precision) + 1):
         if not pending:
             break
         d = precision + extra

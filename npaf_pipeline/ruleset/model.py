@@ -326,6 +326,12 @@ class Bootstrap(_Strict):
         description="exact: league tables up to this size get exact rank distributions, larger ones the "
         "refined normal approximation of the Poisson-binomial count",
     )
+    exact_grid_decimals: int = Field(
+        5,
+        ge=0,
+        le=8,
+        description="exact: finest grid (decimals of a point) on which unrounded item scores are bracketed",
+    )
     replicates: int = Field(1000, ge=10, description="monte_carlo: number of replicates")
     seed: int = Field(20250901, description="monte_carlo: seed (with the quarter)")
     level: float = Field(0.95, gt=0, lt=1)

@@ -86,8 +86,15 @@ def mean_distributions(
         if not pending:
             break
         d = precision + extra
-        below = _rounded_mean_cdfs(_snap(scores, pending, d, "floor"), n[pending], d, precision)
-        above = _rounded_mean_cdfs(_snap(scores, pending, d, "ceil"), n[pending], d, precision)
+        floors, ceils = _snap(scores, pending, d, "floor"), _snap(scores, pending, d, "ceil")
+        below = _rounded_mean_cdfs(floors, n[pending], d, precision)
+        # organisations whose scores all sit on this grid have one distribution, not two
+        apart = [k for k in range(len(pending)) if not np.array_equal(floors[k], ceils[k])]
+        above = list(below)
+        for k, cdf in zip(
+            apart, _rounded_mean_cdfs([ceils[k] for k in apart], n[pending][apart], d, precision), strict=True
+        ):
+            above[k] = cdf
         still = []
         for k, i in enumerate(pending):
             (origin_a, a), (origin_b, b) = below[k], above[k]
@@ -160,7 +167,7 @@ def _rounded_mean_cdfs(
             flat = np.concatenate([r * int(size) + ints[k] - lo[k] for r, k in enumerate(chunk)])
             weight = np.concatenate([np.full(ints[k].size, 1.0 / n[k]) for k in chunk])
             base = np.bincount(flat, weights=weight, minlength=chunk.size * int(size)).reshape(chunk.size, -1)
-            spectrum = sfft.rfft(base, axis=1, workers=_WORKERS) ** n[chunk][:, None]
+            spectrum = _power(sfft.rfft(base, axis=1, workers=_WORKERS), n[chunk])
             cum = np.cumsum(sfft.irfft(spectrum, n=int(size), axis=1, workers=_WORKERS), axis=1)
             for r, k in enumerate(chunk):
                 nk, lok = int(n[k]), int(lo[k])
@@ -176,6 +183,23 @@ def _rounded_mean_cdfs(
                 c = np.clip(np.maximum.accumulate(c / cum[r, int(support[k]) - 1]), 0.0, 1.0)
                 out[k] = (int(v_lo), c)
     return out  # type: ignore[return-value]
+
+
+def _power(spectrum: np.ndarray, n: np.ndarray) -> np.ndarray:
+    """Each row raised to its own integer power by repeated squaring (a few complex products, no logarithms)."""
+    result = np.ones_like(spectrum)
+    base = spectrum.copy()
+    exponent = n.astype(np.int64).copy()
+    while exponent.any():
+        odd = np.flatnonzero(exponent & 1)
+        if odd.size == exponent.size:
+            result *= base
+        elif odd.size:
+            result[odd] *= base[odd]
+        exponent >>= 1
+        if exponent.any():
+            base *= base
+    return result
 
 
 def _fft_length(m: int) -> int:

@@ -16,10 +16,10 @@ QUARTER_TEXT = r"^(Q[1-4]\s+\d{4}/\d{2}|\d{4}-\d{2}\s*Q[1-4])$"
 SCORE = r"^\d+(\.\d+)?$"
 WHOLE = r"^\d+(\.0+)?$"
 """A whole number as the files write it: ``11`` or ``11.0``."""
-SCORE_RANGE = r"^(\d+(\.\d+)?) to (\d+(\.\d+)?)$"
-RANK_RANGE = r"^(\d+(\.0+)?) to (\d+(\.0+)?)$"
+SCORE_RANGE = r"(?i)^(\d+(\.\d+)?)\s*to\s*(\d+(\.\d+)?)$"
+RANK_RANGE = r"(?i)^(\d+(\.0+)?)\s*to\s*(\d+(\.0+)?)$"
 SEGMENT = r"^[1-5](\.0+)?$"
-YES_NO = r"(?i)^(yes|no)$"
+YES_NO = r"(?i)^(yes|no|y|n)$"
 
 
 def _ends(column: str, pattern: str) -> tuple[pl.Expr, pl.Expr]:

@@ -195,7 +195,7 @@ def _typed(accepted: pl.DataFrame, path: Path) -> pl.DataFrame:
         avg_low.alias("average_low"),
         avg_high.alias("average_high"),
         pl.col("Segment").cast(pl.Float64).cast(pl.Int64).alias("segment"),
-        (pl.col("Trust_in_financial_deficit").str.to_lowercase() == "yes").alias("financial_deficit"),
+        pl.col("Trust_in_financial_deficit").str.to_lowercase().is_in(["yes", "y"]).alias("financial_deficit"),
         pl.col("Rank").cast(pl.Float64).cast(pl.Int64).alias("rank"),
         rank_low.alias("rank_low"),
         rank_high.alias("rank_high"),

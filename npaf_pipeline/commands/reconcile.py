@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from fnmatch import fnmatch
 from pathlib import Path
 
 import polars as pl
@@ -22,7 +23,13 @@ def register(sub: argparse._SubParsersAction) -> None:
             "comparison ran, whatever it found."
         ),
     )
-    p.add_argument("files", nargs="+", type=Path, help="NOF dashboard CSV files (any trust types, any quarters)")
+    p.add_argument(
+        "files",
+        nargs="+",
+        type=Path,
+        help="NOF dashboard CSV files (any trust types, any quarters), and optionally NHS England's league-table "
+        "CSVs for the same quarters (told apart by their header)",
+    )
     p.add_argument(
         "--out", type=Path, required=True, help="folder for reconciliation.parquet and known_differences.csv"
     )
@@ -32,14 +39,24 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _run(args: argparse.Namespace) -> int:
+    from npaf_pipeline.sources import nof_league_table
+
     rs = load_ruleset(args.framework)
-    release = read_nof_csv(args.files, quarter=args.quarter)
-    result = reconcile(release, rs)
+    tables = [f for f in args.files if nof_league_table.is_league_table(f)]
+    data = [f for f in args.files if f not in tables]
+    if not data:
+        raise ValueError("league tables are compared with a run of NHS England's data files: give those CSVs too")
+    release = read_nof_csv(data, quarter=args.quarter)
+    league = nof_league_table.read(tables, release.quarters) if tables else None
+    result = reconcile(release, rs, league_table=league.rows if league else None)
     args.out.mkdir(parents=True, exist_ok=True)
     result.rows.write_parquet(args.out / "reconciliation.parquet")
     counts = result.rows.group_by("known_difference").len().rename({"len": "rows"})
     rank_counts = result.rows.group_by("rank_known_difference").len().rename({"len": "rank_rows"})
-    reasons = {k.id: k.reason for k in result.known} | {"inherited-from-upstream": INHERITED_REASON}
+    # entries about ids not reconciled here (the likely ranges, without league tables) are not listed
+    present = result.rows["metric_id"].unique().to_list()
+    relevant = [k for k in result.known if any(fnmatch(m, p) for m in present for p in k.metrics)]
+    reasons = {k.id: k.reason for k in relevant} | {"inherited-from-upstream": INHERITED_REASON}
     known = (
         pl.DataFrame({"id": list(reasons), "reason": list(reasons.values())})
         .join(counts, left_on="id", right_on="known_difference", how="left")
@@ -70,8 +87,23 @@ def _run(args: argparse.Namespace) -> int:
             f"  {row['mode']:<10} {row['quarter']} {row['org_code']:<5} {row['metric_id']}: "
             f"published rank {row['published_rank']} computed {row['computed_rank']}"
         )
+    _print_set_aside(result.set_aside)
+    if league is not None:
+        print(f"\nLeague tables: {league.rows.height} trusts read, {league.quarantine.height} cells quarantined")
+        for row in league.quarantine.head(20).iter_rows(named=True):
+            print(f"  {row['source_file']}, line {row['source_row']}: {row['reason']} ({row['value']})")
     print(f"\nWrote {args.out / 'reconciliation.parquet'} and {args.out / 'known_differences.csv'}")
     return 0
+
+
+def _print_set_aside(set_aside: pl.DataFrame) -> None:
+    """Published values kept out of the recomputation because the method has no score for them."""
+    print(f"\nPublished values set aside (no score under the rule set): {set_aside.height}")
+    if set_aside.is_empty():
+        return
+    for row in set_aside.head(20).iter_rows(named=True):
+        where = f"{row['source_file']}, line {row['source_row']}, column {row['column']}"
+        print(f"  {where}: {row['reason']} (value {row['value']})")
 
 
 def _render(table: pl.DataFrame, title: str) -> str:

@@ -1,4 +1,9 @@
-"""Likely ranges of average score and league rank: a seeded percentile bootstrap of each organisation's items.
+"""Likely ranges of average score and league rank: a percentile bootstrap of each organisation's items.
+
+``bootstrap.method`` in the rule set chooses how. ``exact`` computes the ideal bootstrap (every possible
+resample, weighted by its probability: :mod:`npaf_pipeline.engine.exact_bootstrap`), so the bounds carry no
+Monte Carlo error; it needs the average to be a plain item mean. ``monte_carlo`` draws seeded replicates
+(the only choice for weighted domain groups, where each domain is resampled on its own).
 
 Each replicate resamples every organisation's own item scores with replacement, recomputes its average,
 re-applies the quarter's cut-points and the financial override, and re-ranks within type by (segment,
@@ -14,6 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 import polars as pl
 
+from npaf_pipeline.engine import exact_bootstrap
 from npaf_pipeline.quarters import parse_quarter
 from npaf_pipeline.ruleset.model import RuleSet
 
@@ -34,7 +40,11 @@ def likely_ranges(items: pl.DataFrame, segmentation: pl.DataFrame, rs: RuleSet) 
     for quarter in sorted(segmentation["quarter"].unique().to_list()):
         seg_q = segmentation.filter(pl.col("quarter") == quarter).sort("org_code")
         items_q = items.filter(pl.col("quarter") == quarter)
-        out.append(_one_quarter(quarter, seg_q, items_q, rs, cfg.replicates, [cfg.seed, _quarter_seed(quarter)]))
+        if cfg.method == "exact":
+            out.append(_exact_quarter(quarter, seg_q, items_q, rs))
+        else:
+            seed = [cfg.seed, _quarter_seed(quarter)]
+            out.append(_one_quarter(quarter, seg_q, items_q, rs, cfg.replicates, seed))
     if not out:
         return pl.DataFrame(
             schema={
@@ -70,22 +80,83 @@ def _one_quarter(
         stratum_means = (mat[rows, layers, idx] * mask).sum(axis=3) / safe_n[None, :, :]
         means[start : start + b] = strata.combine(stratum_means, n)
     lo_q, hi_q = (1 - rs.bootstrap.level) / 2, 1 - (1 - rs.bootstrap.level) / 2
-    precision = rs.aggregation.average_precision if rs.aggregation.average_precision is not None else 2
+    precision = _precision(rs)
     scale = 10.0**precision
     avg_r = np.floor(means * scale + 0.5 + 1e-9) / scale
     avg_low = np.quantile(avg_r, lo_q, axis=0)
     avg_high = np.quantile(avg_r, hi_q, axis=0)
     has_items = n.sum(axis=1) > 0
     rank_low, rank_high = _rank_ranges(seg, avg_r, scale, has_items, rs, (lo_q, hi_q))
+    return _frame(
+        quarter, codes, np.round(avg_low, precision), np.round(avg_high, precision), (rank_low, rank_high), has_items
+    )
+
+
+def _exact_quarter(quarter: str, seg: pl.DataFrame, items: pl.DataFrame, rs: RuleSet) -> pl.DataFrame:
+    """The ideal bootstrap of one quarter (see :mod:`npaf_pipeline.engine.exact_bootstrap`)."""
+    codes = seg["org_code"].to_list()
+    t = len(codes)
+    levels = ((1 - rs.bootstrap.level) / 2, 1 - (1 - rs.bootstrap.level) / 2)
+    precision = _precision(rs)
+    scale = 10**precision
+    pos = pl.DataFrame({"org_code": codes, "_org": np.arange(t, dtype=np.int64)})
+    placed = items.join(pos, on="org_code", how="inner").sort("_org", "item_id")
+    org = placed["_org"].to_numpy()
+    values = placed["score"].to_numpy().astype(np.float64)
+    bounds = np.searchsorted(org, np.arange(t + 1))
+    scores = [values[bounds[i] : bounds[i + 1]] for i in range(t)]
+    dist = exact_bootstrap.mean_distributions(scores, precision, levels, rs.bootstrap.exact_grid_decimals)
+    has_items = dist.low >= 0
+    avg_low = np.where(has_items, dist.low / scale, np.nan)
+    avg_high = np.where(has_items, dist.high / scale, np.nan)
+    rank_low = np.full(t, -1, dtype=np.int64)
+    rank_high = np.full(t, -1, dtype=np.int64)
+    has_seg = _has_segment(seg, has_items)
+    if has_seg.any():
+        width = dist.pmf.shape[1]
+        axis = (dist.origin + np.arange(width)) / scale
+        segs = replicate_segments(seg, np.repeat(axis[:, None], t, axis=1), rs).T  # (organisation, value)
+        keys = segs * width + np.arange(width)[None, :]
+        for cols in _type_columns(seg, has_seg):
+            low, high, _ = exact_bootstrap.rank_percentiles(
+                dist.pmf[cols], keys[cols], levels, rs.bootstrap.exact_rank_max_population
+            )
+            rank_low[cols], rank_high[cols] = low, high
+    return _frame(
+        quarter, codes, np.round(avg_low, precision), np.round(avg_high, precision), (rank_low, rank_high), has_items
+    )
+
+
+def _precision(rs: RuleSet) -> int:
+    return rs.aggregation.average_precision if rs.aggregation.average_precision is not None else 2
+
+
+def _frame(
+    quarter: str,
+    codes: list[str],
+    avg_low: np.ndarray,
+    avg_high: np.ndarray,
+    ranks: tuple[np.ndarray, np.ndarray],
+    has_items: np.ndarray,
+) -> pl.DataFrame:
+    rank_low, rank_high = ranks
     frame = pl.DataFrame(
         {
-            "quarter": [quarter] * t,
+            "quarter": [quarter] * len(codes),
             "org_code": codes,
-            "average_low": np.round(avg_low, precision),
-            "average_high": np.round(avg_high, precision),
+            "average_low": avg_low,
+            "average_high": avg_high,
             "rank_low": rank_low,
             "rank_high": rank_high,
-        }
+        },
+        schema={
+            "quarter": pl.String,
+            "org_code": pl.String,
+            "average_low": pl.Float64,
+            "average_high": pl.Float64,
+            "rank_low": pl.Int64,
+            "rank_high": pl.Int64,
+        },
     )
     return frame.with_columns(
         pl.when(pl.col("rank_low") > 0).then(pl.col("rank_low")).alias("rank_low"),
@@ -173,10 +244,43 @@ def _rank_ranges(
     t = seg.height
     rank_low = np.full(t, -1, dtype=np.int64)
     rank_high = np.full(t, -1, dtype=np.int64)
-    cuts = seg.select("cut_1", "cut_2", "cut_3").to_numpy()
-    has_seg = ~np.isnan(cuts).any(axis=1) & has_items
+    has_seg = _has_segment(seg, has_items)
     if not has_seg.any():
         return rank_low, rank_high
+    segs = replicate_segments(seg, avg_r, rs)
+    # segment first, then the rounded average: one integer key, smaller is better
+    key = segs * (scale * 1000) + np.round(avg_r * scale)
+    lo_q, hi_q = levels
+    for cols in _type_columns(seg, has_seg):
+        ranks = _competition_ranks(key[:, cols])
+        rank_low[cols] = np.quantile(ranks, lo_q, axis=0, method="inverted_cdf").astype(np.int64)
+        rank_high[cols] = np.quantile(ranks, hi_q, axis=0, method="inverted_cdf").astype(np.int64)
+    return rank_low, rank_high
+
+
+def _has_segment(seg: pl.DataFrame, has_items: np.ndarray) -> np.ndarray:
+    cuts = seg.select("cut_1", "cut_2", "cut_3").to_numpy()
+    return ~np.isnan(cuts).any(axis=1) & has_items
+
+
+def _type_columns(seg: pl.DataFrame, has_seg: np.ndarray) -> list[np.ndarray]:
+    """Column indices of each league table (organisation type), segmented organisations only."""
+    types = seg["org_type"].to_list()
+    out = []
+    for org_type in sorted(set(types)):
+        cols = np.array([i for i, ty in enumerate(types) if ty == org_type and has_seg[i]], dtype=np.int64)
+        if cols.size:
+            out.append(cols)
+    return out
+
+
+def replicate_segments(seg: pl.DataFrame, avg_r: np.ndarray, rs: RuleSet) -> np.ndarray:
+    """Adjusted segments of rounded averages ``avg_r`` (rows x organisations, columns in ``seg`` order).
+
+    The quarter's cut-points with the population's boundary rule, then the system adjustment where the rule
+    set has one, then the financial override's cap: what the engine does to the observed average.
+    """
+    cuts = seg.select("cut_1", "cut_2", "cut_3").to_numpy()
     boundary = {p.id: p.boundary == "le" for p in rs.segmentation}
     le = np.array([boundary.get(p, True) for p in seg["population"].to_list()]) if "population" in seg.columns else True
     above = np.where(
@@ -189,19 +293,7 @@ def _rank_ranges(
         applies = seg["org_type"].is_in(sa.org_types).to_numpy() & (failed >= sa.when_failed_at_least)
         segs = np.where(applies[None, :], np.minimum(segs + sa.worsen_by, sa.max_segment), segs)
     flagged = seg["override_flag"].fill_null(False).to_numpy()
-    segs = np.where(flagged[None, :], np.maximum(segs, rs.override.cap_segment), segs)
-    # segment first, then the rounded average: one integer key, smaller is better
-    key = segs * (scale * 1000) + np.round(avg_r * scale)
-    types = seg["org_type"].to_list()
-    lo_q, hi_q = levels
-    for org_type in sorted(set(types)):
-        cols = np.array([i for i, ty in enumerate(types) if ty == org_type and has_seg[i]])
-        if cols.size == 0:
-            continue
-        ranks = _competition_ranks(key[:, cols])
-        rank_low[cols] = np.quantile(ranks, lo_q, axis=0, method="inverted_cdf").astype(np.int64)
-        rank_high[cols] = np.quantile(ranks, hi_q, axis=0, method="inverted_cdf").astype(np.int64)
-    return rank_low, rank_high
+    return np.where(flagged[None, :], np.maximum(segs, rs.override.cap_segment), segs)
 
 
 def _competition_ranks(key: np.ndarray) -> np.ndarray:

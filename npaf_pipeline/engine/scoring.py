@@ -172,7 +172,9 @@ def _attach_parameters(frame: pl.DataFrame, params: pl.DataFrame, rs: RuleSet) -
     variant: pl.Expr = pl.lit(0, pl.Int64)
     for metric in rs.metrics:
         for unit in metric.unit_methods:
-            here = (pl.col("metric_id") == metric.id) & (pl.col("unit") == unit)
+            here = (pl.col("metric_id") == metric.id) & (
+                pl.col("unit").str.strip_chars().str.to_lowercase() == unit.lower()
+            )
             variant = pl.when(here).then(pl.lit(variants.index(unit), pl.Int64)).otherwise(variant)
     m_idx = pl.col("metric_id").replace_strict(metric_ids, range(len(metric_ids)), default=None, return_dtype=pl.Int64)
     t_idx = pl.col("org_type").replace_strict(org_types, range(n_types), default=None, return_dtype=pl.Int64)
@@ -277,11 +279,9 @@ def _score_rows(rows: pl.DataFrame, rs: RuleSet) -> pl.DataFrame:
         pl.len().over("_p").cast(pl.Int64).alias("population_size"),
         (pl.col("_p") * 2 + pl.col("_ranked").cast(pl.Int64)).alias("_g"),
     )
-    tiebreak = None
-    if rs.ranking.published_rank_tiebreak and frame["tiebreak_rank"].null_count() < frame.height:
-        frame, tiebreak = _with_tiebreak(frame), pl.col("_tb")
+    use_tiebreak = rs.ranking.published_rank_tiebreak and frame["tiebreak_rank"].null_count() < frame.height
     frame = frame.with_columns(
-        competition_rank(pl.col("_key"), ["_g"], tiebreak).alias("_rank"),
+        (_tiebroken_rank() if use_tiebreak else competition_rank(pl.col("_key"), ["_g"])).alias("_rank"),
         pl.len().over("_g").cast(pl.Int64).alias("_k"),
     )
     frac = pl.when(pl.col("_k") > 1).then((pl.col("_rank") - 1) / (pl.col("_k") - 1)).otherwise(0.0)
@@ -329,27 +329,20 @@ def _score_lookup(scores: pl.DataFrame, metric: Metric) -> pl.DataFrame:
     )
 
 
-def _with_tiebreak(frame: pl.DataFrame) -> pl.DataFrame:
-    """Add ``_tb``: the published within-type rank, only where everyone sharing the value is of one type.
+def _tiebroken_rank() -> pl.Expr:
+    """Competition rank with NHS England's published within-type rank ordering equal displayed values.
 
-    A within-type rank cannot order an acute and a mental health trust that show the same value, so such a
-    group stays tied (the most likely reading when values are truly equal). Only populations pooling several
-    types (``_pop`` = all) can mix them, so only those rows are checked.
+    A trust's rank is 1 + the number of trusts of its population that are strictly better: a better value,
+    or the same displayed value, the same trust type and a better published rank. The published rank is
+    within type, so it orders trusts of one type only: two trusts of different types showing the same value
+    are tied with each other, while trusts of the same type in that group keep their published order. A
+    trust with no published rank is tied with every trust showing its value (it is never put ahead of a
+    ranked trust, and no ranked trust is put ahead of it).
     """
-    mixed = (
-        frame.filter(pl.col("_pop") == "all")
-        .group_by("_p", "value")
-        .agg(pl.col("_tidx").n_unique().alias("_types"))
-        .filter(pl.col("_types") > 1)
-        .select("_p", "value", pl.lit(True).alias("_mixed"))
-    )
-    if mixed.height == 0:
-        return frame.with_columns(pl.col("tiebreak_rank").alias("_tb"))
-    return (
-        frame.join(mixed, on=["_p", "value"], how="left")
-        .with_columns(pl.when(pl.col("_mixed")).then(None).otherwise(pl.col("tiebreak_rank")).alias("_tb"))
-        .drop("_mixed")
-    )
+    better_value = competition_rank(pl.col("_key"), ["_g"]) - 1
+    ranked = pl.col("tiebreak_rank").is_not_null()
+    same_type_better = pl.col("tiebreak_rank").rank("min").over("_g", "_key", "_tidx").cast(pl.Int64) - 1
+    return 1 + better_value + pl.when(ranked).then(same_type_better).otherwise(0)
 
 
 def _family(method: object) -> str:

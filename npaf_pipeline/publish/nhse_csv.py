@@ -1,4 +1,5 @@
-"""NHS England's dashboard CSV layout, rebuilt from published Parquet so existing NHS tools can read our runs.
+"""NHS England's dashboard and league-table CSV layouts, rebuilt from published Parquet so existing NHS tools can
+read our runs.
 
 Rows: OF0xxx values, OF1xxx scores, OF40xx domain scores, OF41xx domain segments and the OF50xx summary,
 with values rounded half-up to 2 dp. The domain ids come from the files' own metadata, so an export needs
@@ -21,7 +22,7 @@ from npaf_pipeline.engine.numeric import round_value
 from npaf_pipeline.publish.atomic import write_text_atomic
 from npaf_pipeline.publish.parquet import PART_FILE, read_kv_metadata
 from npaf_pipeline.quarters import Quarter, parse_quarter
-from npaf_pipeline.sources import nof_csv
+from npaf_pipeline.sources import nof_csv, nof_league_table
 
 COLUMNS = nof_csv.LAYOUT
 """NHS England's dashboard CSV header, defined once with the reader of those files."""
@@ -152,6 +153,72 @@ def export_nhse(out_dir: str | Path, dest: str | Path, quarters: Sequence[str] |
     n = 0
     for quarter in chosen:
         for row in quarter_rows(out, quarter):
+            writer.writerow([neutralise(cell) for cell in row])
+            n += 1
+    write_text_atomic(Path(dest), buffer.getvalue(), encoding="utf-8-sig")
+    return n
+
+
+# --- the league table ---------------------------------------------------------------------------------------
+
+LEAGUE_COLUMNS = nof_league_table.COLUMNS
+"""NHS England's league-table header (later releases), defined once with the reader of those files."""
+
+
+def _whole(value: Any) -> str:
+    """Segments and ranks as NHS England writes them: ``1.0``."""
+    return "" if value is None else f"{int(value)}.0"
+
+
+def _range(low: Any, high: Any, cell: Any) -> str:
+    """``1.2 to 1.89`` / ``1 to 11``; empty when the run has no likely range."""
+    if low is None or high is None:
+        return ""
+    return str(cell) if cell else f"{low} to {high}"
+
+
+def league_rows(out_dir: Path, quarter: Quarter) -> Iterator[list[str]]:
+    """League-table rows of one quarter, by trust type and position (cells before formula neutralisation)."""
+    table, _ = _read(out_dir, "league_table", quarter)
+    for r in table.sort("trust_type", "rank", "trust_code").iter_rows(named=True):
+        avg_range = _range(
+            number(r["likely_range_of_average_score_low"])
+            if r["likely_range_of_average_score_low"] is not None
+            else None,
+            number(r["likely_range_of_average_score_high"])
+            if r["likely_range_of_average_score_high"] is not None
+            else None,
+            r["likely_range_of_average_score"],
+        )
+        rank_range = _range(r["likely_range_of_rank_low"], r["likely_range_of_rank_high"], r["likely_range_of_rank"])
+        yield [
+            quarter.nhse_label,
+            r["region"] or "",
+            r["trust_type"],
+            r["trust_subtype"] or "",
+            r["trust_code"],
+            r["trust_name"] or "",
+            number(r["average_score"]),
+            avg_range,
+            _whole(r["segment"]),
+            "Yes" if r["trust_in_financial_deficit"] else "No",
+            _whole(r["rank"]),
+            rank_range,
+        ]
+
+
+def export_league_table(out_dir: str | Path, dest: str | Path, quarters: Sequence[str] | None = None) -> int:
+    """Write NHS England's league-table CSV layout for ``quarters`` (default: every published quarter)."""
+    out = Path(out_dir)
+    chosen = sorted({parse_quarter(q) for q in quarters}) if quarters else published_quarters(out)
+    if not chosen:
+        raise ExportError(f"{out}: no published quarters found (is this a publish output folder?)")
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    writer.writerow(LEAGUE_COLUMNS)
+    n = 0
+    for quarter in chosen:
+        for row in league_rows(out, quarter):
             writer.writerow([neutralise(cell) for cell in row])
             n += 1
     write_text_atomic(Path(dest), buffer.getvalue(), encoding="utf-8-sig")

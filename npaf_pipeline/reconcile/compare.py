@@ -10,7 +10,7 @@ segments and averages).
 from __future__ import annotations
 
 import fnmatch
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import polars as pl
@@ -28,7 +28,9 @@ from npaf_pipeline.engine.segment import (
     final_segments,
     unadjusted_segments,
 )
+from npaf_pipeline.reconcile import league
 from npaf_pipeline.ruleset.model import RuleSet
+from npaf_pipeline.screening import screen_values
 from npaf_pipeline.sources import nof_csv
 
 KNOWN_DIFFERENCES = Path(__file__).with_name("known_differences.yaml")
@@ -69,6 +71,8 @@ def load_known_differences(path: Path = KNOWN_DIFFERENCES) -> list[KnownDifferen
 class Reconciliation:
     rows: pl.DataFrame
     known: list[KnownDifference]
+    set_aside: pl.DataFrame = field(default_factory=pl.DataFrame)
+    """Published values the method has no score for (screening's quarantine records), kept out of both modes."""
 
     def summary(self) -> pl.DataFrame:
         """Match rates by mode and published id: values, values outside the known list, ranks."""
@@ -114,21 +118,38 @@ def _stage_name(metric: pl.Expr) -> pl.Expr:
         .then(pl.lit("OF40xx domain scores"))
         .when(metric.str.starts_with("OF41"))
         .then(pl.lit("OF41xx domain segments"))
+        .when(metric.str.starts_with("likely_"))
+        .then(pl.lit("likely ranges"))
+        .when(metric.str.starts_with("league_"))
+        .then(pl.lit("league table"))
         .otherwise(metric)
     )
 
 
-def reconcile(release: nof_csv.NofRelease, rs: RuleSet, known: list[KnownDifference] | None = None) -> Reconciliation:
-    """Run both modes over a NOF release and compare with what it publishes."""
+def reconcile(
+    release: nof_csv.NofRelease,
+    rs: RuleSet,
+    known: list[KnownDifference] | None = None,
+    league_table: pl.DataFrame | None = None,
+) -> Reconciliation:
+    """Run both modes over a NOF release and compare with what it publishes.
+
+    ``league_table``: rows of NHS England's league-table files (:mod:`npaf_pipeline.sources.nof_league_table`)
+    for the same quarters; their fields and likely ranges are compared too (metric ids ``league_*`` and
+    ``likely_*``).
+    """
     known = load_known_differences() if known is None else known
-    values = nof_csv.metric_values(release, rs)
     orgs = nof_csv.organisations(release, rs)
+    values, set_aside = screen_values(nof_csv.metric_values(release, rs).rename({"line": "source_row"}), orgs, rs)
     flags = nof_csv.flags(release)
     published = _published(release)
     computed = {
         "end_to_end": _end_to_end(values, orgs, flags, rs),
         "stage": _stages(values, orgs, flags, published, rs),
     }
+    if league_table is not None and league_table.height:
+        computed = _with_league(computed, values, orgs, flags, published, rs)
+        published = pl.concat([published, league.published_rows(league_table).select(published.columns)])
     frames = []
     shifted: set[tuple[str, str, str, str]] = set()
     for mode, (frame, cuts) in computed.items():
@@ -168,11 +189,45 @@ def reconcile(release: nof_csv.NofRelease, rs: RuleSet, known: list[KnownDiffere
         "known_difference",
         "rank_known_difference",
     ]
-    return Reconciliation(rows.select(order).sort("mode", "metric_id", "org_code"), known)
+    return Reconciliation(rows.select(order).sort("mode", "metric_id", "org_code"), known, set_aside)
 
 
 def _is_score(metric: pl.Expr) -> pl.Expr:
-    return metric.str.starts_with("OF1") | metric.str.starts_with("OF40") | (metric == "OF5002")
+    return (
+        metric.str.starts_with("OF1")
+        | metric.str.starts_with("OF40")
+        | metric.is_in(["OF5002", "league_average_score", "likely_average_low", "likely_average_high"])
+    )
+
+
+def _with_league(
+    computed: dict[str, tuple[pl.DataFrame, pl.DataFrame]],
+    values: pl.DataFrame,
+    orgs: pl.DataFrame,
+    flags: pl.DataFrame,
+    published: pl.DataFrame,
+    rs: RuleSet,
+) -> dict[str, tuple[pl.DataFrame, pl.DataFrame]]:
+    """Each mode's rows plus the league-table fields and likely ranges it computes."""
+    e2e = run(values, orgs, rs, flags, with_ranges=True)
+    ranges = {"end_to_end": e2e.segmentation.select("quarter", "org_code", *league.LIKELY.values())}
+    pub_scores = (
+        published.filter(pl.col("metric_id").str.starts_with("OF1"))
+        .select(
+            "quarter",
+            "org_code",
+            ("OF0" + pl.col("metric_id").str.slice(3)).alias("metric_id"),
+            pl.col("published_value").alias("score"),
+        )
+        .join(orgs.select("quarter", "org_code", "org_type"), on=["quarter", "org_code"], how="left")
+    )
+    items = build_items(pub_scores, rs)  # the published combined finance score (OF1080) is among them
+    ranges["stage"] = league.stage_ranges(items, published, orgs, flags, rs)
+    out = {}
+    for mode, (frame, cuts) in computed.items():
+        extra = league.computed_rows(frame, ranges[mode], flags).select(frame.columns)
+        out[mode] = (pl.concat([frame, extra], how="vertical_relaxed"), cuts)
+    return out
 
 
 def _published(release: nof_csv.NofRelease) -> pl.DataFrame:
@@ -436,10 +491,12 @@ def _attribute(
     tied = (pl.len().over("quarter", "org_type", "metric_id", "mode", "computed_rank") > 1) & pl.col(
         "computed_rank"
     ).is_not_null()
-    for quarter, metric, org, mode, match, rank_match, is_tied in rows.select(
-        "quarter", "metric_id", "org_code", "mode", "match", "rank_match", tied.alias("_tied")
+    for quarter, metric, org, mode, match, rank_match, is_tied, difference in rows.select(
+        "quarter", "metric_id", "org_code", "mode", "match", "rank_match", tied.alias("_tied"), "abs_difference"
     ).iter_rows():
         conditions = {"display_tie"} if is_tied else set()
+        if league.noise_condition(metric, difference):
+            conditions.add("bootstrap_noise")
         if (mode, quarter, org, metric) in shifted:
             conditions.add("cut_shift")
         value_ids.append(_first(known, metric, org, mode, "value", conditions) if not match else None)

@@ -338,8 +338,25 @@ class League(_Strict):
 
 
 class Bootstrap(_Strict):
-    replicates: int = Field(1000, ge=10)
-    seed: int = 20250901
+    method: Literal["exact", "monte_carlo"] = Field(
+        "monte_carlo",
+        description="exact: the ideal bootstrap (every resample, no Monte Carlo error; plain item means only); "
+        "monte_carlo: seeded replicates",
+    )
+    exact_rank_max_population: int = Field(
+        400,
+        ge=1,
+        description="exact: league tables up to this size get exact rank distributions, larger ones the "
+        "refined normal approximation of the Poisson-binomial count",
+    )
+    exact_grid_decimals: int = Field(
+        5,
+        ge=0,
+        le=8,
+        description="exact: finest grid (decimals of a point) on which unrounded item scores are bracketed",
+    )
+    replicates: int = Field(1000, ge=10, description="monte_carlo: number of replicates")
+    seed: int = Field(20250901, description="monte_carlo: seed (with the quarter)")
     level: float = Field(0.95, gt=0, lt=1)
     cutpoints: Literal["observed", "recomputed"] = Field(
         "observed", description="segment cut-points in each replicate: the quarter's own, or recomputed"
@@ -453,6 +470,14 @@ class RuleSet(_Strict):
                     problems.append(f"{where}: unknown metric {leaf.metric!r}")
                 if leaf.domain and leaf.domain not in domains:
                     problems.append(f"{where}: unknown domain {leaf.domain!r}")
+        if self.bootstrap.method == "exact":
+            if self.aggregation.overall != "item_mean":
+                problems.append(
+                    "bootstrap.method: exact needs aggregation.overall item_mean (weighted domain groups are "
+                    "resampled domain by domain: use monte_carlo)"
+                )
+            if self.bootstrap.cutpoints != "observed":
+                problems.append("bootstrap.method: exact needs bootstrap.cutpoints observed")
         if problems:
             raise ValueError("; ".join(problems))
         return self

@@ -46,6 +46,7 @@ LAYOUT = ["Quarter", *REQUIRED]
 _METRIC = re.compile(r"^OF\d{4}$")
 _QUARTER_IN_TEXT = re.compile(r"Q[1-4]\s+\d{4}/\d{2}")
 _UNIT_SPELLINGS = {"%": "percent"}
+"""Other spellings of a unit, after trimming, lower-casing and collapsing spaces (``Count`` is ``count``)."""
 _NUMERIC = ("Value", "Median_value", "Lower_quartile", "Upper_quartile", "Rank")
 
 COLUMNS = {
@@ -167,7 +168,7 @@ def _read_one(path: Path, quarter: str | None) -> pl.DataFrame:
                 q = parse_quarter(q or "").label
             except ValueError as exc:
                 raise NofFileError(f"{path}, line {line}, column Quarter: {exc}") from None
-        unit = _UNIT_SPELLINGS.get(get["Units"], get["Units"])
+        unit = normalise_unit(get["Units"])
         records.append(
             (
                 q,
@@ -198,6 +199,16 @@ def _read_one(path: Path, quarter: str | None) -> pl.DataFrame:
         if frame.is_empty():
             raise NofFileError(f"{path}: no rows for quarter {quarter}")
     return frame
+
+
+def normalise_unit(text: str) -> str:
+    """A published unit as the rule set spells it: trimmed, lower case, single spaces, ``%`` as ``percent``.
+
+    Units choose a metric's scoring method (an HCAI ``count`` row is banded, a ``rate`` row ranked), so
+    ``Count`` and ``count`` must be the same unit.
+    """
+    unit = " ".join(text.split()).lower()
+    return _UNIT_SPELLINGS.get(unit, unit)
 
 
 def _infer_quarter(path: Path, frame: pl.DataFrame, given: str | None) -> str:

@@ -28,6 +28,8 @@ VALUE_SOURCES: dict[str, str] = {
     "nof_dashboard": "npaf_pipeline.sources.nof_dashboard",
 }
 PRECEDENCE = list(VALUE_SOURCES)
+REFERENCE_SOURCES: dict[str, str] = {"nof_league_table": "npaf_pipeline.sources.nof_league_table"}
+"""Published references (not metric values) that have a landing folder: compared with, never scored."""
 KEYS = ["quarter", "org_code", "metric_id"]
 
 Reader = Callable[[Sequence[Path], Sequence[str] | None], AdapterResult]

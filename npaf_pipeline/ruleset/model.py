@@ -339,7 +339,7 @@ class ChangeSignificance(_Strict):
 
     method: Literal["bootstrap", "absolute_change"] = "bootstrap"
     level: float = Field(0.95, gt=0, lt=1)
-    resolution: float = Field(0.001, gt=0, le=0.05, description="bootstrap: score lattice of the exact computation")
+    resolution: float = Field(0.01, gt=0, le=0.05, description="bootstrap: score lattice of the exact computation")
     min_change: float | None = Field(None, gt=0, description="absolute_change: smallest |change| that is significant")
 
     @model_validator(mode="after")

@@ -138,9 +138,8 @@ def segment_changes(
     if joined.is_empty():
         return _empty_changes(), _empty_items()
     item_rows = _item_changes(joined, items_all)
-    scores = {
-        key: np.asarray(group["score"].to_numpy(), dtype=np.float64)
-        for key, group in items_all.group_by(["quarter_label", "org_code"])
+    contributions = {
+        key: group["contribution_change"].to_numpy() for key, group in item_rows.group_by(["quarter_label", "org_code"])
     }
     rule = rs.change_significance
     cap = rs.override.cap_segment
@@ -153,9 +152,8 @@ def segment_changes(
         change = r["average_score_raw"] - r["prev_average_score_raw"]
         p = None
         if rule.method == "bootstrap":
-            before = scores.get((r["previous_quarter_label"], r["org_code"]), np.empty(0))
-            after = scores.get((r["quarter_label"], r["org_code"]), np.empty(0))
-            p = bootstrap_p_value(before, after, rule.resolution)
+            parts = contributions.get((r["quarter_label"], r["org_code"]), np.empty(0))
+            p = bootstrap_p_value(np.asarray(parts, dtype=np.float64), rule.resolution)
         cause = _cause(r, at_prev, cap)
         significant = classify(p, change, rule)
         rows.append(

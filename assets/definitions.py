@@ -5,6 +5,7 @@ from __future__ import annotations
 import dagster as dg
 
 from assets.automation import landing_sensor, quarterly_pipeline, quarterly_schedule
+from assets.explain import explanation_tables
 from assets.icb import icb_system_tests, ingest_icb_values
 from assets.ingest import INGEST_ASSETS, landing_ledger
 from assets.io_manager import QuarterTablesIOManager
@@ -32,6 +33,7 @@ ASSETS = [
     segmentation,
     segment_changes,
     published_snapshot,
+    explanation_tables,
 ]
 
 

@@ -16,7 +16,7 @@ import pandera.polars as pa
 from schemas.common import METRIC_ID, ODS_CODE, QUARTER_LABEL, SHA256
 from schemas.leadership import CAPABILITY_DOMAINS, OVERALL
 
-SCHEMA_VERSION = "1.2.0"
+SCHEMA_VERSION = "1.3.0"
 
 FY_PATTERN = r"^\d{4}-\d{2}$"
 QUARTERS = ["Q1", "Q2", "Q3", "Q4"]
@@ -508,6 +508,212 @@ class SystemConsiderations(QuarterRow):
         coerce = True
 
 
+_SEGMENT = "segment (1 best to 4 worst)"
+
+
+def _segment(description: str, example: int = 3, top: int = 4) -> Any:
+    unit = _SEGMENT if top == 4 else "segment (1 best to 5)"
+    return field(description, unit, example, nullable=True, ge=1, le=top)
+
+
+class SegmentExplanation(QuarterRow):
+    """Drivers of each average score: one row per scored item with its share of the average, in the engine's own
+    arithmetic (the contributions of an organisation add up to its unrounded average), and its pull against the
+    type's mean average and against the cut-point of the next better segment."""
+
+    org_code: str = field("ODS code of the organisation", "code", "R0A", str_matches=ODS_CODE)
+    org_name: str = field(
+        "organisation name as published", "text", "Manchester University NHS Foundation Trust", nullable=True
+    )
+    org_type: str = field("organisation type key of the rule set", "code", "acute")
+    item_id: str = field(
+        "scored item as the engine averages it (a metric id, or a composite such as HCAI)", "code", "HCAI"
+    )
+    item_name: str = field("item name in the rule set", "text", "Healthcare-associated infections")
+    domain: str = field("domain id the item belongs to", "code", "safety")
+    score: float = _score("the item's score as it enters the average (a composite's mean)", 2.333333)
+    weight: float = field(
+        "the item's share factor: 1/number of items for an item mean, or the rule set's weighting for weighted "
+        "domain groups",
+        "share (0 to 1)",
+        0.052632,
+        ge=0,
+        le=1,
+    )
+    contribution: float = field(
+        "weight x score; an organisation's contributions add up to average_score_raw", "score points", 0.122807
+    )
+    pull_vs_type_mean: float = field(
+        "weight x (score - the type's mean average): positive pulls the average towards worse than the type's mean",
+        "score points",
+        0.01842,
+    )
+    pull_vs_cut_above: float = field(
+        "weight x (score - the cut-point of the next better segment); null in segment 1 and where unsegmented",
+        "score points",
+        0.0156,
+        nullable=True,
+    )
+    driver_rank: int = field(
+        "order among the organisation's items by pull_vs_type_mean, largest first (1 = pulls most towards worse)",
+        "rank (1 = strongest pull towards worse)",
+        1,
+        ge=1,
+    )
+    type_mean_average: float = _score("mean unrounded average score of the organisation's type this quarter", 2.337)
+    cut_above: float = _score("cut-point of the next better segment (null in segment 1)", 2.33)
+
+    class Config:
+        description = "one row per quarter, organisation and scored item"
+        unique = ["fy", "quarter", "org_code", "item_id"]
+        strict = True
+        coerce = True
+
+
+class SegmentDistance(QuarterRow):
+    """Distance to the neighbouring segments, in score points and in each metric's own unit: the value one metric
+    alone would need to reach the next better unadjusted segment, first order (the organisation re-scored against
+    the real values of the others, their scores and the quarter's cut-points held), with the override and segment 5
+    noted."""
+
+    org_code: str = field("ODS code of the organisation", "code", "R0A", str_matches=ODS_CODE)
+    org_type: str = field("organisation type key of the rule set", "code", "acute")
+    unadjusted_segment: int = _segment("segment from the average score and the cut-points")
+    adjusted_segment: int = _segment("segment after adjustments and the financial override")
+    final_segment: int = _segment("published segment, 5 for intensive support", top=5)
+    average_score: float = _score("average metric score, rounded as published")
+    points_to_better: float = field(
+        "score points the average must fall to reach the next better unadjusted segment (null in segment 1)",
+        "score points",
+        0.07,
+        nullable=True,
+        ge=0,
+    )
+    points_to_worse: float = field(
+        "score points the average must rise to fall into the next worse unadjusted segment (null in segment 4)",
+        "score points",
+        0.12,
+        nullable=True,
+        ge=0,
+    )
+    metric_id: str = field("NOF metric id whose value moves the average", "code", "OF0013", str_matches=METRIC_ID)
+    metric_name: str = field("metric name in the rule set", "text", "Percentage of patients seen within 4 hours in A&E")
+    unit: str = field("unit of value", "text", "percent", nullable=True)
+    value: float = field("the metric's current value", "see unit", 74.2)
+    value_for_better: float = field(
+        "value this metric alone would need, at its display precision, to reach the next better segment (first "
+        "order); null when it cannot, or in segment 1",
+        "see unit",
+        78.0,
+        nullable=True,
+    )
+    can_close_alone: bool = field(
+        "this metric alone can reach the next better segment (null in segment 1)", "flag", True, nullable=True
+    )
+    note: str = field(
+        "the answer in words: reaches or jumps to a segment, cannot close the gap alone, the override cap, segment 5",
+        "text",
+        "reaches segment 2",
+    )
+    override_capped: bool = field("the financial override holds the segment worse than the score gives", "flag", False)
+    segment_without_override: int = _segment("segment before the financial override (after any system adjustment)")
+    score: float = _score("the metric's current score", 2.91)
+    score_for_better: float = _score("the metric's score at value_for_better", 1.0)
+    segment_reached: int = _segment("unadjusted segment at value_for_better (first order)", 2)
+    display_decimals: int = field("decimal places value_for_better is stated to", "count", 2, ge=0)
+
+    class Config:
+        description = "one row per quarter, segmented organisation and metric that moves its average"
+        unique = ["fy", "quarter", "org_code", "metric_id"]
+        strict = True
+        coerce = True
+
+
+CHANGE_CAUSES = ["own_score", "cut_points", "override", "system", "segment_5", "none"]
+CHANGE_CLASSES = ["override", "significant", "not_significant"]
+
+
+class SegmentChanges(QuarterRow):
+    """Quarter-on-quarter moves: previous and current average, segments and rank, what moved the segment, and the
+    significance class of the change (the rule set's change_significance rule)."""
+
+    org_code: str = field("ODS code of the organisation", "code", "R0A", str_matches=ODS_CODE)
+    org_type: str = field("organisation type key of the rule set", "code", "acute")
+    previous_quarter_label: str = field("the quarter compared with", "text", "2025-26 Q1", str_matches=QUARTER_LABEL)
+    previous_average: float = _score("average score last quarter, rounded as published", 2.38)
+    average: float = _score("average score this quarter, rounded as published", 2.31)
+    average_change: float = field(
+        "change in the unrounded average (the sum of segment_change_items.contribution_change)", "score points", -0.07
+    )
+    previous_segment: int = _segment("adjusted segment last quarter")
+    segment: int = _segment("adjusted segment this quarter (the league-table segment)", 2)
+    previous_final_segment: int = _segment("final segment last quarter", top=5)
+    final_segment: int = _segment("final segment this quarter", 2, top=5)
+    previous_rank: int = _rank("league-table position last quarter", 80)
+    rank: int = _rank("league-table position this quarter", 64)
+    segment_changed: bool = field("the adjusted segment changed", "flag", True)
+    cause: str = field(
+        "what moved the segment: own_score, cut_points, override, system, segment_5 (only the final segment moved), "
+        "none",
+        "code",
+        "own_score",
+        isin=CHANGE_CAUSES,
+    )
+    change_class: str = field(
+        "override (the override alone moved it), or significant / not_significant by the rule set's test (given "
+        "for every row)",
+        "code",
+        "not_significant",
+        isin=CHANGE_CLASSES,
+    )
+    p_value: float = field(
+        "two-sided p-value of the change in average (exact bootstrap; null under other rules)",
+        "probability",
+        0.21,
+        nullable=True,
+        ge=0,
+        le=1,
+    )
+    previous_unadjusted_segment: int = _segment("unadjusted segment last quarter")
+    unadjusted_segment: int = _segment("unadjusted segment this quarter", 2)
+    segment_at_previous_cutpoints: int = _segment("this quarter's average against last quarter's cut-points", 2)
+    previous_override_flag: bool = field("the financial override applied last quarter", "flag", True, nullable=True)
+    override_flag: bool = field("the financial override applies this quarter", "flag", True, nullable=True)
+    previous_n_items: int = field("scored items last quarter", "count", 18, nullable=True, ge=0)
+    n_items: int = field("scored items this quarter", "count", 18, nullable=True, ge=0)
+
+    class Config:
+        description = "one row per quarter and organisation with a published previous quarter"
+        unique = ["fy", "quarter", "org_code"]
+        strict = True
+        coerce = True
+
+
+class SegmentChangeItems(QuarterRow):
+    """The change in average split into items: each item's change in contribution (weight x score), with items
+    entering or leaving; an organisation's rows add up to segment_changes.average_change."""
+
+    org_code: str = field("ODS code of the organisation", "code", "R0A", str_matches=ODS_CODE)
+    org_type: str = field("organisation type key of the rule set", "code", "acute")
+    previous_quarter_label: str = field("the quarter compared with", "text", "2025-26 Q1", str_matches=QUARTER_LABEL)
+    item_id: str = field("scored item", "code", "OF0013")
+    item_name: str = field("item name in the rule set", "text", "Percentage of patients seen within 4 hours in A&E")
+    previous_score: float = _score("the item's score last quarter (null: entered)", 2.9)
+    score: float = _score("the item's score this quarter (null: left)", 2.5)
+    previous_weight: float = field("share factor last quarter", "share (0 to 1)", 0.0556, nullable=True, ge=0, le=1)
+    weight: float = field("share factor this quarter", "share (0 to 1)", 0.0556, nullable=True, ge=0, le=1)
+    contribution_change: float = field("weight x score now minus last quarter's", "score points", -0.0222)
+    status: str = field(
+        "entered, left, changed or unchanged", "code", "changed", isin=["entered", "left", "changed", "unchanged"]
+    )
+
+    class Config:
+        description = "one row per quarter, organisation with a previous quarter, and item in either quarter"
+        unique = ["fy", "quarter", "org_code", "item_id"]
+        strict = True
+        coerce = True
+
+
 TABLES: dict[str, type[pa.DataFrameModel]] = {
     "organisation_segmentation": OrganisationSegmentation,
     "metric_scores": MetricScores,
@@ -517,6 +723,10 @@ TABLES: dict[str, type[pa.DataFrameModel]] = {
     "quarantine_summary": QuarantineSummary,
     "run_manifest": RunManifest,
     "system_considerations": SystemConsiderations,
+    "segment_explanation": SegmentExplanation,
+    "segment_distance": SegmentDistance,
+    "segment_changes": SegmentChanges,
+    "segment_change_items": SegmentChangeItems,
 }
 
 

@@ -329,3 +329,17 @@ def test_default_run_on_the_same_landing_zone_publishes_trusts_only(landing, tmp
     assert _table(out, "league_table").height == TRUSTS * len(QUARTERS)
     assert not _table(out, "metric_values")["org_code"].str.contains(SAMPLE_ICB).any()
     assert not {"icb_reference.csv", "uec_tier1.csv"} & set(_table(out, "run_manifest")["input_file"])
+
+
+def test_npaf_explain_shows_an_icbs_segment_drivers_and_system_considerations(draft_run, capsys) -> None:
+    out = draft_run[0]
+    icbs = _table(out, "icb_league_table").filter(pl.col("quarter") == "Q2")
+    code = icbs.sort("system_tests_failed", descending=True)["icb_code"][0]
+    assert main(["explain", code, "--quarter", "2025-26 Q2", "--snapshot", str(out)]) == 0
+    page = capsys.readouterr().out
+    assert code in page and "System considerations" in page and "Drivers" in page
+    tests = _table(out, "system_considerations").filter((pl.col("quarter") == "Q2") & (pl.col("icb_code") == code))
+    assert all(status in page for status in tests["status"].unique().to_list())
+    drivers = _table(out, "segment_explanation").filter((pl.col("quarter") == "Q2") & (pl.col("org_code") == code))
+    seg = _table(out, "organisation_segmentation").filter((pl.col("quarter") == "Q2") & (pl.col("org_code") == code))
+    assert abs(drivers["contribution"].sum() - seg["average_score_raw"][0]) <= 1e-9  # weighted domain groups

@@ -11,6 +11,9 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+import polars as pl
+
+from npaf_pipeline.explain.changes import manifest_summary
 from npaf_pipeline.publish.tables import InputFile
 from npaf_pipeline.quarters import Quarter, parse_quarter
 from npaf_pipeline.ruleset.model import RuleSet
@@ -46,8 +49,13 @@ def build_manifest(
     tables: Mapping[str, Mapping[str, Any]],
     checks: Sequence[Mapping[str, Any]] | None = None,
     generated_at: str | None = None,
+    segment_changes: pl.DataFrame | None = None,
 ) -> dict[str, Any]:
-    """The manifest document; ``tables`` maps table name -> {path, rows, sha256}."""
+    """The manifest document; ``tables`` maps table name -> {path, rows, sha256}.
+
+    ``segment_changes``: the quarter's segment_changes rows, summarised in NHS England's shape (changed; of which
+    override / significant / not significant; significant without a change of segment) per organisation type.
+    """
     doc: dict[str, Any] = {
         "schema_version": versions["schema_version"],
         "code_version": versions["code_version"],
@@ -57,6 +65,8 @@ def build_manifest(
         "tables": {name: dict(info) for name, info in sorted(tables.items())},
         "checks": checks_for(checks, quarter),
     }
+    if segment_changes is not None:
+        doc["segment_changes_summary"] = manifest_summary(segment_changes, quarter.label)
     if generated_at is not None:
         doc["generated_at"] = generated_at
     return doc

@@ -63,7 +63,7 @@ def publish_quarters(
         recover(out)
         versions = {"code_version": __version__, "schema_version": SCHEMA_VERSION}
         declared: list[InputFile] | None = describe_inputs(inputs) if inputs is not None else None
-        frames = build_tables(result, orgs, values, rs, quarantine, declared, versions, system_evidence)
+        frames = build_tables(result, orgs, values, rs, quarantine, declared, versions, system_evidence, history=out)
         files = declared if declared is not None else inputs_from_values(frames["metric_values"])
         models = published_models([(d.id, d.name) for d in rs.domains])
         tables = {name: conform(frames[name], model) for name, model in models.items()}  # all valid before any write
@@ -135,7 +135,8 @@ def _publish_one(
             )
             write_parquet(to_arrow(part, model, meta), staged)
             written[name] = {"path": (unit / PART_FILE).as_posix(), "rows": part.height, "sha256": file_sha256(staged)}
-        manifest = build_manifest(quarter, rs, versions, files, written, checks, generated_at)
+        changes = tables["segment_changes"].filter(pl.col("quarter_label") == quarter.label)
+        manifest = build_manifest(quarter, rs, versions, files, written, checks, generated_at, changes)
         munit = manifest_unit(quarter)
         write_text_atomic(txn.path(munit) / MANIFEST_FILE, dumps(manifest))
         if before_commit is not None:

@@ -391,11 +391,15 @@ def build_tables(
     inputs: Sequence[InputFile] | None = None,
     versions: Mapping[str, str] | None = None,
     system_evidence: pl.DataFrame | None = None,
+    history: Path | None = None,
 ) -> dict[str, pl.DataFrame]:
     """Every published table, all quarters, before validation and conforming to the models.
 
     ``system_evidence``: the ICB system tests' evidence (``SystemTestResult.evidence``), for rule sets with them.
+    ``history``: a published snapshot to read the quarter before the run's first from (segment changes).
     """
+    from npaf_pipeline.explain.tables import explanation_tables
+
     versions = versions or {"code_version": __version__, "schema_version": SCHEMA_VERSION}
     labels = quarters_present(result, values)
     org_seg = organisation_segmentation(result, orgs, rs)
@@ -410,4 +414,5 @@ def build_tables(
         "quarantine_summary": quarantine_summary(quarantine, labels),
         "run_manifest": run_manifest(labels, files, values_table, rs, versions),
         "system_considerations": system_considerations(system_evidence),
+        **explanation_tables(result, org_seg, rs, history),
     }

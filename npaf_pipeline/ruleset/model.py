@@ -159,6 +159,10 @@ class Metric(_Strict):
     average_precision: int | None = Field(
         None, description="decimal places the score is rounded to before entering averages (None: unrounded)"
     )
+    display_precision: int = Field(2, ge=0, le=6, description="decimal places the value is published (and stated) to")
+    unit_display_precision: dict[str, int] = Field(
+        default_factory=dict, description="display precision of rows published in another unit (e.g. count: 0)"
+    )
     confidence: Literal["SRC", "DATA", "INF", "UNK"] = "DATA"
     notes: str | None = None
 
@@ -363,6 +367,28 @@ class Bootstrap(_Strict):
     )
 
 
+class ChangeSignificance(_Strict):
+    """When a quarter-on-quarter change in average score counts as significant (NHS England's threshold is not
+    published: this is the project's rule, see docs/explain.md).
+
+    ``bootstrap``: the bootstrap distribution of (mean of the current quarter's items resampled with replacement)
+    minus (mean of the previous quarter's items resampled), computed exactly by convolution on a lattice of
+    ``resolution`` score points rather than by random draws; the change is significant when 0 lies outside its
+    central ``level`` interval. ``absolute_change``: significant when |change| >= ``min_change``.
+    """
+
+    method: Literal["bootstrap", "absolute_change"] = "bootstrap"
+    level: float = Field(0.95, gt=0, lt=1)
+    resolution: float = Field(0.01, gt=0, le=0.05, description="bootstrap: score lattice of the exact computation")
+    min_change: float | None = Field(None, gt=0, description="absolute_change: smallest |change| that is significant")
+
+    @model_validator(mode="after")
+    def _threshold(self) -> ChangeSignificance:
+        if self.method == "absolute_change" and self.min_change is None:
+            raise ValueError("method 'absolute_change' needs 'min_change'")
+        return self
+
+
 class Ranking(_Strict):
     published_rank_tiebreak: bool = Field(
         True, description="order equal displayed values by the published within-type rank when it is given"
@@ -386,6 +412,7 @@ class RuleSet(_Strict):
     system_adjustment: SystemAdjustment | None = None
     league: League = Field(default_factory=League)
     bootstrap: Bootstrap = Field(default_factory=Bootstrap)
+    change_significance: ChangeSignificance = Field(default_factory=ChangeSignificance)
     ranking: Ranking = Field(default_factory=Ranking)
     reporting_only_org_types: list[str] = Field(
         default_factory=list,

@@ -46,3 +46,10 @@ def landing_sensor(context: dg.SensorEvaluationContext, npaf: NpafSettings):
         return dg.SkipReason(f"{len(new)} changed file(s) hold no quarter in the partition range")
     digest = "-".join(sorted(f.sha256[:8] for f in new))
     return [dg.RunRequest(run_key=f"{key}:{digest}", partition_key=key) for key in keys]
+
+
+landing_ledger_job = dg.define_asset_job(
+    "landing_ledger_job",
+    selection=dg.AssetSelection.assets("landing_ledger"),
+    description="Record every landing file with its SHA-256 (npaf backfill runs it after the quarters).",
+)

@@ -6,6 +6,7 @@ import dagster as dg
 import polars as pl
 
 from assets.checks import table_metadata
+from assets.commands.progress import PUBLISH_PREFIX
 from assets.ingest import OWNERS
 from assets.partitions import labels_of, quarterly
 from assets.settings import NpafSettings
@@ -71,6 +72,7 @@ def published_snapshot(
         checks=checks,
         system_evidence=icb_system_tests.get("evidence"),
         on_wait=context.log.info,
+        on_progress=lambda stage: context.log.info(f"{PUBLISH_PREFIX}{stage}"),  # read by npaf backfill's display
     )
     seg = result.segmentation
     counts = seg.group_by("quarter", "final_segment").agg(pl.len().alias("organisations"))

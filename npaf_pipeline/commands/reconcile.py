@@ -4,12 +4,10 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import polars as pl
-
-from npaf_pipeline.reconcile.compare import INHERITED_REASON, reconcile
-from npaf_pipeline.ruleset import load_ruleset
-from npaf_pipeline.sources.nof_csv import read_nof_csv
+if TYPE_CHECKING:
+    import polars as pl
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -32,6 +30,12 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _run(args: argparse.Namespace) -> int:
+    import polars as pl  # heavy imports here, so that `npaf --help` stays fast
+
+    from npaf_pipeline.reconcile.compare import INHERITED_REASON, reconcile
+    from npaf_pipeline.ruleset import load_ruleset
+    from npaf_pipeline.sources.nof_csv import read_nof_csv
+
     rs = load_ruleset(args.framework)
     release = read_nof_csv(args.files, quarter=args.quarter)
     result = reconcile(release, rs)

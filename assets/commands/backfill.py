@@ -11,7 +11,7 @@ import sys
 import time
 from pathlib import Path
 
-import npaf_pipeline
+from npaf_pipeline.commands import shipped_rule_sets
 
 DESCRIPTION = """\
 Process a range of quarters through the Dagster pipeline and print a summary.
@@ -25,12 +25,6 @@ instance at DAGSTER_HOME (a temporary one, removed afterwards, when it is not se
 
 Exit status: 0 every quarter published; 1 a quarter failed (each failure is named in the summary);
 2 a problem found before the run."""
-
-
-def shipped_rule_sets() -> list[str]:
-    """Ids of the rule sets in npaf_pipeline/frameworks/ (file names: nothing is parsed, so help stays fast)."""
-    folder = Path(npaf_pipeline.__file__).resolve().parent / "frameworks"
-    return sorted(p.stem for p in folder.glob("*.yaml"))
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -53,6 +47,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--per-quarter", action="store_true", help="one run per quarter instead of one run for the range")
     p.add_argument("--quiet", action="store_true", help="no progress display")
+    p.add_argument(
+        "--debug", action="store_true", default=argparse.SUPPRESS, help="show stack traces of failures and errors"
+    )
     p.set_defaults(func=_run)
 
 

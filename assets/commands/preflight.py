@@ -7,6 +7,7 @@ Nothing here imports Dagster: the quarters the pipeline can run are computed the
 from __future__ import annotations
 
 import os
+import tempfile
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -67,7 +68,9 @@ def check_landing(landing: Path) -> None:
 
 
 def check_writable(path: Path, what: str) -> None:
-    """``path`` is a folder that can be written, or can be created: its nearest existing parent is a writable folder."""
+    """``path`` is a folder that can be written, or can be created: its nearest existing parent is a folder in
+    which a file can be made (tried, not inferred from permission bits, which say nothing for root or read-only
+    file systems)."""
     probe = path
     while not probe.exists():
         if probe.is_symlink():
@@ -78,9 +81,12 @@ def check_writable(path: Path, what: str) -> None:
     if not probe.is_dir():
         where = "is a file" if probe == path else f"cannot be created: {probe} is a file, not a folder"
         raise PreflightError(f"{what} {path} {where}")
-    if not os.access(probe, os.W_OK | os.X_OK):
-        where = "is not writable" if probe == path else f"cannot be created: {probe} is not writable"
-        raise PreflightError(f"{what} {path} {where}")
+    try:
+        with tempfile.TemporaryFile(dir=probe):
+            pass
+    except OSError as exc:
+        where = "is not writable" if probe == path else f"cannot be created in {probe}"
+        raise PreflightError(f"{what} {path} {where} ({exc.strerror or exc})") from None
 
 
 def check_rule_set(framework: str) -> str:

@@ -6,6 +6,8 @@ import argparse
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from npaf_pipeline.commands import shipped_rule_sets
+
 if TYPE_CHECKING:
     import polars as pl
 
@@ -24,7 +26,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--out", type=Path, required=True, help="folder for reconciliation.parquet and known_differences.csv"
     )
-    p.add_argument("--framework", default="nof-2025-26", help="rule set id or YAML path (default: nof-2025-26)")
+    p.add_argument(
+        "--framework",
+        default="nof-2025-26",
+        help=f"rule set: one of {', '.join(shipped_rule_sets())}, or a YAML path (default: nof-2025-26)",
+    )
     p.add_argument("--quarter", default=None, help="quarter of files without a Quarter column, e.g. '2025-26 Q1'")
     p.set_defaults(func=_run)
 

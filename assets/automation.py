@@ -11,9 +11,12 @@ from npaf_pipeline.quarters import parse_quarter
 
 quarterly_pipeline = dg.define_asset_job(
     "quarterly_pipeline",
-    selection=dg.AssetSelection.all() - dg.AssetSelection.assets("landing_ledger"),
+    selection=dg.AssetSelection.all(),
     partitions_def=quarterly,
-    description="Ingest, score, segment and publish the selected quarters (one run for a whole range).",
+    description=(
+        "Ingest, score, segment and publish the selected quarters (one run for a whole range); the landing "
+        "ledger (not partitioned) is brought up to date in the same run."
+    ),
 )
 
 quarterly_schedule = dg.build_schedule_from_partitioned_job(
@@ -46,10 +49,3 @@ def landing_sensor(context: dg.SensorEvaluationContext, npaf: NpafSettings):
         return dg.SkipReason(f"{len(new)} changed file(s) hold no quarter in the partition range")
     digest = "-".join(sorted(f.sha256[:8] for f in new))
     return [dg.RunRequest(run_key=f"{key}:{digest}", partition_key=key) for key in keys]
-
-
-landing_ledger_job = dg.define_asset_job(
-    "landing_ledger_job",
-    selection=dg.AssetSelection.assets("landing_ledger"),
-    description="Record every landing file with its SHA-256 (npaf backfill runs it after the quarters).",
-)

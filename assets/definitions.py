@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dagster as dg
 
-from assets.automation import landing_ledger_job, landing_sensor, quarterly_pipeline, quarterly_schedule
+from assets.automation import landing_sensor, quarterly_pipeline, quarterly_schedule
 from assets.icb import icb_system_tests, ingest_icb_values
 from assets.ingest import INGEST_ASSETS, landing_ledger
 from assets.io_manager import QuarterTablesIOManager
@@ -39,7 +39,7 @@ def build_definitions(settings: NpafSettings | None = None) -> dg.Definitions:
     settings = settings or settings_from_env()
     return dg.Definitions(
         assets=ASSETS,
-        jobs=[quarterly_pipeline, landing_ledger_job],
+        jobs=[quarterly_pipeline],
         schedules=[quarterly_schedule],
         sensors=[landing_sensor],
         resources={

@@ -52,7 +52,6 @@ def _ingest_asset(source: str) -> dg.AssetsDefinition:
         per_quarter(
             context,
             lambda q: {
-                "quarter": q,
                 "row_count": of_quarter(result.values, q).height,
                 "quarantined_rows": result.quarantine.height,  # a file's rejected rows concern every quarter
                 "preview": table_metadata(of_quarter(result.values, q), 10),

@@ -79,7 +79,7 @@ def _run(args: argparse.Namespace) -> int:
 
     import dagster as dg
 
-    from assets.commands.launch import JOB, LEDGER_JOB, InstanceHome, Launcher, child_env, run_tags
+    from assets.commands.launch import JOB, InstanceHome, Launcher, child_env, run_tags
     from assets.commands.progress import RunState, follow
     from assets.commands.summary import print_summary
 
@@ -107,15 +107,15 @@ def _run(args: argparse.Namespace) -> int:
                 run_id = launcher.launch(JOB, run_tags([q.partition_key for q in batch], labels))
                 label = labels[0] if len(labels) == 1 else f"{labels[0]} .. {labels[-1]}"
                 state = RunState(run_id, label)
-                follow(instance, state, live=live, quiet=args.quiet, queued_hint=hint)
+                try:
+                    follow(instance, state, live=live, quiet=args.quiet, queued_hint=hint)
+                except KeyboardInterrupt:
+                    print(f"npaf backfill: stopping run {run_id}", file=sys.stderr)
+                    instance.run_launcher.terminate(run_id)  # the run worker lives on in the code server
+                    raise
                 runs.append(([q.partition_key for q in batch], state))
-            # the landing ledger (every landing file with its hash) is kept up to date by each backfill too
-            ledger = RunState(launcher.launch(LEDGER_JOB), "landing ledger")
-            follow(instance, ledger, live=False, quiet=True, queued_hint=hint)
             elapsed = time.perf_counter() - started
-            failed = print_summary(plan, runs + ([([], ledger)] if not ledger.success else []), elapsed, args.debug)
-            if not ledger.success:
-                failed.append("the landing ledger")
+            failed = print_summary(plan, runs, elapsed, args.debug)
     finally:
         if "DAGSTER_HOME" in environ:
             os.environ["DAGSTER_HOME"] = environ["DAGSTER_HOME"]

@@ -20,7 +20,6 @@ from collections.abc import Mapping
 from pathlib import Path
 
 JOB = "quarterly_pipeline"
-LEDGER_JOB = "landing_ledger_job"
 LOCATION = "npaf_pipeline"  # the location name of workspace.yaml, so `make ui` shows the same location
 WORKSPACE = f"""load_from:
   - python_module:

@@ -257,7 +257,7 @@ def organisation_scores(
             io_manager_key="tables_io_manager",
             description=(
                 "Steps 3-4 (engine.segment_stage): cut-points, unadjusted segment, system adjustment (from "
-                "icb_system_tests), override, adjusted and final segment, AMR (average metric score) ranks and "
+                "icb_system_tests), override, adjusted and final segment, AMR (aggregated metric ranking) ranks and "
                 "likely ranges; the segment's description and leadership capability ratings beside it (never "
                 "changing it). Blocked when an output invariant breaks."
             ),

@@ -41,10 +41,15 @@ def _records(entry: Any) -> list[dict[str, Any]]:
     return [r.data for r in getattr(entry, "records", None) or []]
 
 
-def reason_of(error: Any) -> str:
-    """The innermost cause of a Dagster error: the user's exception, in its own words, one line."""
+def _innermost(error: Any) -> Any:
     while error is not None and error.cause is not None:
         error = error.cause
+    return error
+
+
+def reason_of(error: Any) -> str:
+    """The innermost cause of a Dagster error: the user's exception, in its own words, one line."""
+    error = _innermost(error)
     if error is None:
         return "unknown error"
     message = (error.message or "").strip()
@@ -136,8 +141,11 @@ def change_lines(output: Path) -> dict[str, str]:
         from npaf_pipeline.explain.changes import national_summary
     except ImportError:
         return {}
-    changes = pl.read_parquet(folder / "**" / "*.parquet", hive_partitioning=False)
-    summary = national_summary(changes).filter(pl.col("org_type") == "all")
+    try:
+        changes = pl.read_parquet(folder / "**" / "*.parquet", hive_partitioning=False)
+        summary = national_summary(changes).filter(pl.col("org_type") == "all")
+    except (pl.exceptions.PolarsError, KeyError) as exc:  # a table from another version: say so, do not stop
+        return {"*": f"segment changes not summarised: {type(exc).__name__}: {exc}"}
     out = {}
     for row in summary.iter_rows(named=True):
         text = f"segment changes since the previous quarter: {row['changed']} of {row['organisations']}"
@@ -201,6 +209,9 @@ def print_summary(
             say(f"{name:<22} {files:>6} {read:>10,} {accepted:>10,} {quarantined:>12,}")
     comparisons = nhs_comparison(states)
     changes = change_lines(plan.output)
+    if "*" in changes:
+        say()
+        say(changes.pop("*"))
     say()
     say(f"{'quarter':<11} {'status':<8} {'orgs':>5} " + " ".join(f"{'seg ' + str(s):>6}" for s in range(1, 6)))
     failed: list[str] = []
@@ -235,6 +246,8 @@ def problem_lines(states: Iterable[RunState], debug: bool) -> list[str]:
     seen: set[str] = set()
     for state in states:
         for key, error in state.failures:
+            if _innermost(error).cls_name == "DagsterAssetCheckFailedError":
+                continue  # a blocking check stopped the step: the check's own lines below say what and where
             text = f"{key}: {reason_of(error)}"
             if text not in seen:
                 seen.add(text)
@@ -246,6 +259,8 @@ def problem_lines(states: Iterable[RunState], debug: bool) -> list[str]:
             if text not in seen:
                 seen.add(text)
                 lines.append(text)
+        elif not state.success and not state.failures and all(e.passed for e in state.checks):
+            lines.append(f"run {state.run_id} ended ({state.status}) with no step failed; its log in the UI says why")
         for evaluation in state.checks:
             if evaluation.passed:
                 continue

@@ -54,8 +54,9 @@ def reason_of(error: Any) -> str:
         return "unknown error"
     message = (error.message or "").strip()
     name = error.cls_name or ""
-    if name in PLAIN and message.startswith(f"{name}:"):
-        message = message[len(name) + 1 :].strip()
+    head, sep, rest = message.partition(": ")
+    if sep and head.split(".")[-1] == name:  # "package.module.SourceFileError: <message>"
+        message = rest.strip() if name in PLAIN else f"{name}: {rest.strip()}"
     lines = message.splitlines()
     return lines[0] + (f" (and {len(lines) - 1} more line(s))" if len(lines) > 1 else "") if lines else name
 
@@ -97,8 +98,9 @@ def check_problems(evaluation: Any) -> list[str]:
     return lines
 
 
-def source_rows(states: Iterable[RunState]) -> list[tuple[str, int, int, int, int]]:
-    """(source, files, rows read, accepted, quarantined) per source that read a file, from the contract checks."""
+def source_rows(states: Iterable[RunState]) -> list[tuple[str, int | None, int | None, int | None, int | None]]:
+    """(source, files, rows read, accepted, quarantined) per source that read a file, from the contract checks;
+    a source whose reading failed has no counts (its failure is listed under Problems)."""
     totals: dict[str, list[int]] = {}
     for state in states:
         for evaluation in state.checks:
@@ -112,7 +114,12 @@ def source_rows(states: Iterable[RunState]) -> list[tuple[str, int, int, int, in
             row = totals.setdefault(name, [0, 0, 0, 0])
             for i, field in enumerate(("files", "rows_read", "rows_accepted", "rows_quarantined")):
                 row[i] += int(_value(meta.get(field)) or 0)
-    return [(name, *values) for name, values in sorted(totals.items())]
+    failed = {key.removeprefix("ingest_") for state in states for key, _ in state.failures if key.startswith("ingest_")}
+    rows: list[tuple[str, int | None, int | None, int | None, int | None]] = [
+        (name, *values) for name, values in totals.items()
+    ]
+    rows += [(name, None, None, None, None) for name in failed - set(totals)]
+    return sorted(rows)
 
 
 def nhs_comparison(states: Iterable[RunState]) -> dict[str, str]:
@@ -206,7 +213,10 @@ def print_summary(
         say()
         say(f"{'source':<22} {'files':>6} {'rows read':>10} {'accepted':>10} {'quarantined':>12}")
         for name, files, read, accepted, quarantined in rows:
-            say(f"{name:<22} {files:>6} {read:>10,} {accepted:>10,} {quarantined:>12,}")
+            if files is None:
+                say(f"{name:<22} {'failed: see Problems':>41}")
+            else:
+                say(f"{name:<22} {files:>6} {read:>10,} {accepted:>10,} {quarantined:>12,}")
     comparisons = nhs_comparison(states)
     changes = change_lines(plan.output)
     if "*" in changes:

@@ -70,7 +70,10 @@ def row_lines(rows: Sequence[dict[str, Any]], limit: int = ROWS_SHOWN) -> list[s
             where.append(f"row {row['source_row']}")
         if row.get("column") not in (None, "None", ""):
             where.append(f"column {row['column']}")
-        reason = row.get("reason") or row.get("check") or ""
+        reason = str(row.get("reason") or row.get("check") or "")
+        column = str(row.get("column") or "")
+        if column and reason.startswith(f"{column} fails "):  # the column is named already
+            reason = reason[len(column) + 1 :]
         value = row.get("value")
         shown = f" (value {value!r})" if value not in (None, "None") and str(value) not in str(reason) else ""
         out.append(f"{', '.join(where)}: {reason}{shown}")

@@ -193,8 +193,15 @@ class _LiveDisplay:
         if failed:
             rows.append(Text("  failed   " + ", ".join(failed), style="red"))
         if s.publish:
-            line = "  publish  " + " · ".join(f"{q} {stage}" for q, stage in s.publish.items())
-            rows.append(Text(line))
+            rows.append(Text("  publish  " + publish_line(s.publish)))
         elif s.publish_note:
             rows.append(Text(f"  publish  {s.publish_note}"))
         return Group(*rows)
+
+
+def publish_line(stages: dict[str, str]) -> str:
+    """``3/6 quarter(s) published; writing 2025-26 Q4``: one short line however many quarters."""
+    done = [q for q, stage in stages.items() if stage == "published"]
+    busy = [f"{stage} {q}" for q, stage in stages.items() if stage != "published"]
+    text = f"{len(done)} quarter(s) published"
+    return f"{text}; {', '.join(busy)}" if busy else text

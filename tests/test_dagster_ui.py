@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -197,3 +198,21 @@ def test_make_run_leaves_no_asset_never_materialized(ui: dict) -> None:
     )
     never = ["/".join(n["assetKey"]["path"]) for n in data["assetNodes"] if not n["assetMaterializations"]]
     assert never == []
+
+
+def test_make_ui_starts_current_commands_without_deprecation_warnings() -> None:
+    recipe = subprocess.run(
+        ["make", "-n", "ui"], cwd=ROOT, capture_output=True, text=True, timeout=60, check=True
+    ).stdout
+    assert "dagster dev" not in recipe  # superseded: it warns "Use 'dg dev' instead"
+    commands = ["dagster-webserver", "dagster-daemon"]
+    assert all(c in recipe for c in commands)
+    for command, args in (("dagster-webserver", ["--help"]), ("dagster-daemon", ["run", "--help"])):
+        proc = subprocess.run(
+            [str(Path(sys.executable).with_name(command)), *args],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=True,
+        )
+        assert not re.search(r"deprecat|supersed", proc.stderr, re.I), proc.stderr

@@ -233,7 +233,7 @@ def print_summary(
         orgs, counts, icb = segments(plan.output, quarter) if state.success else (0, {}, "")
         if not state.success:
             failed.append(quarter.label)
-            say(f"{quarter.label:<11} {'FAILED':<8}")
+            say(f"{quarter.label:<11} FAILED")
             continue
         if orgs == 0:
             say(f"{quarter.label:<11} {'no data':<8}     - (the landing zone holds no organisations for this quarter)")

@@ -10,7 +10,6 @@ builds that command; the caller follows the run through the instance's event log
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import subprocess
 import sys
@@ -87,7 +86,7 @@ class Launcher:
         if code != 0:
             lines = [line for line in log.read_text(encoding="utf-8").splitlines() if line.strip()]
             reason = next((line for line in reversed(lines) if "Error" in line), lines[-1] if lines else "")
-            raise RuntimeError(f"the code location could not launch {job}: {reason.strip()} (log: {log})")
+            raise RuntimeError(f"the code location could not launch {job}: {reason.strip()}")
         return run_id
 
 
@@ -121,4 +120,4 @@ def child_env(environ: Mapping[str, str], home: InstanceHome, settings: Mapping[
     """The environment of the code server and run worker: the settings of this backfill, warnings quiet."""
     env = {**environ, **settings, "DAGSTER_HOME": str(home.path)}
     env.setdefault("PYTHONWARNINGS", "ignore::DeprecationWarning")
-    return {k: v for k, v in env.items() if v is not None and k != "PYTHONSTARTUP"} | {"PWD": os.getcwd()}
+    return env

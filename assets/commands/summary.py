@@ -115,8 +115,9 @@ def source_rows(states: Iterable[RunState]) -> list[tuple[str, int | None, int |
                 continue
             name = evaluation.asset_key.to_user_string().removeprefix("ingest_")
             row = totals.setdefault(name, [0, 0, 0, 0])
+            # --per-quarter runs each read the same files: the largest count, not their sum
             for i, field in enumerate(("files", "rows_read", "rows_accepted", "rows_quarantined")):
-                row[i] += int(_value(meta.get(field)) or 0)
+                row[i] = max(row[i], int(_value(meta.get(field)) or 0))
     failed = {key.removeprefix("ingest_") for state in states for key, _ in state.failures if key.startswith("ingest_")}
     rows: list[tuple[str, int | None, int | None, int | None, int | None]] = [
         (name, *values) for name, values in totals.items()

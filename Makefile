@@ -59,9 +59,10 @@ DAGSTER_HOME     ?= $(CURDIR)/.dagster_home
 UI_PORT          ?= 3000
 export NPAF_LANDING_DIR NPAF_OUTPUT_DIR
 
-$(DAGSTER_HOME)/dagster.yaml:
+# runs start as soon as they are submitted (npaf backfill needs no daemon); rewritten when this file changes
+$(DAGSTER_HOME)/dagster.yaml: Makefile
 	@mkdir -p $(DAGSTER_HOME)
-	@printf 'telemetry:\n  enabled: false\n' > $@
+	@printf 'telemetry:\n  enabled: false\nrun_coordinator:\n  module: dagster.core.run_coordinator\n  class: DefaultRunCoordinator\n' > $@
 
 run: $(STAMP) $(DAGSTER_HOME)/dagster.yaml
 	@if [ "$(NPAF_LANDING_DIR)" = "$(SAMPLE_LANDING)" ] && [ ! -f $(SAMPLE_LANDING)/README.md ]; then \
@@ -75,7 +76,9 @@ run: $(STAMP) $(DAGSTER_HOME)/dagster.yaml
 
 ui: $(STAMP) $(DAGSTER_HOME)/dagster.yaml
 	@echo "Dagster UI on http://127.0.0.1:$(UI_PORT) (landing $(NPAF_LANDING_DIR), outputs $(NPAF_OUTPUT_DIR)); Ctrl-C stops it"
-	DAGSTER_HOME=$(DAGSTER_HOME) $(BIN)/dagster dev -h 127.0.0.1 -p $(UI_PORT) -w workspace.yaml
+	@DAGSTER_HOME=$(DAGSTER_HOME) $(BIN)/dagster-daemon run -w workspace.yaml & daemon=$$!; \
+	trap 'kill $$daemon 2>/dev/null; wait $$daemon 2>/dev/null' EXIT INT TERM; \
+	DAGSTER_HOME=$(DAGSTER_HOME) $(BIN)/dagster-webserver -h 127.0.0.1 -p $(UI_PORT) -w workspace.yaml
 
 $(VENV)/.bench-installed: $(STAMP)
 	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[dev,bench]'

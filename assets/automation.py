@@ -11,9 +11,12 @@ from npaf_pipeline.quarters import parse_quarter
 
 quarterly_pipeline = dg.define_asset_job(
     "quarterly_pipeline",
-    selection=dg.AssetSelection.all() - dg.AssetSelection.assets("landing_ledger"),
+    selection=dg.AssetSelection.all(),
     partitions_def=quarterly,
-    description="Ingest, score, segment and publish the selected quarters (one run for a whole range).",
+    description=(
+        "Ingest, score, segment and publish the selected quarters (one run for a whole range); the landing "
+        "ledger (not partitioned) is brought up to date in the same run."
+    ),
 )
 
 quarterly_schedule = dg.build_schedule_from_partitioned_job(

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
+from typing import Any
+
 import dagster as dg
 import polars as pl
 
@@ -74,3 +77,29 @@ def _readable(quarantine: pl.DataFrame) -> pl.DataFrame:
         pl.col("source_file").str.split("/").list.last().alias("file"),
         "source",
     )
+
+
+def with_names(frame: pl.DataFrame, orgs: pl.DataFrame | None) -> pl.DataFrame:
+    """``org_name`` beside ``org_code`` (from the organisation reference), so a preview reads without a lookup."""
+    if orgs is None or orgs.is_empty() or "org_code" not in frame.columns or "org_name" in frame.columns:
+        return frame
+    keys = ["quarter", "org_code"] if "quarter" in frame.columns and "quarter" in orgs.columns else ["org_code"]
+    names = orgs.select(*keys, "org_name").unique(keys, keep="first")
+    out = frame.join(names, on=keys, how="left")
+    at = out.columns.index("org_code") + 1
+    order = [c for c in out.columns if c != "org_name"]
+    return out.select([*order[:at], "org_name", *order[at:]])
+
+
+def per_quarter(context: dg.AssetExecutionContext, build: Callable[[str], Mapping[str, Any]]) -> None:
+    """Metadata of each partition from that quarter's rows only (a single run covers many partitions; without this
+    every partition of the run would show the whole range's counts)."""
+    from assets.partitions import quarter_of
+
+    for key in context.partition_keys:
+        label = quarter_of(key).label  # the NHS quarter first: the UI shows partitions by key (2025-04)
+        context.add_asset_metadata({"quarter": label, **build(label)}, partition_key=key)
+
+
+def of_quarter(frame: pl.DataFrame, label: str) -> pl.DataFrame:
+    return frame.filter(pl.col("quarter") == label) if "quarter" in frame.columns else frame

@@ -5,7 +5,8 @@ from datetime import timedelta
 import dagster as dg
 import polars as pl
 
-from assets.checks import table_metadata
+from assets.checks import of_quarter, per_quarter, table_metadata
+from assets.commands.progress import PUBLISH_PREFIX
 from assets.ingest import OWNERS
 from assets.partitions import labels_of, quarterly
 from assets.settings import NpafSettings
@@ -71,34 +72,29 @@ def published_snapshot(
         checks=checks,
         system_evidence=icb_system_tests.get("evidence"),
         on_wait=context.log.info,
+        on_progress=lambda stage: context.log.info(f"{PUBLISH_PREFIX}{stage}"),  # read by npaf backfill's display
     )
     seg = result.segmentation
-    counts = seg.group_by("quarter", "final_segment").agg(pl.len().alias("organisations"))
-    pivot = counts.pivot(on="final_segment", index="quarter", values="organisations", sort_columns=True).sort("quarter")
-    paths = {q: info["manifest"] for q, info in report["quarters"].items()}
-    docs = {q: info.get("data_docs", "") for q, info in report["quarters"].items()}
+
+    def quarter_metadata(q: str) -> dict:
+        """This quarter's published files only (a run covers many partitions)."""
+        info = report["quarters"].get(q, {})
+        counts = of_quarter(seg, q).group_by("org_type", "final_segment").len("organisations")
+        rows = [(name, t["rows"]) for name, t in info.get("tables", {}).items()]
+        meta = {
+            "manifest": dg.MetadataValue.path(info.get("manifest", "")),
+            "segments": table_metadata(counts.sort("org_type", "final_segment")),
+            "row_counts": table_metadata(pl.DataFrame(rows, schema=["table", "rows"], orient="row")),
+        }
+        if info.get("data_docs"):
+            meta["data_docs"] = dg.MetadataValue.url(f"file://{info['data_docs']}")
+        return meta
+
+    per_quarter(context, quarter_metadata)
     return dg.MaterializeResult(
         metadata={
             "output_dir": dg.MetadataValue.path(str(npaf.output)),
             "catalog": dg.MetadataValue.path(report["catalog"]),
-            "manifests": table_metadata(
-                pl.DataFrame(
-                    {"quarter": list(paths), "manifest": list(paths.values()), "data_docs": list(docs.values())}
-                )
-            ),
-            **{f"data_docs {q}": dg.MetadataValue.url(f"file://{path}") for q, path in docs.items() if path},
-            "segments_per_quarter": table_metadata(pivot),
-            "row_counts": table_metadata(
-                pl.DataFrame(
-                    [
-                        (q, name, t["rows"])
-                        for q, info in report["quarters"].items()
-                        for name, t in info["tables"].items()
-                    ],
-                    schema=["quarter", "table", "rows"],
-                    orient="row",
-                )
-            ),
         }
     )
 
@@ -121,4 +117,8 @@ def segment_changes(context: dg.AssetExecutionContext, segmentation: dict[str, p
     quarters = labels_of(context.partition_keys)
     changes = changed_segments(segmentation.get("segmentation", pl.DataFrame()))
     changes = changes.filter(pl.col("quarter").is_in(quarters))
-    return dg.Output(changes, metadata={"row_count": changes.height, "changes": table_metadata(changes)})
+    per_quarter(
+        context,
+        lambda q: {"row_count": of_quarter(changes, q).height, "changes": table_metadata(of_quarter(changes, q))},
+    )
+    return dg.Output(changes)

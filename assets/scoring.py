@@ -3,7 +3,7 @@
 import dagster as dg
 import polars as pl
 
-from assets.checks import contract_check, schema_metadata, table_metadata
+from assets.checks import contract_check, of_quarter, per_quarter, schema_metadata, table_metadata, with_names
 from assets.icb import beside_segmentation, system_counts
 from assets.ingest import INGEST_ASSETS, OWNERS
 from assets.partitions import labels_of, quarterly
@@ -11,7 +11,7 @@ from assets.settings import NpafSettings
 from npaf_pipeline import inputs
 from npaf_pipeline.engine.invariants import output_violations
 from npaf_pipeline.engine.pipeline import AggregateStage, aggregate_stage, score_stage, segment_stage
-from npaf_pipeline.reconcile.published import compare_segmentation, match_rates
+from npaf_pipeline.reconcile.published import compare_segmentation
 from npaf_pipeline.ruleset import load_ruleset
 from npaf_pipeline.screening import OUT_OF_RANGE, OUT_OF_SCOPE, screen_values
 from npaf_pipeline.sources import nof_dashboard, registry
@@ -95,17 +95,22 @@ def metric_values(
             "examples": table_metadata(unknown.unique("value").sort("value"), 20),
         },
     )
-    per_source = values.group_by("source").agg(pl.len().alias("values")).sort("source") if values.height else values
+
+    def quarter_metadata(q: str) -> dict:
+        own = of_quarter(values, q)
+        per_source = own.group_by("source").agg(pl.len().alias("values")).sort("source") if own.height else own
+        return {
+            "row_count": own.height,
+            "superseded_rows": of_quarter(superseded, q).height,
+            "set_aside_rows": of_quarter(set_aside, q).height,
+            "by_source": table_metadata(per_source),
+            "preview": table_metadata(with_names(own, of_quarter(organisation_reference, q)), 10),
+        }
+
+    per_quarter(context, quarter_metadata)
     yield dg.Output(
         {"values": values, "superseded": superseded, "quarantine": quarantine},
-        metadata={
-            "row_count": values.height,
-            "superseded_rows": superseded.height,
-            "set_aside_rows": set_aside.height,
-            "by_source": table_metadata(per_source),
-            "schema": schema_metadata(values),
-            "preview": table_metadata(values, 10),
-        },
+        metadata={"schema": schema_metadata(values)},
     )
 
 
@@ -142,8 +147,14 @@ def organisation_reference(context: dg.AssetExecutionContext, npaf: NpafSettings
     rs = load_ruleset(npaf.framework)
     orgs, quarantine, accounts = inputs.organisation_inputs(npaf.landing, labels_of(context.partition_keys), rs)
     yield contract_check("pandera_contract", quarantine, accounts, npaf.quarantine_blocks, len(accounts))
-    by_type = orgs.group_by("quarter", "org_type").agg(pl.len().alias("organisations")).sort("quarter", "org_type")
-    yield dg.Output(orgs, metadata={"row_count": orgs.height, "by_type": table_metadata(by_type)})
+    per_quarter(
+        context,
+        lambda q: {
+            "row_count": of_quarter(orgs, q).height,
+            "by_type": table_metadata(of_quarter(orgs, q).group_by("org_type").len("organisations").sort("org_type")),
+        },
+    )
+    yield dg.Output(orgs)
 
 
 @dg.asset(
@@ -163,12 +174,18 @@ def organisation_reference(context: dg.AssetExecutionContext, npaf: NpafSettings
 def segmentation_flags(context: dg.AssetExecutionContext, npaf: NpafSettings):
     flags, quarantine, accounts = inputs.flag_inputs(npaf.landing, labels_of(context.partition_keys))
     yield contract_check("pandera_contract", quarantine, accounts, npaf.quarantine_blocks, len(accounts))
-    summary = flags.group_by("quarter", "flag_source").agg(
-        pl.len().alias("organisations"),
-        pl.col("financial_override").sum().alias("override_flags"),
-        pl.col("intensive_support").sum().alias("intensive_support"),
-    )
-    yield dg.Output(flags, metadata={"row_count": flags.height, "summary": table_metadata(summary.sort("quarter"))})
+
+    def summary(q: str) -> dict:
+        own = of_quarter(flags, q)
+        counts = own.group_by("flag_source").agg(
+            pl.len().alias("organisations"),
+            pl.col("financial_override").sum().alias("override_flags"),
+            pl.col("intensive_support").sum().alias("intensive_support"),
+        )
+        return {"row_count": own.height, "summary": table_metadata(counts.sort("flag_source"))}
+
+    per_quarter(context, summary)
+    yield dg.Output(flags)
 
 
 @dg.asset(
@@ -186,15 +203,22 @@ def metric_scores(
     rs = load_ruleset(npaf.framework)
     stage = score_stage(metric_values["values"], organisation_reference, rs)
     scores = stage.metric_scores
-    by_metric = scores.group_by("quarter", "metric_id").agg(pl.len().alias("organisations"), pl.col("score").mean())
+    per_quarter(
+        context,
+        lambda q: {
+            "row_count": of_quarter(scores, q).height,
+            "by_metric": table_metadata(
+                of_quarter(scores, q)
+                .group_by("metric_id")
+                .agg(pl.len().alias("organisations"), pl.col("score").mean().round(2).alias("mean_score"))
+                .sort("metric_id"),
+                100,
+            ),
+        },
+    )
     return dg.Output(
         {"metric_scores": scores, "metric_ranks": stage.metric_ranks, "type_statistics": stage.type_statistics},
-        metadata={
-            "row_count": scores.height,
-            "rule_set": f"{rs.id} {rs.version}",
-            "by_metric": table_metadata(by_metric.sort("quarter", "metric_id"), 100),
-            "schema": schema_metadata(scores),
-        },
+        metadata={"rule_set": f"{rs.id} {rs.version}", "schema": schema_metadata(scores)},
     )
 
 
@@ -214,14 +238,31 @@ def organisation_scores(
         "domain_scores": stage.domain_scores,
         "group_scores": stage.group_scores,
     }
-    return dg.Output(
-        tables, metadata={"row_count": stage.org_scores.height, "preview": table_metadata(stage.org_scores, 10)}
+    per_quarter(
+        context,
+        lambda q: {
+            "row_count": of_quarter(stage.org_scores, q).height,
+            "preview": table_metadata(of_quarter(stage.org_scores, q).drop("quarter"), 10),
+        },
     )
+    return dg.Output(tables)
 
 
-@dg.asset(
-    group_name="segmentation",
-    kinds={"polars"},
+@dg.multi_asset(
+    outs={
+        "segmentation": dg.AssetOut(
+            group_name="segmentation",
+            kinds={"polars"},
+            owners=OWNERS,
+            io_manager_key="tables_io_manager",
+            description=(
+                "Steps 3-4 (engine.segment_stage): cut-points, unadjusted segment, system adjustment (from "
+                "icb_system_tests), override, adjusted and final segment, AMR (aggregated metric ranking) ranks and "
+                "likely ranges; the segment's description and leadership capability ratings beside it (never "
+                "changing it). Blocked when an output invariant breaks."
+            ),
+        )
+    },
     check_specs=[
         dg.AssetCheckSpec(
             "output_invariants",
@@ -233,16 +274,16 @@ def organisation_scores(
             "matches_nhs_england",
             asset="segmentation",
             blocking=False,
-            description="Share of NHS England's published segments and ranks reproduced, where its files are landed.",
+            description=(
+                "Organisations whose published adjusted segment the run reproduces, as a count (194/195), where "
+                "NHS England's files for the quarter are landed; skipped when there is nothing to compare."
+            ),
         ),
     ],
-    description=(
-        "Steps 3-4 (engine.segment_stage): cut-points, unadjusted segment, system adjustment (from "
-        "icb_system_tests), override, adjusted and final segment, AMR ranks and likely ranges; the segment's "
-        "description and leadership capability ratings beside it (never changing it). Blocked when an output "
-        "invariant breaks."
-    ),
-    **COMMON,
+    # subsettable, so the comparison check may be left out (shown as skipped) when nothing was compared
+    can_subset=True,
+    partitions_def=quarterly,
+    backfill_policy=dg.BackfillPolicy.single_run(),
 )
 def segmentation(
     context: dg.AssetExecutionContext,
@@ -269,36 +310,73 @@ def segmentation(
         passed=violations.height == 0,
         metadata={"violations": violations.height, "details": table_metadata(violations)},
     )
-    yield _published_check(npaf, labels_of(context.partition_keys), seg)
-    counts = (
-        seg.group_by("quarter", "final_segment").agg(pl.len().alias("organisations")).sort("quarter", "final_segment")
+    quarters = labels_of(context.partition_keys)
+    comparison = _published_check(npaf, quarters, seg)
+    if comparison is not None:
+        yield comparison
+    per_quarter(
+        context,
+        lambda q: _segmentation_metadata(
+            of_quarter(seg, q), of_quarter(stage.cutpoints, q), of_quarter(organisation_reference, q)
+        ),
     )
     yield dg.Output(
         {"cutpoints": stage.cutpoints, "domain_scores": stage.domain_scores, "segmentation": seg},
-        metadata={
-            "row_count": seg.height,
-            "segment_distribution": table_metadata(counts, 100),
-            "system_adjustment": table_metadata(system_counts(seg), 100),
-            "cut_points": table_metadata(stage.cutpoints.filter(pl.col("target") == "overall")),
-            "preview": table_metadata(seg.sort("quarter", "org_type", "amr_rank"), 20),
-        },
+        output_name="segmentation",
     )
 
 
-def _published_check(npaf: NpafSettings, quarters: list[str], seg: pl.DataFrame) -> dg.AssetCheckResult:
+def _segmentation_metadata(seg: pl.DataFrame, cutpoints: pl.DataFrame, orgs: pl.DataFrame) -> dict:
+    """One quarter's segmentation: its own rows, segment counts and cut-points (2 dp, as scores are published)."""
+    counts = seg.group_by("org_type", "final_segment").agg(pl.len().alias("organisations"))
+    overall = cutpoints.filter(pl.col("target") == "overall").select(
+        "population", "n", *[pl.col(c).round(2) for c in ("cut_1", "cut_2", "cut_3")]
+    )
+    preview = seg.sort("org_type", "amr_rank").select(
+        "org_code", "org_type", "average_score", "amr_rank", "unadjusted_segment", "adjusted_segment", "final_segment"
+    )
+    return {
+        "row_count": seg.height,
+        "segment_distribution": table_metadata(counts.sort("org_type", "final_segment"), 100),
+        "system_adjustment": table_metadata(system_counts(seg), 100),
+        "cut_points": table_metadata(overall),
+        "preview": table_metadata(with_names(preview, orgs), 20),
+    }
+
+
+def _published_check(npaf: NpafSettings, quarters: list[str], seg: pl.DataFrame) -> dg.AssetCheckResult | None:
+    """The comparison with NHS England's published segments as counts; None (the check is skipped) when the
+    landing zone holds none of NHS England's results for these quarters."""
     files = registry.source_files(npaf.landing, nof_dashboard.SOURCE)
     if not files:
-        return dg.AssetCheckResult(
-            check_name="matches_nhs_england",
-            passed=True,
-            metadata={"note": "no NHS England results in the landing zone"},
-        )
+        return None
     comparison = compare_segmentation(seg, nof_dashboard.read_release(files, quarters))
-    rates = match_rates(comparison)
+    if comparison.is_empty():
+        return None
+    by_quarter = comparison.group_by("quarter").agg(
+        pl.len().alias("organisations"),
+        (pl.col("adjusted_segment") == pl.col("published_adjusted")).sum().alias("segment_equal"),
+        ((pl.col("amr_rank") - pl.col("published_amr_rank")).abs() <= 2).sum().alias("rank_within_2"),
+        ((pl.col("average_score") - pl.col("published_average")).abs() <= 0.01 + 1e-9).sum().alias("average_equal"),
+    )
+    table = by_quarter.sort("quarter").select(
+        "quarter",
+        pl.format("{}/{}", "segment_equal", "organisations").alias("adjusted_segment_equal"),
+        pl.format("{}/{}", "rank_within_2", "organisations").alias("amr_rank_within_2"),
+        pl.format("{}/{}", "average_equal", "organisations").alias("average_score_within_0_01"),
+    )
+    n, equal = comparison.height, int(by_quarter["segment_equal"].sum())
     differing = comparison.filter(pl.col("adjusted_segment") != pl.col("published_adjusted"))
     return dg.AssetCheckResult(
         check_name="matches_nhs_england",
-        passed=rates.get("adjusted_segment_equal", 1.0) >= 0.985 if rates["organisations"] else True,
+        passed=equal >= 0.985 * n,
         severity=dg.AssetCheckSeverity.WARN,
-        metadata={**{k: float(v) for k, v in rates.items()}, "segment_differences": table_metadata(differing)},
+        description=f"adjusted segment equal to NHS England: {equal}/{n}",
+        metadata={
+            "adjusted_segment_equal": f"{equal}/{n}",
+            "amr_rank_within_2": f"{int(by_quarter['rank_within_2'].sum())}/{n}",
+            "average_score_within_0_01": f"{int(by_quarter['average_equal'].sum())}/{n}",
+            "by_quarter": table_metadata(table),
+            "segment_differences": table_metadata(differing),
+        },
     )

@@ -8,6 +8,7 @@ retyped, so older quarters stay readable next to newer ones.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Sequence
 from typing import Any
 
@@ -143,7 +144,9 @@ class OrganisationSegmentation(QuarterRow):
         ge=1,
         le=5,
     )
-    amr_rank: int = _rank("league-table position within type (adjusted segment, then average score)", 71)
+    amr_rank: int = _rank(
+        "aggregated metric ranking (AMR): league-table position within type (adjusted segment, then average score)", 71
+    )
     average_rank: int = _rank("rank within type on the average score alone; NHS England's OF5002 rank", 73)
     average_score_low: float = _score("likely range of the average score: lower end (bootstrap)", 2.06)
     average_score_high: float = _score("likely range of the average score: upper end (bootstrap)", 2.79)
@@ -160,22 +163,32 @@ class OrganisationSegmentation(QuarterRow):
         coerce = True
 
 
+def _domain_example(domain_id: str) -> tuple[float, int, int]:
+    """An example score, segment and rank for a domain that differs from domain to domain (same id, same example),
+    consistent with the example cut-points 2.05, 2.32 and 2.6."""
+    step = int(hashlib.sha256(domain_id.encode()).hexdigest(), 16) % 19
+    score = round(1.62 + 0.11 * step, 2)
+    segment = 1 + sum(score > cut for cut in (2.05, 2.32, 2.6))
+    return score, segment, 9 + 11 * step
+
+
 def domain_columns(domain_id: str, domain_name: str) -> dict[str, Any]:
     """The three flat columns each domain of a rule set adds to organisation_segmentation."""
+    score, segment, rank = _domain_example(domain_id)
     return {
-        f"{domain_id}_score": (float, _score(f"{domain_name} domain score, rounded as published", 2.68)),
+        f"{domain_id}_score": (float, _score(f"{domain_name} domain score, rounded as published", score)),
         f"{domain_id}_segment": (
             int,
             field(
                 f"{domain_name} domain segment (display only)",
                 "segment (1 best to 4 worst)",
-                3,
+                segment,
                 nullable=True,
                 ge=1,
                 le=4,
             ),
         ),
-        f"{domain_id}_rank": (int, _rank(f"rank within type on the {domain_name} domain score", 89)),
+        f"{domain_id}_rank": (int, _rank(f"rank within type on the {domain_name} domain score", rank)),
     }
 
 
@@ -192,13 +205,14 @@ def beside_columns() -> dict[str, Any]:
             ),
         )
     }
-    for area, words in CAPABILITY_AREAS.items():
+    examples = ("good", "strong", "requires improvement", "good", "serious concerns", "strong", "good")
+    for (area, words), example in zip(CAPABILITY_AREAS.items(), examples * len(CAPABILITY_AREAS), strict=False):
         columns[f"capability_{area}"] = (
             str,
             field(
                 f"leadership capability rating, {words}, as supplied (never changes the segment)",
                 "text",
-                "good",
+                example,
                 nullable=True,
             ),
         )
@@ -244,10 +258,12 @@ class MetricScores(QuarterRow):
     direction: str = field("which way is better", "code", "lower", nullable=True, isin=["higher", "lower"])
     method: str = field("scoring method family", "code", "gate_fail")
     scoring_population: str = field("the population the metric was scored in", "code", "main:acute", nullable=True)
-    scoring_population_size: int = field("organisations in the scoring population", "count", 131, nullable=True, ge=0)
+    scoring_population_size: int = field("organisations in the scoring population", "count", 138, nullable=True, ge=0)
     scoring_rank: int = _rank("rank within the scoring group (null where the method does not rank)", 84)
     score: float = _score("metric score; NHS England's OF1xxx value", 3.643564)
-    metric_rank: int = _rank("individual metric rank within type, best first; NHS England's Rank", 113)
+    metric_rank: int = _rank(
+        "individual metric ranking (IMR): rank within type on this metric, best first; NHS England's Rank", 113
+    )
     type_count: int = field("organisations of this type with a value", "count", 131, nullable=True, ge=0)
     type_median: float = field("median value within type (Excel QUARTILE.INC)", "see unit", 2.4, nullable=True)
     type_lower_quartile: float = field("25th percentile of values within type", "see unit", 1.33, nullable=True)
@@ -322,7 +338,7 @@ class LeagueTable(QuarterRow):
     )
     segment: int = field("adjusted segment (OF5000)", "segment (1 best to 4 worst)", 3, ge=1, le=4)
     trust_in_financial_deficit: bool = field("the financial override applies (OF5004)", "flag", False)
-    rank: int = field("league-table position within trust type (AMR)", "rank (1 = best)", 71, ge=1)
+    rank: int = field("league-table position within trust type (AMR rank)", "rank (1 = best)", 71, ge=1)
     likely_range_of_rank_low: int = _rank("likely range of the position: best end", 17)
     likely_range_of_rank_high: int = _rank("likely range of the position: worst end", 114)
     likely_range_of_rank: str = field(
@@ -486,7 +502,7 @@ class SystemConsiderations(QuarterRow):
     )
     population: int = field("ICBs with a value the cut was taken over", "count", 42, nullable=True, ge=0)
     months_assessed: int = field("every-month tests: months with a value", "count", 3, nullable=True, ge=0)
-    months_in_quartile: int = field("every-month tests: months in the lowest quartile", "count", 3, nullable=True, ge=0)
+    months_in_quartile: int = field("every-month tests: months in the lowest quartile", "count", 2, nullable=True, ge=0)
     numerator: float = field(
         "every-month tests: the quarter's summed numerator; deficit test: the forecast deficit",
         "see test",

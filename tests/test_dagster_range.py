@@ -8,7 +8,6 @@ from pathlib import Path
 import dagster as dg
 import polars as pl
 import pytest
-from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
 
 from assets.definitions import build_definitions
 from assets.settings import NpafSettings
@@ -34,7 +33,7 @@ def _digest(folder: Path) -> dict[str, str]:
 def test_a_range_of_quarters_is_one_run(sample: Path, tmp_path: Path) -> None:
     settings = NpafSettings(landing_dir=str(sample), output_dir=str(tmp_path / "out"), state_dir=str(tmp_path / "st"))
     job = build_definitions(settings).resolve_job_def("quarterly_pipeline")
-    tags = {ASSET_PARTITION_RANGE_START_TAG: "2025-04", ASSET_PARTITION_RANGE_END_TAG: "2025-10"}
+    tags = {"dagster/asset_partition_range_start": "2025-04", "dagster/asset_partition_range_end": "2025-10"}
     with dg.instance_for_test() as instance:
         result = job.execute_in_process(instance=instance, tags=tags)
         assert result.success
@@ -47,10 +46,17 @@ def test_a_range_of_quarters_is_one_run(sample: Path, tmp_path: Path) -> None:
             settings.output / "organisation_segmentation" / "fy=2025-26" / f"quarter={q}" / "part-0.parquet"
         )
         assert seg.height == 40 and seg["final_segment"].n_unique() >= 3
-    changes = next(
-        e for e in result.get_asset_materialization_events() if e.asset_key == dg.AssetKey("segment_changes")
-    )
-    assert changes.materialization.metadata["row_count"].value >= 1
+    changes = {
+        e.partition: e.materialization.metadata
+        for e in result.get_asset_materialization_events()
+        if e.asset_key == dg.AssetKey("segment_changes")
+    }
+    assert set(changes) == {"2025-04", "2025-07", "2025-10"}
+    # each partition counts its own quarter's changes: none in the first quarter (nothing before it)
+    assert changes["2025-04"]["row_count"].value == 0
+    assert changes["2025-07"]["row_count"].value >= 1 and changes["2025-07"]["quarter"].value == "2025-26 Q2"
+    stored = pl.read_parquet(settings.state / "tables" / "segment_changes" / "2025-10.parquet")
+    assert changes["2025-10"]["row_count"].value == stored.height
 
 
 def test_npaf_backfill_summarises_and_reruns_change_no_byte(sample: Path, tmp_path: Path, capsys, monkeypatch) -> None:

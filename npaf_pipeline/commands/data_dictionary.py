@@ -7,9 +7,6 @@ import difflib
 import sys
 from pathlib import Path
 
-from npaf_pipeline.publish.atomic import write_text_atomic
-from npaf_pipeline.publish.dictionary import shipped_markdown
-
 DEFAULT_PATH = Path("docs") / "data-dictionary.md"
 
 
@@ -27,6 +24,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from npaf_pipeline.publish.atomic import write_text_atomic  # here, so that `npaf --help` stays fast
+    from npaf_pipeline.publish.dictionary import shipped_markdown
+
     expected = shipped_markdown()
     path: Path = args.path
     if not args.check:

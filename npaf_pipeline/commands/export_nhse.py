@@ -5,8 +5,6 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from npaf_pipeline.publish.nhse_csv import export_league_table, export_nhse
-
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
@@ -40,6 +38,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from npaf_pipeline.publish.nhse_csv import export_league_table, export_nhse  # here, so that `npaf --help` stays fast
+
     if not args.source.is_dir():
         raise FileNotFoundError(f"{args.source}: no such output folder")
     quarters = [q for item in args.quarters or [] for q in item.split(",") if q.strip()]

@@ -5,12 +5,12 @@ from __future__ import annotations
 import argparse
 from fnmatch import fnmatch
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import polars as pl
+from npaf_pipeline.commands import shipped_rule_sets
 
-from npaf_pipeline.reconcile.compare import INHERITED_REASON, reconcile
-from npaf_pipeline.ruleset import load_ruleset
-from npaf_pipeline.sources.nof_csv import read_nof_csv
+if TYPE_CHECKING:
+    import polars as pl
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -33,13 +33,22 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--out", type=Path, required=True, help="folder for reconciliation.parquet and known_differences.csv"
     )
-    p.add_argument("--framework", default="nof-2025-26", help="rule set id or YAML path (default: nof-2025-26)")
+    p.add_argument(
+        "--framework",
+        default="nof-2025-26",
+        help=f"rule set: one of {', '.join(shipped_rule_sets())}, or a YAML path (default: nof-2025-26)",
+    )
     p.add_argument("--quarter", default=None, help="quarter of files without a Quarter column, e.g. '2025-26 Q1'")
     p.set_defaults(func=_run)
 
 
 def _run(args: argparse.Namespace) -> int:
+    import polars as pl  # heavy imports here, so that `npaf --help` stays fast
+
+    from npaf_pipeline.reconcile.compare import INHERITED_REASON, reconcile
+    from npaf_pipeline.ruleset import load_ruleset
     from npaf_pipeline.sources import nof_league_table
+    from npaf_pipeline.sources.nof_csv import read_nof_csv
 
     rs = load_ruleset(args.framework)
     tables = [f for f in args.files if nof_league_table.is_league_table(f)]

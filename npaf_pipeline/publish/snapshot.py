@@ -46,6 +46,7 @@ def publish_quarters(
     acceptance: bool = True,
     system_evidence: pl.DataFrame | None = None,
     on_wait: Callable[[str], None] | None = None,
+    on_progress: Callable[[str], None] | None = None,
 ) -> dict[str, Any]:
     """Write every published table for every quarter in ``result``; return paths and row counts.
 
@@ -57,7 +58,10 @@ def publish_quarters(
     under ``<out>/data-docs/<fy>/<Qn>/``); a failure raises :class:`AcceptanceError` and nothing is published.
     ``system_evidence``: the ICB system tests' evidence, published as ``system_considerations`` (empty without).
     ``on_wait``: told (once) when another publish to the same folder holds its lock and this one waits for it.
+    ``on_progress``: told each stage as it starts (``validating …``, ``writing <quarter>``, ``published <quarter>``,
+    ``catalog``), so a caller can show where a long publish is.
     """
+    progress = on_progress or (lambda _stage: None)
     out = Path(out_dir)
     with publish_lock(out, on_wait=on_wait):  # one publish per folder: recover() must not meet a live one
         recover(out)
@@ -72,16 +76,20 @@ def publish_quarters(
         quarters = [parse_quarter(label) for label in quarters_present(result, values)]
         checks = list(checks or [])
         if acceptance:
+            progress(f"validating {len(quarters)} quarter(s) with the acceptance suite")
             checks += _accept(out, quarters, tables, rs, report)
         for quarter in quarters:
+            progress(f"writing {quarter.label}")
             report["quarters"][quarter.label] = _publish_one(
                 out, quarter, tables, models, rs, versions, files, checks, generated_at, before_commit
             )
+            progress(f"published {quarter.label}")
             if acceptance:
                 report["quarters"][quarter.label]["data_docs"] = report["data_docs"][quarter.label]
         datapackage = out / DATAPACKAGE_FILE
         write_text_atomic(datapackage, datapackage_text(models, out))
         report["datapackage"] = str(datapackage)
+        progress("building the DuckDB catalog")
         report["catalog"] = str(build_catalog(out, models))
         return report
 

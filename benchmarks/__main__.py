@@ -120,22 +120,19 @@ def run_backfills(work: Path, out: Path, backfills: list[plans.Backfill], extra:
 
     for b in backfills:
         landing = build_landing(work, b)
-        for screen in b.screens:
-            name = f"backfill {b.key}" + ("" if screen else " without screen")
-            sidecar = work / f"{b.key}-{screen}.jsonl"
-            spec = {
-                "workload": "backfill",
-                "name": name,
-                "landing": str(landing),
-                "first": b.first,
-                "last": b.last,
-                "screen": screen,
-                "workdir": str(work / f"run-{b.key}"),
-                "sidecar": str(sidecar),
-            }
-            pyperf(spec, out, 1, b.values, env=b.env)
-            records = [json.loads(line) for line in sidecar.read_text().splitlines()]
-            extra["backfills"][name] = {"quarters": b.quarters, "nof_files": b.nof_files, "runs": records}
+        name, sidecar = f"backfill {b.key}", work / f"{b.key}.jsonl"
+        spec = {
+            "workload": "backfill",
+            "name": name,
+            "landing": str(landing),
+            "first": b.first,
+            "last": b.last,
+            "workdir": str(work / f"run-{b.key}"),
+            "sidecar": str(sidecar),
+        }
+        pyperf(spec, out, 1, b.values, env=b.env)
+        records = [json.loads(line) for line in sidecar.read_text().splitlines()]
+        extra["backfills"][name] = {"quarters": b.quarters, "nof_files": b.nof_files, "runs": records}
 
 
 def main(argv: list[str] | None = None) -> int:

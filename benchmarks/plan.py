@@ -36,7 +36,7 @@ def _size(orgs: int, quarters: int, engine: tuple[int, int], pandas: tuple[int, 
 
 @dataclass(frozen=True)
 class Backfill:
-    """A single-run Dagster backfill of a landing zone; ``screens``: with the compiled screen, and without."""
+    """A single-run Dagster backfill of a landing zone."""
 
     key: str
     kind: str  # "sample": the sample generator's landing zone; "nof": NHS England's Q1 2025/26 NOF files
@@ -44,7 +44,6 @@ class Backfill:
     first: str
     last: str
     values: int = 1
-    screens: tuple[bool, ...] = (True,)
     env: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -60,7 +59,7 @@ class Plan:
 
 
 SOURCES = ["ae_monthly", "cwt_crs", "chs_waiting_lists", "ambsys", "rtt_full"]
-MAKE_RUN = Backfill("sample 6q", "sample", 6, "2025-26 Q1", "2026-27 Q2", values=2, screens=(True, False))
+MAKE_RUN = Backfill("sample 6q", "sample", 6, "2025-26 Q1", "2026-27 Q2", values=3)
 """``make run``: the sample generator's six quarters (seed 2025) from 2025-26 Q1."""
 NOF = Backfill("nof 1q", "nof", 1, "2025-26 Q1", "2025-26 Q1")
 """NHS England's two Q1 2025/26 NOF files with the trust reference and ETR: counts the NOF parses of a run."""

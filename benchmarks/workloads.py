@@ -11,8 +11,7 @@ workload's set-up (outside the clock) and the call that is timed. The spec names
 - ``ingest``: one source's adapter (``mode`` ``pipeline``) or the read floor (``floor``) on a set of files.
 - ``backfill``: ``quarterly_pipeline`` in process over a landing zone, as ``npaf backfill`` runs it, from
   empty output folders each time; Dagster's step times, the NOF files parsed and the outcome go to ``sidecar``
-  (one JSON line a run). ``screen: false`` swaps ``sources.base``'s compiled screen for the same answer from
-  pandera's public ``validate`` (:func:`screen_with_pandera`).
+  (one JSON line a run).
 """
 
 from __future__ import annotations
@@ -117,8 +116,6 @@ def _backfill(spec: dict[str, Any], meta: dict[str, Any]) -> Any:
     from npaf_pipeline.quarters import parse_quarter
     from npaf_pipeline.sources import nof_csv
 
-    if not spec.get("screen", True):
-        _without_screen()
     first, last = parse_quarter(spec["first"]), parse_quarter(spec["last"])
     work = Path(spec["workdir"])
 
@@ -149,38 +146,6 @@ def _backfill(spec: dict[str, Any], meta: dict[str, Any]) -> Any:
         return sum(one() for _ in range(loops))
 
     return timed
-
-
-def _without_screen() -> None:
-    """Every adapter module's ``screen_rows`` swapped for :func:`screen_with_pandera`."""
-    import sys
-
-    from npaf_pipeline.sources import base, registry
-
-    for source in registry.VALUE_SOURCES:
-        registry.reader(source)  # imports every adapter module
-    compiled = base.screen_rows
-    for name, module in list(sys.modules.items()):
-        if name.startswith("npaf_pipeline.sources") and getattr(module, "screen_rows", None) is compiled:
-            module.screen_rows = screen_with_pandera
-
-
-def screen_with_pandera(frame: Any, model: Any, *, parsed: Any = ()) -> Any:
-    """What ``sources.base.screen_rows`` answers (a pass/fail per row, None when a failure is not a row's),
-    from pandera's public ``validate(lazy=True)`` on the whole frame; ``parsed`` columns checked as text."""
-    import pandera.polars as pa
-    import polars as pl
-
-    checked = frame.with_columns(pl.col(c).cast(pl.String) for c in parsed if c in frame.columns)
-    try:
-        model.validate(checked, lazy=True)
-        return pl.DataFrame({"passes": pl.repeat(True, frame.height, eager=True, dtype=pl.Boolean)})
-    except pa.errors.SchemaErrors as exc:
-        cases = exc.failure_cases
-    if cases["index"].null_count():
-        return None
-    bad = cases["index"].cast(pl.Int64).unique().implode()
-    return pl.DataFrame({"passes": ~pl.int_range(frame.height, eager=True, dtype=pl.Int64).is_in(bad)})
 
 
 RANGE_TAGS = ("dagster/asset_partition_range_start", "dagster/asset_partition_range_end")

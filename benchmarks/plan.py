@@ -59,7 +59,7 @@ class Plan:
 
 
 SOURCES = ["ae_monthly", "cwt_crs", "chs_waiting_lists", "ambsys", "rtt_full"]
-MAKE_RUN = Backfill("sample 6q", "sample", 6, "2025-26 Q1", "2026-27 Q2", values=3)
+MAKE_RUN = Backfill("sample 6q", "sample", 6, "2025-26 Q1", "2026-27 Q2", values=2)
 """``make run``: the sample generator's six quarters (seed 2025) from 2025-26 Q1."""
 NOF = Backfill("nof 1q", "nof", 1, "2025-26 Q1", "2025-26 Q1")
 """NHS England's two Q1 2025/26 NOF files with the trust reference and ETR: counts the NOF parses of a run."""
@@ -67,16 +67,15 @@ NOF = Backfill("nof 1q", "nof", 1, "2025-26 Q1", "2025-26 Q1")
 FULL = Plan(
     engine=[
         _size(1, 1, (1, 3), (1, 3), (1, 3)),
-        _size(1, 8, (1, 3), (1, 3), (1, 2)),
-        _size(1, 32, (1, 3), (1, 3), (1, 1)),
+        _size(1, 8, (1, 3), (1, 3)),
         _size(10, 1, (1, 3), (1, 3), (1, 2)),
-        _size(10, 8, (1, 3), (1, 3), (1, 1)),
+        _size(10, 8, (1, 3), (1, 2)),
         _size(10, 32, (1, 3), (1, 2)),
         _size(100, 1, (1, 3), (1, 2), (1, 1)),
         _size(100, 32, (1, 2), (1, 1)),
     ],
     ingest={
-        **{(1, s): 5 for s in SOURCES if s != "rtt_full"},
+        **{(1, s): 3 for s in SOURCES if s != "rtt_full"},
         (1, "rtt_full"): 3,
         **{(12, s): 3 for s in SOURCES if s != "rtt_full"},
         (12, "rtt_full"): 1,

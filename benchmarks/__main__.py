@@ -1,138 +1,184 @@
-"""``python -m benchmarks [--quick]``: run every workload, write results.json, docs/performance.md and the plots."""
+"""``python -m benchmarks [--quick | --report-only]``: run every workload with pyperf, then write the report.
+
+Each workload runs as ``python -m benchmarks.workloads`` under pyperf, which spawns the worker processes and
+writes its JSON (``benchmarks/results/{engine,ingest,backfill}.json``). What pyperf does not measure is kept
+beside them in ``benchmarks/results/extra.json``: the inputs' sizes, the pandas reference's equivalence, the
+backfills' step times and NOF parses, and the engine's memory profile. ``--quick`` runs the smallest sizes once
+each into ``build/bench-quick/`` so that it never replaces the committed figures.
+"""
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import shutil
+import subprocess
+import sys
 import tempfile
 import time
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from benchmarks import engine_bench, findings, ingest_bench, landing, machine, orchestration_bench, report, scaling
-from benchmarks.common import QUICK, RESULTS
-from benchmarks.equivalence import describe
-from benchmarks.runner import log, run_child
+from benchmarks import plan as plans
+from benchmarks.paths import PLOTS, QUICK, REPORT, RESULTS, ROOT
+
+
+def log(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+def pyperf(spec: dict[str, Any], out: Path, processes: int, values: int, env: dict[str, str] | None = None) -> None:
+    """One benchmark through pyperf's Runner, appended to the suite file ``out``."""
+    cmd = [sys.executable, "-m", "benchmarks.workloads", "--spec", json.dumps(spec), "--quiet", "--copy-env"]
+    cmd += ["--processes", str(processes), "--values", str(values), "--loops", "1", "--warmups", "0"]
+    cmd += ["--append", str(out)]
+    started = time.perf_counter()
+    subprocess.run(cmd, cwd=ROOT, env={**os.environ, **(env or {})}, check=True, stdout=subprocess.DEVNULL)
+    log(f"  {spec['name']:<42} {time.perf_counter() - started:6.1f} s")
+
+
+def child_json(module: str, *args: str) -> Any:
+    """``python -m <module> <args>`` in its own process (big frames stay out of this one); its JSON output."""
+    done = subprocess.run([sys.executable, "-m", module, *args], cwd=ROOT, capture_output=True, text=True)
+    if done.returncode:
+        raise RuntimeError(f"{module} {' '.join(args)}: exit {done.returncode}\n{done.stderr[-3000:]}")
+    return json.loads(done.stdout)
+
+
+def run_engine(work: Path, out: Path, sizes: list[plans.Size], extra: dict[str, Any]) -> None:
+    from benchmarks import inputs
+    from npaf_pipeline.ruleset import load_ruleset
+
+    log("engine: building inputs")
+    rs = load_ruleset("nof-2025-26")
+    base = inputs.base(rs)
+    folders: dict[str, Path] = {}
+    for size in sizes:
+        data = base if (size.orgs, size.quarters) == (1, 1) else inputs.scale_up(base, size.orgs, size.quarters, rs)
+        folders[size.key] = data.write(work / "engine-inputs" / size.key)
+        extra["engine_inputs"][size.key] = {
+            "orgs_factor": size.orgs,
+            "quarters": size.quarters,
+            "organisations": data.orgs.height,
+            "org_quarters": data.orgs.height * size.quarters,
+            "value_rows": data.values.height,
+            "decoded_inputs_mb": data.decoded_mb,
+        }
+        del data
+    warmup = work / "engine-inputs" / "x1_q1"
+    if not warmup.exists():
+        base.write(warmup)
+    log("engine: measuring")
+    for size in sizes:
+        for impl, (processes, values) in size.runs.items():
+            save = work / "engine-out" / size.key / impl
+            spec = {
+                "workload": "engine",
+                "name": f"{impl} {size.key}",
+                "impl": impl,
+                "inputs": str(folders[size.key]),
+                "warmup": str(warmup),
+                "save": str(save),
+            }
+            pyperf(spec, out, processes, values)
+        check = child_json(
+            "benchmarks.equivalence",
+            str(work / "engine-out" / size.key / "engine"),
+            str(work / "engine-out" / size.key / "pandas"),
+        )
+        extra["equivalence"][size.key] = check
+        log(f"  {size.key}: pandas reference {'identical' if check['identical'] else 'DIFFERENT'}")
+    key = sizes[-1].key
+    log(f"engine: memory profile at {key}")
+    extra["memory_profile"] = child_json("benchmarks.memprofile", str(folders[key]))
+
+
+def run_ingest(work: Path, out: Path, runs: dict[tuple[int, str], int], extra: dict[str, Any]) -> None:
+    from benchmarks import landing
+
+    log("ingest: building file sets")
+    sets = {n: landing.build(work, n) for n in sorted({n for n, _ in runs})}
+    for (n, source), values in runs.items():
+        files = sets[n][source]
+        extra["ingest_files"][f"{source} {n}q"] = landing.rows_and_bytes(files)
+        for mode in ("pipeline", "floor"):
+            spec = {
+                "workload": "ingest",
+                "name": f"{mode} {source} {n}q",
+                "mode": mode,
+                "source": source,
+                "files": [str(f) for f in files],
+                "quarters": landing.quarters(n),
+            }
+            pyperf(spec, out, 1, values)
+
+
+def run_backfills(work: Path, out: Path, backfills: list[plans.Backfill], extra: dict[str, Any]) -> None:
+    from benchmarks.plan import build_landing
+
+    for b in backfills:
+        landing = build_landing(work, b)
+        name, sidecar = f"backfill {b.key}", work / f"{b.key}.jsonl"
+        spec = {
+            "workload": "backfill",
+            "name": name,
+            "landing": str(landing),
+            "first": b.first,
+            "last": b.last,
+            "workdir": str(work / f"run-{b.key}"),
+            "sidecar": str(sidecar),
+        }
+        pyperf(spec, out, 1, b.values, env=b.env)
+        records = [json.loads(line) for line in sidecar.read_text().splitlines()]
+        extra["backfills"][name] = {"quarters": b.quarters, "nof_files": b.nof_files, "runs": records}
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
-    parser.add_argument(
-        "--quick", action="store_true", help="smallest sizes, one run each: a smoke run, written to build/bench-quick/"
-    )
-    parser.add_argument("--workdir", type=Path, help="keep generated inputs here (default: a temporary folder)")
-    parser.add_argument(
-        "--only", choices=["engine", "ingest", "orchestration"], action="append", help="run only these workloads"
-    )
-    parser.add_argument(
-        "--report-only", action="store_true", help="rewrite docs/performance.md and the plots from results.json"
-    )
+    parser.add_argument("--quick", action="store_true", help="smallest sizes, one run each, into build/bench-quick/")
+    parser.add_argument("--report-only", action="store_true", help="rewrite the report and plots from the results")
+    parser.add_argument("--only", choices=["engine", "ingest", "backfill"], action="append", help="these workloads")
+    parser.add_argument("--out", type=Path, help="results, page and plots here (default: see --quick)")
     args = parser.parse_args(argv)
+    from benchmarks import report
+
+    folder = args.out or (QUICK if args.quick else RESULTS)
+    page, plots = (REPORT, PLOTS) if folder == RESULTS else (folder / "performance.md", folder / "performance")
     if args.report_only:
-        results = json.loads(RESULTS.read_text(encoding="utf-8"))
-        _conclude(results)
-        _save(results, RESULTS)
-        log(f"wrote {report.write(results)}")
+        log(f"wrote {report.write(folder, page, plots)}")
         return 0
-    only = set(args.only or ["engine", "ingest", "orchestration"])
-    target = QUICK / "results.json" if args.quick else RESULTS
-    started = time.perf_counter()
-    workdir = args.workdir or Path(tempfile.mkdtemp(prefix="npaf-bench-"))
-    workdir.mkdir(parents=True, exist_ok=True)
-    results: dict[str, Any] = {
+    plan = plans.QUICK if args.quick else plans.FULL
+    only = set(args.only or ["engine", "ingest", "backfill"])
+    folder.mkdir(parents=True, exist_ok=True)
+    for name in ("engine", "ingest", "backfill"):
+        (folder / f"{name}.json").unlink(missing_ok=True)
+    extra: dict[str, Any] = {
         "started": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
         "quick": args.quick,
-        "machine": machine.describe(),
-        "engine": [],
-        "ingest": [],
-        "orchestration": {},
+        "libraries": report.library_versions(),
+        "engine_inputs": {},
+        "equivalence": {},
+        "ingest_files": {},
+        "backfills": {},
     }
+    started = time.perf_counter()
+    work = Path(tempfile.mkdtemp(prefix="npaf-bench-"))
     try:
         if "engine" in only:
-            results["engine"] = engine_bench.run(workdir, engine_bench.QUICK if args.quick else engine_bench.FULL)
-            for row in results["engine"]:
-                row["equivalence_text"] = describe(row["equivalence"])
+            run_engine(work, folder / "engine.json", plan.engine, extra)
         if "ingest" in only:
-            results["ingest"] = ingest_bench.run(workdir, ingest_bench.QUICK if args.quick else ingest_bench.FULL)
-        if "orchestration" in only:
-            plan = orchestration_bench.QUICK if args.quick else orchestration_bench.FULL
-            results["orchestration"] = orchestration_bench.run(workdir, plan, persistent=not args.quick)
-        _save(results, target)
-        results["profiles"] = _profiles(workdir, _conclude(results), args.quick)
+            run_ingest(work, folder / "ingest.json", plan.ingest, extra)
+        if "backfill" in only:
+            run_backfills(work, folder / "backfill.json", plan.backfills, extra)
     finally:
-        if args.workdir is None:
-            shutil.rmtree(workdir, ignore_errors=True)
-    results["total_s"] = time.perf_counter() - started
-    _conclude(results)
-    _save(results, target)
-    if args.quick:
-        path = report.write(results, QUICK / "performance.md", QUICK / "performance")
-    else:
-        path = report.write(results)
-    log(f"wrote {target} and {path} in {results['total_s'] / 60:.1f} minutes")
-    for t in results["targets"]:
-        log(f"  {'met ' if t['met'] else 'MISS'} {t['target']}: {t['result']}")
+        shutil.rmtree(work, ignore_errors=True)
+    extra["total_s"] = time.perf_counter() - started
+    (folder / "extra.json").write_text(json.dumps(extra, indent=1) + "\n", encoding="utf-8")
+    path = report.write(folder, page, plots)
+    log(f"wrote {folder} and {path} in {extra['total_s'] / 60:.1f} minutes")
     return 0
-
-
-def _conclude(results: dict[str, Any]) -> dict[str, Any]:
-    """Scaling fits, targets and findings from the measurements (re-run by ``--report-only``)."""
-    results["scaling"] = {
-        "engine": scaling.engine_fits(results["engine"]),
-        "ingest": scaling.ingest_fits(results["ingest"]),
-        "orchestration": scaling.orchestration_fits(results["orchestration"]),
-    }
-    results["targets"] = findings.targets(results)
-    results["findings"] = findings.explain(results)
-    results["scaling_notes"] = findings.scaling_notes(results)
-    return results
-
-
-def _save(results: dict[str, Any], target: Path) -> None:
-    results.setdefault("total_s", 0.0)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    target.write_text(json.dumps(_portable(results), indent=1, default=str) + "\n", encoding="utf-8")
-
-
-def _portable(value: Any) -> Any:
-    """Results without this machine's paths: no temporary input folders, standard-library files by name only."""
-    if isinstance(value, dict):
-        return {k: _portable(v) for k, v in value.items() if k != "folder"}
-    if isinstance(value, list):
-        return [_portable(v) for v in value]
-    if isinstance(value, str) and value.startswith("/") and "/lib/python3" in value:
-        return "python/" + value.split("/lib/python3", 1)[1].split("/", 1)[-1]
-    return value
-
-
-def _profiles(workdir: Path, results: dict[str, Any], quick: bool) -> dict[str, Any]:
-    """cProfile of the engine and of the slowest adapters relative to their floor, for the findings."""
-    log("profiles")
-    out: dict[str, Any] = {}
-    if results["engine"]:
-        key = "x10_q1" if quick else "x10_q32"
-        folder = workdir / "engine-inputs" / key
-        if folder.exists():
-            out[f"engine.run without ranges, {key.replace('_', ' ')}"] = run_child(
-                {"kind": "profile", "target": "engine", "inputs": str(folder), "label": key.replace("_", " ")},
-                label="profile engine",
-            )
-    one_quarter = [r for r in results["ingest"] if r["quarters"] == 1 and r["source"] != "all"]
-    worst = sorted(one_quarter, key=lambda r: -r["ratio_pipeline_floor"])[:2]
-    if worst:
-        files = landing.build(workdir, 1)
-        for r in worst:
-            spec = {
-                "kind": "profile",
-                "target": "ingest",
-                "source": r["source"],
-                "files": [str(f) for f in files[r["source"]]],
-                "quarters": landing.quarters(1),
-            }
-            out[f"{r['source']} adapter, 1 quarter"] = run_child(spec, label=f"profile {r['source']}")
-    return out
 
 
 if __name__ == "__main__":

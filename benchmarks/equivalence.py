@@ -82,3 +82,24 @@ def describe(report: dict[str, Any]) -> str:
             if info["differing_rows"]:
                 parts.append(f"{name}.{f}: {info['differing_rows']} rows differ (e.g. {info['examples'][:2]})")
     return "; ".join(parts)
+
+
+def main(argv: list[str]) -> int:
+    """``python -m benchmarks.equivalence <engine folder> <reference folder>``: the comparison as JSON."""
+    import json
+    import sys
+    from pathlib import Path
+
+    def read(folder: str) -> dict[str, pl.DataFrame]:
+        return {name: pl.read_parquet(Path(folder) / f"{name}.parquet") for name, *_ in TABLES}
+
+    report = compare(read(argv[0]), read(argv[1]))
+    report["text"] = describe(report)
+    json.dump(report, sys.stdout, default=str)
+    return 0
+
+
+if __name__ == "__main__":
+    import sys
+
+    raise SystemExit(main(sys.argv[1:]))

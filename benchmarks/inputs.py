@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
-from benchmarks.common import NOF_Q1, TRUST_REFERENCE, real
+from benchmarks.paths import NOF_Q1, TRUST_REFERENCE, real
 from npaf_pipeline.quarters import parse_quarter
 from npaf_pipeline.ruleset import RuleSet, load_ruleset
 from npaf_pipeline.sample.model import targets

@@ -22,15 +22,27 @@ import zipfile
 from datetime import date
 from pathlib import Path
 
-from benchmarks.common import real
+from benchmarks.paths import real
 from npaf_pipeline.quarters import parse_quarter
 from npaf_pipeline.ruleset import load_ruleset
 from npaf_pipeline.sample import rtt_full
 from npaf_pipeline.sample.model import targets
 from npaf_pipeline.sample.organisations import build_population
 
-MONTHS = ["January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
-          "November", "December"]  # fmt: skip
+MONTHS = [
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+]
 AE_FILES = {
     (2024, 8): "ae-monthly-2024-25/Monthly-AE-August-2024.csv",
     (2024, 9): "ae-monthly-2024-25/Monthly-AE-September-2024.csv",

@@ -1,11 +1,156 @@
-"""``docs/performance.md`` and the plots under ``docs/performance/`` from ``benchmarks/results/results.json``."""
+"""``docs/performance.md`` and its plots from the results: pyperf's suites and ``extra.json``.
+
+The page states each target of the performance issue, the measured figure, whether it is met and what limits
+it. What limits a target is written by hand in :data:`LIMITS` (from the profiles), not generated from numbers.
+"""
 
 from __future__ import annotations
 
+import json
+import statistics
+from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from benchmarks.common import PLOTS, REPORT
+import pyperf
+
+LIBRARIES = ["polars", "pandas", "numpy", "pyarrow", "fastexcel", "pandera", "dagster", "great-expectations", "pyperf"]
+INGEST_LARGE = ["rtt_full", "cwt_crs", "chs_waiting_lists"]
+
+TARGETS = {
+    1: "`make run` (6 sample quarters) ≤ 6 s after imports; publishing ≤ ⅓ of a backfill at 6 and 32 quarters",
+    2: "likely ranges ≤ 1 s for a real quarter; ×100 orgs × 32 q no slower than 450 s on top of the engine",
+    3: "engine run memory ≤ 4× the decoded inputs at the largest size",
+    4: "ingest of RTT, CWT and CHS within 1.5× of the read floor (12 quarters); pandera through its public API "
+    "(the compiled screen kept only if the backfill is > 10 % slower without it)",
+    5: "each landed NOF file parsed once per run",
+    6: "engine time and memory linear in organisations × quarters: log-log slope ≤ 1.05 at the large end",
+}
+LIMITS = {
+    1: "The `published_snapshot` step: Great Expectations validates every published table once per quarter and "
+    "builds Data Docs per quarter, most of the time spent building GX's metric graph per expectation. The "
+    "scoring work itself is a small part. Next: validate each table once per run for all its quarters and "
+    "build Data Docs once per run (the publishing change of this issue).",
+    2: "The bootstrap (`engine/bootstrap.py`) draws 1,000 replicates × organisations × items per quarter and "
+    "segments every replicate; its cost is linear in organisations, quarters and replicates. Next: the exact "
+    "likely ranges of the fidelity change (no Monte Carlo draws). The engine inputs have the 205 trusts only; "
+    "ICBs are scored by the ICB pipeline.",
+    3: "The result, held whole. Batches of quarters (`engine.pipeline.BATCH_ROWS`, about 250,000 value rows) "
+    "bound the scoring intermediates, so the peak is the inputs plus the frames `run` returns (see *Engine "
+    "memory*). Their text columns (quarter, org_code, org_type, metric_id, score_id, unit, method, population) "
+    "take 16 bytes a cell in polars' string views, where `estimated_size` counts the characters only, so in "
+    "memory the result is about twice the size shown there. Next: integer or `pl.Enum` keys in `EngineResult`, "
+    "decoded when publishing (publishing joins the result with text frames today), or publishing each batch of "
+    "quarters before scoring the next.",
+    4: "RTT: reading 121 columns of a 100 MB CSV with polars is the floor itself; validation adds pandera's "
+    "queries, one per check (about 240 for RTT's 121 columns). CHS: every workbook is opened by calamine and its "
+    "three tables located by their titles. The compiled screen that handed pandera's check functions a stand-in "
+    "frame is gone: `sources.base.screen_rows` asks pandera's public `validate(lazy=True)`. Measured before "
+    "removing it, `make run`'s backfill side by side with the screen and with pandera's public validation "
+    "(2 runs each, 2026-12-06, machine load 13-21 on 2 cores): 131 s and 192 s with it, 126 s and 198 s "
+    "without (-3 % and +3 %, within the noise); its ingest steps 9.0 s and 13.1 s with it, 12.7 s and 23.3 s "
+    "without (1.4-1.8×). Within 10 %, so the screen was removed. When publishing reaches target 1, ingest is a "
+    "larger share of `make run`: measure again then.",
+    5: "One parse per file content and process (`nof_csv`): ingest, organisations, flags and the comparison "
+    "share it. A run split over processes (Dagster's multiprocess executor) parses once per process.",
+    6: "Slopes over two points each (×10 → ×100 organisations at 32 quarters; 1 → 32 quarters at ×100): "
+    "noise on a shared machine moves them by a few hundredths.",
+}
+
+
+def library_versions() -> dict[str, str]:
+    out = {}
+    for name in LIBRARIES:
+        try:
+            out[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            out[name] = "not installed"
+    return out
+
+
+# --- reading the results ----------------------------------------------------------------------------------
+
+
+class Results:
+    """The pyperf suites and extra.json of one run, with the few look-ups the page needs."""
+
+    def __init__(self, folder: Path):
+        self.extra: dict[str, Any] = json.loads((folder / "extra.json").read_text(encoding="utf-8"))
+        self.benches: dict[str, pyperf.Benchmark] = {}
+        for name in ("engine", "ingest", "backfill"):
+            path = folder / f"{name}.json"
+            if path.exists():
+                for bench in pyperf.BenchmarkSuite.load(str(path)).get_benchmarks():
+                    self.benches[bench.get_name()] = bench
+
+    def time(self, name: str) -> float | None:
+        bench = self.benches.get(name)
+        return bench.median() if bench else None
+
+    def values(self, name: str) -> list[float]:
+        bench = self.benches.get(name)
+        return list(bench.get_values()) if bench else []
+
+    def run_meta(self, name: str, key: str) -> list[float]:
+        bench = self.benches.get(name)
+        if bench is None:
+            return []
+        return [r.get_metadata()[key] for r in bench.get_runs() if key in r.get_metadata()]
+
+    def run_memory(self, name: str) -> float | None:
+        """Peak RSS of the worker minus its RSS after imports and warm-up, before the inputs (MiB; highest run)."""
+        peaks = [m / 2**20 for m in self.run_meta(name, "mem_max_rss")]
+        starts = self.run_meta(name, "npaf_rss_start_mb")
+        return max(p - s for p, s in zip(peaks, starts, strict=True)) if peaks and starts else None
+
+    def load(self) -> list[float]:
+        return [
+            v
+            for b in self.benches.values()
+            for r in b.get_runs()
+            for v in [r.get_metadata().get("load_avg_1min")]
+            if v is not None
+        ]
+
+    def engine_sizes(self) -> list[tuple[str, dict[str, Any]]]:
+        return sorted(self.extra["engine_inputs"].items(), key=lambda kv: (kv[1]["org_quarters"], kv[1]["quarters"]))
+
+    def ranges_cost(self, key: str) -> tuple[float, bool] | None:
+        """Seconds the likely ranges add at ``key``: measured, or estimated from the same organisations' largest
+        measured size (the bootstrap treats each quarter on its own, so its cost is linear in quarters)."""
+        with_ranges, without = self.time(f"engine_ranges {key}"), self.time(f"engine {key}")
+        if with_ranges is not None and without is not None:
+            return with_ranges - without, False
+        info = self.extra["engine_inputs"][key]
+        measured = [
+            (k, i)
+            for k, i in self.extra["engine_inputs"].items()
+            if i["orgs_factor"] == info["orgs_factor"] and self.time(f"engine_ranges {k}") is not None
+        ]
+        if not measured:
+            return None
+        ref, ref_info = max(measured, key=lambda kv: kv[1]["quarters"])
+        per_quarter = (self.time(f"engine_ranges {ref}") - self.time(f"engine {ref}")) / ref_info["quarters"]
+        return per_quarter * info["quarters"], True
+
+    def publish_share(self, name: str) -> float | None:
+        runs = self.extra["backfills"].get(name, {}).get("runs", [])
+        shares = [r["steps"].get("published_snapshot", 0.0) / r["time"] for r in runs if r["time"] > 0]
+        return statistics.median(shares) if shares else None
+
+
+def slope(xs: list[float], ys: list[float]) -> float | None:
+    """Least-squares slope of log(y) on log(x): 1 is linear."""
+    import math
+
+    pts = [(math.log(x), math.log(y)) for x, y in zip(xs, ys, strict=True) if x > 0 and y and y > 0]
+    if len({p[0] for p in pts}) < 2:
+        return None
+    mx, my = sum(p[0] for p in pts) / len(pts), sum(p[1] for p in pts) / len(pts)
+    return sum((p[0] - mx) * (p[1] - my) for p in pts) / sum((p[0] - mx) ** 2 for p in pts)
+
+
+# --- formatting -------------------------------------------------------------------------------------------
 
 
 def _s(seconds: float | None) -> str:
@@ -16,530 +161,373 @@ def _s(seconds: float | None) -> str:
     return f"{seconds:.2f} s" if seconds < 100 else f"{seconds:.0f} s"
 
 
-BUSY = 0.10
-"""Share of the machine's CPU used by other processes above which a measurement is marked."""
-
-
-def _busy(entry: dict[str, Any]) -> float:
-    shares = [entry.get("other_cpu_share", 0.0)] + [r.get("other_cpu_share", 0.0) for r in entry.get("runs", [])]
-    return max(shares)
-
-
-def _t(entry: dict[str, Any] | None) -> str:
-    """Median with its spread (max - min) and the number of runs; † when other processes were busy."""
-    if not entry:
+def _t(r: Results, name: str) -> str:
+    """Median of the values, ± half their spread, and how many."""
+    values = r.values(name)
+    if not values:
         return "—"
-    time = entry["time"]
-    if entry.get("estimated"):
-        return f"≈ {_s(time['median'])} (est.)"
-    mark = " †" if _busy(entry) > BUSY else ""
-    if time.get("n", 1) == 1:
-        return f"{_s(time['median'])} (1 run){mark}"
-    return f"{_s(time['median'])} ± {_s(time['spread'] / 2)} (n={time['n']}){mark}"
-
-
-def _all_measurements(results: dict[str, Any]) -> list[dict[str, Any]]:
-    out = [i for r in results["engine"] for i in r["impls"].values() if "times" in i]
-    out += [r[m] for r in results["ingest"] if r["source"] != "all" for m in ("pipeline", "floor")]
-    out += [run for r in (results.get("orchestration") or {}).get("runs", []) for m in r["modes"].values()
-            for run in m["runs"]]  # fmt: skip
-    return out
+    if len(values) == 1:
+        return f"{_s(values[0])} (1 run)"
+    return f"{_s(statistics.median(values))} ± {_s((max(values) - min(values)) / 2)} (n={len(values)})"
 
 
 def _mb(value: float | None) -> str:
     return "—" if value is None else (f"{value:,.0f} MiB" if value >= 10 else f"{value:.1f} MiB")
 
 
-def _slope(value: float | None) -> str:
-    return "—" if value is None else f"{value:.2f}"
+def _x(value: float | None, digits: int = 2) -> str:
+    return "—" if value is None else f"{value:.{digits}f}×"
 
 
-def write(results: dict[str, Any], report: Path = REPORT, plots_dir: Path = PLOTS) -> Path:
-    """Write the page to ``report`` and its plots to ``plots_dir``; returns the page's path."""
-    plots = _plots(results, plots_dir)
+def _ratio(a: float | None, b: float | None) -> float | None:
+    return a / b if a is not None and b else None
+
+
+def _met(ok: bool | None) -> str:
+    return "—" if ok is None else ("yes" if ok else "**no**")
+
+
+# --- targets ----------------------------------------------------------------------------------------------
+
+
+def targets(r: Results) -> list[tuple[int, str, bool | None]]:
+    """(target, figure, met) for targets 1-6; a target whose workload did not run shows — ."""
+    out: list[tuple[int, str, bool | None]] = []
+    make_run = r.time("backfill sample 6q")
+    shares = {q: r.publish_share(f"backfill sample {q}q") for q in (6, 32)}
+    parts = [f"`make run` {_s(make_run)}"] + [
+        f"publishing {v:.0%} at {q} q" for q, v in shares.items() if v is not None
+    ]
+    known = make_run is not None and all(v is not None for v in shares.values())
+    out.append((1, "; ".join(parts), (make_run <= 6 and all(v <= 1 / 3 for v in shares.values())) if known else None))
+
+    real = r.ranges_cost("x1_q1")
+    big_key = max(r.extra["engine_inputs"], key=lambda k: r.extra["engine_inputs"][k]["org_quarters"], default=None)
+    big = r.ranges_cost(big_key) if big_key else None
+    fig = []
+    if real:
+        fig.append(f"205 trusts × 1 q: {_s(real[0])}")
+    if big:
+        fig.append(f"{big_key.replace('_', ' ')}: {'≈ ' if big[1] else ''}{_s(big[0])}{' (est.)' if big[1] else ''}")
+    out.append((2, "; ".join(fig) or "—", (real[0] <= 1 and big[0] <= 450) if real and big else None))
+
+    if big_key and r.run_memory(f"engine {big_key}") is not None:
+        mem, inputs = r.run_memory(f"engine {big_key}"), r.extra["engine_inputs"][big_key]["decoded_inputs_mb"]
+        out.append(
+            (
+                3,
+                f"{big_key.replace('_', ' ')}: {_mb(mem)} for {_mb(inputs)} of inputs: {mem / inputs:.1f}×",
+                mem / inputs <= 4,
+            )
+        )
+    else:
+        out.append((3, "—", None))
+
+    ratios = {s: _ratio(r.time(f"pipeline {s} 12q"), r.time(f"floor {s} 12q")) for s in INGEST_LARGE}
+    fig = [f"{s} {_x(v, 1)}" for s, v in ratios.items() if v is not None]
+    ok = all(v <= 1.5 for v in ratios.values()) if all(v is not None for v in ratios.values()) else None
+    out.append((4, "; ".join(fig) or "—", ok))
+
+    nof = r.extra["backfills"].get("backfill nof 1q")
+    if nof:
+        per_file = [run["nof_parses"] / nof["nof_files"] for run in nof["runs"]]
+        out.append(
+            (5, f"{max(per_file):g} parse(s) per NOF file in a run ({nof['nof_files']} files)", max(per_file) <= 1)
+        )
+    else:
+        out.append((5, "—", None))
+
+    fits = large_end_slopes(r)
+    if fits:
+        fig = [f"{label}: time {_x(t)}, memory {_x(m)}".replace("×", "") for label, t, m in fits]
+        values = [v for _, t, m in fits for v in (t, m) if v is not None]
+        out.append((6, "; ".join(fig), all(v <= 1.05 for v in values) if values else None))
+    else:
+        out.append((6, "—", None))
+    return out
+
+
+def large_end_slopes(r: Results) -> list[tuple[str, float | None, float | None]]:
+    """(axis, time slope, memory slope) between the two largest sizes along organisations and along quarters."""
+    sizes = r.extra["engine_inputs"]
+    out = []
+    q_max = max((i["quarters"] for i in sizes.values()), default=0)
+    o_max = max((i["orgs_factor"] for i in sizes.values()), default=0)
+    for label, fixed, fixed_value, vary in (
+        (f"organisations at {q_max} q", "quarters", q_max, "orgs_factor"),
+        (f"quarters at ×{o_max} orgs", "orgs_factor", o_max, "quarters"),
+    ):
+        pts = sorted(((i[vary], k) for k, i in sizes.items() if i[fixed] == fixed_value), key=lambda p: p[0])[-2:]
+        if len(pts) < 2:
+            continue
+        xs = [float(p[0]) for p in pts]
+        times = [r.time(f"engine {k}") for _, k in pts]
+        mems = [r.run_memory(f"engine {k}") for _, k in pts]
+        out.append((label, slope(xs, times), slope(xs, mems) if None not in mems else None))
+    return out
+
+
+# --- the page ---------------------------------------------------------------------------------------------
+
+
+def write(folder: Path, page: Path, plots_dir: Path) -> Path:
+    r = Results(folder)
     lines: list[str] = []
     add = lines.append
-    m = results["machine"]
     add("# Performance")
     add("")
     add(
-        "Measured by `make bench` (`python -m benchmarks`), which writes `benchmarks/results/results.json`, this page "
-        "and the plots in `docs/performance/`. Every figure is the median of the runs shown (± half the spread, "
-        "max − min) unless marked as one run or an estimate. `python -m benchmarks --quick` is a smoke run at the "
-        "smallest sizes, written to `build/bench-quick/` so that it never replaces these figures; "
-        "`python -m benchmarks --report-only` rewrites this page and the plots from `results.json`."
+        "Generated by `make bench` (`python -m benchmarks`) from the results in `benchmarks/results/`: pyperf's "
+        "suites (`engine.json`, `ingest.json`, `backfill.json`; read them with `python -m pyperf show` or "
+        "`pyperf stats`) and `extra.json`. `python -m benchmarks --report-only` rewrites this page and the plots; "
+        "`python -m benchmarks --quick` is a smoke run into `build/bench-quick/`."
     )
     add("")
-    if results.get("quick"):
-        add("**This is a quick smoke run (smallest sizes, one run each): not the committed figures.**")
+    if r.extra.get("quick"):
+        add("**A quick smoke run (smallest sizes, one value each): not the committed figures.**")
         add("")
-    waited = sum(m.get("waited_for_quiet_s", 0.0) for m in _all_measurements(results))
-    pause = f" ({waited:.0f} s of it waiting for other processes to quieten)" if waited else ""
-    add(f"Run: {results['started']}, {results['total_s'] / 60:.1f} minutes in all{pause}.")
+    load = r.load()
+    add(f"Run: {r.extra['started']}, {r.extra.get('total_s', 0) / 60:.1f} minutes in all.")
+    if load:
+        add(
+            f"Load average (1 min) when each worker finished: median {statistics.median(load):.1f}, "
+            f"highest {max(load):.1f}, on {_cpus(r)} cores."
+        )
     add("")
     add("## Targets")
     add("")
-    add("| target | result | met |")
-    add("|---|---|---|")
-    for t in results["targets"]:
-        add(f"| {t['target']} | {t['result']} | {'yes' if t['met'] else '**no**'} |")
+    add("| # | target | measured | met | what limits it |")
+    add("|---|---|---|---|---|")
+    for n, figure, ok in targets(r):
+        add(f"| {n} | {TARGETS[n]} | {figure} | {_met(ok)} | {LIMITS[n]} |")
     add("")
+    _machine(add, r)
+    _method(add)
+    _engine(add, r)
+    _memory(add, r)
+    _ingest(add, r)
+    _backfills(add, r)
+    _plots(r, plots_dir, page, add)
+    page.parent.mkdir(parents=True, exist_ok=True)
+    page.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return page
+
+
+def _cpus(r: Results) -> str:
+    for bench in r.benches.values():
+        return str(bench.get_metadata().get("cpu_count", "?"))
+    return "?"
+
+
+def _machine(add: Any, r: Results) -> None:
     add("## Machine")
     add("")
-    libs = ", ".join(f"{k} {v}" for k, v in m["libraries"].items())
-    add(f"- CPU: {m['cpu']}, {m['cores']} cores (polars thread pool: {m['polars_threads']})")
-    add(f"- Memory: {m['memory_gib']} GiB; {m['os']}")
-    add(f"- Python {m['python']}; {libs}")
-    if m.get("env"):
-        add(f"- Environment: {', '.join(f'{k}={v}' for k, v in m['env'].items())}")
+    meta = next(iter(r.benches.values())).get_metadata() if r.benches else {}
+    add(f"- CPU: {meta.get('cpu_model_name', '?')}, {meta.get('cpu_count', '?')} cores; {meta.get('platform', '?')}")
+    add(
+        f"- Python {meta.get('python_version', '?')}; " + ", ".join(f"{k} {v}" for k, v in r.extra["libraries"].items())
+    )
     add("")
-    _method(add, results)
-    _engine(add, results)
-    _ingest(add, results)
-    _orchestration(add, results)
-    _scaling(add, results)
-    _profiles(add, results)
-    add("## Plots")
-    add("")
-    for title, path in plots:
-        add(f"![{title}]({path.relative_to(report.parent).as_posix()})")
-        add("")
-    report.parent.mkdir(parents=True, exist_ok=True)
-    report.write_text("\n".join(lines).rstrip() + "\n", encoding="utf-8")
-    return report
 
 
-def _method(add: Any, results: dict[str, Any]) -> None:
+def _method(add: Any) -> None:
     add("## How it is measured")
     add("")
-    shares = [m.get("other_cpu_share", 0.0) for m in _all_measurements(results)]
-    if shares:
-        marked, mean = sum(share > BUSY for share in shares), sum(shares) / len(shares)
-        waited = sum(m.get("waited_for_quiet_s", 0.0) for m in _all_measurements(results))
-        add(
-            f"- **A shared machine.** Other processes (not this benchmark) used {100 * mean:.0f} % "
-            f"of the machine's CPU on average during the measurements (most {100 * max(shares):.0f} %); "
-            f"{marked} of {len(shares)} measurements ran while they used more than {100 * BUSY:.0f} % and are "
-            "marked †: their times are likely too high. Before each measurement the run waits while other "
-            f"processes use more than a quarter of the CPU (here {waited:.0f} s in all, at most five minutes a run)."
-        )
     add(
-        "- **One process per measurement.** Each (workload, size, implementation) runs in a fresh child process "
-        "(`benchmarks/child.py`): imports, a warm-up call on the smallest input, then the timed calls "
-        "(`time.perf_counter`) and the process's peak resident set size (`VmHWM` in `/proc/self/status`, which "
-        "counts polars' Rust allocations that tracemalloc cannot see; not `ru_maxrss`, which on Linux keeps the "
-        "parent's high-water mark across fork and exec). Implementations that are compared are measured in the same "
-        "`make bench` run, one after the other, on the same input files."
+        "- **pyperf** runs every benchmark: a fresh worker process per run (`--processes`), one call per value "
+        "(`--loops 1`), the values, the run metadata (peak RSS `mem_max_rss`, `load_avg_1min`) and the JSON. "
+        "Figures are medians ± half the spread of the values. The machine is shared: the load average above "
+        "shows how busy it was, and absolute times are noisy; ratios compare runs of the same `make bench`."
     )
     add(
-        "- **Memory.** *Run memory* is the peak RSS minus the RSS after imports and warm-up, before the inputs are "
-        "read: the inputs plus everything the run allocates. *Decoded inputs* is the Arrow size of the engine's "
-        "input frames (`DataFrame.estimated_size`). The memory target compares the two."
+        "- **Engine** (`benchmarks/inputs.py`): one quarter of 205 trusts (NHS England's real Q1 2025/26 values "
+        "and flags, plus 10 modelled ambulance trusts), replicated ×K organisations over Q quarters with "
+        "perturbed values. Each worker first calls the same implementation on the 1 × 1 input (warm-up), notes "
+        "its resident set, then reads the inputs. *Run memory* is the worker's peak RSS minus that resident set: "
+        "the inputs plus everything the run allocates. *Decoded inputs* is their Arrow size "
+        "(`DataFrame.estimated_size`)."
     )
     add(
-        "- **Engine inputs** (`benchmarks/inputs.py`): the base is one quarter of 205 trusts — NHS England's real "
-        "Q1 2025/26 values, published within-type ranks and override / intensive-support flags for 195 trusts "
-        "(read by `nof_csv` from `../shared/real-data`), plus the 10 ambulance trusts of the trust reference, whose "
-        "file is not published, with values from the sample generator's calibrated model. Larger sizes replicate "
-        "the base: ×K organisations are K copies of every trust (codes `R0A~1`, …), Q quarters the quarters "
-        "ending 2025-26 Q1; every copy and quarter but the real one has its values perturbed (Gaussian noise of a "
-        "tenth of the metric's spread across trusts, rounded to 2 dp, clipped to the valid range; counts and "
-        "provided scores kept), so ties, gates and quartiles behave as in real data."
+        "- **Pandas reference** (`benchmarks/pandas_reference.py`): the rule set scored and segmented as an analyst "
+        "would in pandas, without likely ranges; at every size its scores, ranks, items, domain scores, averages, "
+        "cut-points, segments and AMR ranks are compared with the engine's (`benchmarks/equivalence.py`)."
     )
     add(
-        "- **Pandas reference** (`benchmarks/pandas_reference.py`): the same rule set scored and segmented with "
-        "pandas as an analyst would write it (a loop over metrics, groupby ranks, a loop over quarters for the "
-        "quartiles). It has no likely ranges, so it is compared with the engine without them. Its inputs are "
-        "converted to pandas before the clock starts. Every size checks that both give the same metric scores "
-        "and ranks, items, domain scores, averages and cut-points (to 1e-9) and the same segments and AMR ranks."
+        "- **Ingest** (`benchmarks/landing.py`, `benchmarks/floor.py`): each adapter (parse, pandera validation, "
+        "quarantine, values) against the read floor (the same files read by polars or calamine, every cell as "
+        "text, no validation); one quarter of NHS England's files plus a generated 100 MB RTT extract, and twelve "
+        "quarters of the same files re-dated."
     )
     add(
-        "- **Ingest** (`benchmarks/landing.py`, `benchmarks/floor.py`): each source's adapter (`registry.reader`: "
-        "parse, pandera validation, quarantine, row accounting, values) against the *floor*, the same files merely "
-        "read by the fastest reader at hand (polars' CSV reader, calamine through fastexcel for the sheets the "
-        "adapter reads; every cell as text, no validation). One quarter is NHS England's own files for 2025-26 Q1 "
-        "plus a generated RTT full extract (about 207,000 rows, 105 MB, the published 121-column layout); twelve "
-        "quarters are the same files re-dated byte for byte otherwise (36 A&E CSVs, 36 CHS workbooks, ten "
-        "four-month CWT extracts, the AmbSYS workbook, 12 quarter-end RTT extracts), written to a temporary folder."
-    )
-    add(
-        "- **Orchestration** (`benchmarks/orchestration_bench.py`): sample landing zones (40 trusts, from 2017-18 "
-        "Q1) of 8 and 32 quarters. Dagster: `quarterly_pipeline` in process with the partition-range tags, "
-        "`NPAF_FIRST_PARTITION=2017-04`, an ephemeral instance (no `DAGSTER_HOME`). Direct: the same adapters, "
-        "merge, screening, `engine.run` (with likely ranges, as the `segmentation` asset) and `publish_quarters`. "
-        "The time is the run alone; imports and definitions are reported as start-up."
+        "- **Backfills** (`benchmarks/plan.py`): `quarterly_pipeline` in process over a whole range, as "
+        "`npaf backfill` runs it, from empty outputs; the time is the run after imports. `sample 6q` is "
+        "`make run`'s landing zone; `sample 32q` starts in 2017-18 Q1; `nof 1q` is NHS England's two Q1 NOF "
+        "files with the trust reference and ETR. The publishing share is the `published_snapshot` step's time "
+        "over the run's (Dagster's step events)."
     )
     add("")
 
 
-def _engine(add: Any, results: dict[str, Any]) -> None:
-    add("## Engine and the pandas reference")
+def _engine(add: Any, r: Results) -> None:
+    add("## Engine, likely ranges and the pandas reference")
     add("")
     add(
-        "| size | orgs | org-quarters | value rows | decoded inputs | engine | engine + likely ranges "
-        "| pandas reference | pandas / engine | engine run memory | run memory / inputs | same results |"
+        "| size | org-quarters | value rows | decoded inputs | engine | engine + likely ranges | ranges per "
+        "org-quarter | pandas reference | pandas / engine | engine run memory | run memory / inputs | same results |"
     )
     add("|---|---|---|---|---|---|---|---|---|---|---|---|")
-    for r in results["engine"]:
-        e = r["impls"]["engine"]
+    for key, info in r.engine_sizes():
+        eng = r.time(f"engine {key}")
+        cost = r.ranges_cost(key)
+        ranges = _t(r, f"engine_ranges {key}") if not (cost and cost[1]) else f"≈ {_s((eng or 0) + cost[0])} (est.)"
+        per = f"{cost[0] / info['org_quarters'] * 1000:.2f} ms{' (est.)' if cost[1] else ''}" if cost else "—"
+        mem = r.run_memory(f"engine {key}")
+        eq = r.extra["equivalence"].get(key)
         add(
-            f"| ×{r['orgs_factor']} orgs × {r['quarters']} q | {r['organisations']:,} | {r['org_quarters']:,} | "
-            f"{r['value_rows']:,} | {_mb(r['decoded_inputs_mb'])} | {_t(e)} | {_t(r['impls'].get('engine_ranges'))} | "
-            f"{_t(r['impls'].get('pandas'))} | **{r['ratio_pandas_engine']:.2f}×** | {_mb(e['run_memory_mb'])} | "
-            f"{e['run_memory_mb'] / r['decoded_inputs_mb']:.1f}× | "
-            f"{'yes' if r['equivalence']['identical'] else '**no** (see below)'} |"
+            f"| ×{info['orgs_factor']} × {info['quarters']} q | {info['org_quarters']:,} | {info['value_rows']:,} | "
+            f"{_mb(info['decoded_inputs_mb'])} | {_t(r, f'engine {key}')} | {ranges} | {per} | "
+            f"{_t(r, f'pandas {key}')} | {_x(_ratio(r.time(f'pandas {key}'), eng))} | {_mb(mem)} | "
+            f"{_x(_ratio(mem, info['decoded_inputs_mb']), 1)} | "
+            f"{'—' if eq is None else ('yes' if eq['identical'] else 'no: ' + eq['text'])} |"
         )
-    add("")
-    add("Peak memory of every implementation (peak RSS of the process; run memory as defined above):")
     add("")
     add(
-        "| size | engine peak RSS | engine run memory | + likely ranges run memory | pandas peak RSS "
-        "| pandas run memory |"
+        "Estimated likely ranges (*est.*) were not run at that size: the measured cost per quarter at the same "
+        "number of organisations times the quarters."
     )
-    add("|---|---|---|---|---|---|")
-    for r in results["engine"]:
-        i = r["impls"]
-        rr = i.get("engine_ranges", {})
-        add(
-            f"| ×{r['orgs_factor']} × {r['quarters']} q | {_mb(i['engine']['peak_rss_mb'])} | "
-            f"{_mb(i['engine']['run_memory_mb'])} | {_mb(rr.get('run_memory_mb'))} | "
-            f"{_mb(i['pandas']['peak_rss_mb'])} | {_mb(i['pandas']['run_memory_mb'])} |"
-        )
-    add("")
-    differing = [r for r in results["engine"] if not r["equivalence"]["identical"]]
-    if differing:
-        add("Differences between the pandas reference and the engine:")
-        add("")
-        for r in differing:
-            add(f"- ×{r['orgs_factor']} × {r['quarters']} q: {r['equivalence_text']}")
-    else:
-        rows = sum(r["equivalence"]["tables"]["metric_scores"]["rows_engine"] for r in results["engine"])
-        add(
-            f"The pandas reference and the engine agree at every size: {rows:,} metric scores and ranks in all, "
-            "every item, domain score, average, cut-point, segment and AMR rank (largest absolute difference in any "
-            f"score: {max(_max_diff(r) for r in results['engine']):.1e})."
-        )
-    estimated = [r for r in results["engine"] if r["impls"].get("engine_ranges", {}).get("estimated")]
-    if estimated:
-        add("")
-        add(
-            "Likely ranges marked *est.* were not run (they would take most of the run's time budget): the estimate "
-            "is the measured time without ranges plus the bootstrap's measured cost per quarter at the same number "
-            "of organisations ("
-            + ", ".join(
-                f"×{r['orgs_factor']} × {r['quarters']} q from {r['impls']['engine_ranges']['from']}" for r in estimated
-            )
-            + "); the bootstrap treats each quarter on its own, so its cost is linear in quarters."
-        )
     add("")
 
 
-def _max_diff(row: dict[str, Any]) -> float:
-    return max(
-        (f["max_abs_difference"] for t in row["equivalence"]["tables"].values() for f in t["fields"].values()),
-        default=0.0,
+def _memory(add: Any, r: Results) -> None:
+    p = r.extra.get("memory_profile")
+    if not p:
+        return
+    add(f"## Engine memory ({p['size'].replace('_', ' ')}, {_mb(p['inputs_mb'])} of decoded inputs)")
+    add("")
+    add(
+        "Peak resident set above the resident set with the inputs read, sampled every 5 ms "
+        "(`benchmarks/memprofile.py`), stage by stage, and the Arrow size of the frames the engine returns:"
     )
+    add("")
+    add("| stage | time | peak above the inputs | peak / inputs |")
+    add("|---|---|---|---|")
+    for stage, v in p["stages"].items():
+        add(f"| `{stage}` | {_s(v['seconds'])} | {_mb(v['peak_mb'])} | {_x(v['peak_mb'] / p['inputs_mb'], 1)} |")
+    add("")
+    add("| result frame | size | / inputs |")
+    add("|---|---|---|")
+    for name, mb in sorted(p["result_mb"].items(), key=lambda kv: -kv[1]):
+        add(f"| `{name}` | {_mb(mb)} | {_x(mb / p['inputs_mb'], 2)} |")
+    add(f"| all | {_mb(sum(p['result_mb'].values()))} | {_x(sum(p['result_mb'].values()) / p['inputs_mb'], 2)} |")
+    add("")
 
 
-def _ingest(add: Any, results: dict[str, Any]) -> None:
+def _ingest(add: Any, r: Results) -> None:
+    rows = [(k, v) for k, v in r.extra["ingest_files"].items()]
+    if not rows:
+        return
     add("## Ingest: adapters against the read floor")
     add("")
-    add(
-        "| quarters | source | files | size | pipeline (parse + validate) | floor (read only) | pipeline / floor "
-        "| pipeline peak RSS |"
-    )
-    add("|---|---|---|---|---|---|---|---|")
-    for r in results["ingest"]:
-        total = r["source"] == "all"
-        name = "**all sources**" if total else f"`{r['source']}`"
-        peak = "" if total else _mb(r["pipeline"].get("peak_rss_mb"))
-        pipeline = f"**{_s(r['pipeline']['time']['median'])}**" if total else _t(r["pipeline"])
-        floor = f"**{_s(r['floor']['time']['median'])}**" if total else _t(r["floor"])
-        add(
-            f"| {r['quarters']} | {name} | {r['files']} | {r['bytes'] / 2**20:.1f} MB | {pipeline} | {floor} | "
-            f"**{r['ratio_pipeline_floor']:.1f}×** | {peak} |"
-        )
-    add("")
-
-
-def _orchestration(add: Any, results: dict[str, Any]) -> None:
-    o = results.get("orchestration") or {}
-    if not o.get("runs"):
-        return
-    add("## Orchestration: single-run Dagster backfill against the direct path")
-    add("")
-    add(
-        "| quarters | direct (adapters + merge + engine + publish) | Dagster single run | Dagster / direct "
-        "| overhead | overhead per quarter | start-up (direct / Dagster) |"
-    )
+    add("| source | files | size | pipeline (parse + validate) | floor (read only) | pipeline / floor | per file |")
     add("|---|---|---|---|---|---|---|")
-    for r in o["runs"]:
-        d, g = r["modes"]["direct"], r["modes"]["dagster"]
-        startup = f"{_s(d['runs'][0]['startup_s'])} / {_s(g['runs'][0]['startup_s'])}"
+    for key, files in rows:
+        source, n = key.rsplit(" ", 1)
+        pipe, floor = r.time(f"pipeline {key}"), r.time(f"floor {key}")
+        per = _s(pipe / files["files"]) if pipe is not None else "—"
         add(
-            f"| {r['quarters']} | {_t(d)} | {_t(g)} | **{r['ratio_dagster_direct']:.2f}×** | {_s(r['overhead_s'])} | "
-            f"{_s(r['overhead_per_quarter_s'])} | {startup} |"
+            f"| `{source}` {n} | {files['files']} | {files['bytes'] / 1e6:.1f} MB | {_t(r, f'pipeline {key}')} | "
+            f"{_t(r, f'floor {key}')} | {_x(_ratio(pipe, floor), 1)} | {per} |"
         )
     add("")
-    if "per_quarter_s" in o:
-        add(
-            f"Fitted over 8 and 32 quarters: direct {_s(o['fixed_s']['direct'])} + {_s(o['per_quarter_s']['direct'])} "
-            f"per quarter; Dagster {_s(o['fixed_s']['dagster'])} + {_s(o['per_quarter_s']['dagster'])} per quarter. "
-            f"Dagster adds {_s(o['overhead_fixed_s'])} fixed and {_more_or_less(o['overhead_per_quarter_s'])} per "
-            f"quarter (per-quarter cost {o['per_quarter_ratio']:.2f}× the direct path's"
-            + ("; within the noise of single runs)." if abs(o["per_quarter_ratio"] - 1) < 0.05 else ").")
-        )
-        add("")
-    for r in o["runs"]:
-        stages = r["modes"]["direct"]["runs"][0]["stages"]
-        add(
-            f"Direct path at {r['quarters']} quarters, by stage: "
-            + ", ".join(f"{k} {_s(v)}" for k, v in stages.items())
-            + "."
-        )
-        steps = r["modes"]["dagster"]["runs"][0]["stages"]
-        if steps:
-            top = sorted(steps.items(), key=lambda kv: -kv[1])[:6]
-            add(
-                f"Dagster at {r['quarters']} quarters, slowest steps: "
-                + ", ".join(f"{k} {_s(v)}" for k, v in top)
-                + f" (all {len(steps)} steps: {_s(sum(steps.values()))})."
-            )
-        add("")
-    sqlite = [r for r in o["runs"] if "dagster_sqlite" in r["modes"]]
-    for r in sqlite:
-        p, e = r["modes"]["dagster_sqlite"]["time"]["median"], r["modes"]["dagster"]["time"]["median"]
-        add(
-            f"A persistent instance (`DAGSTER_HOME` with the default SQLite storage, one run at {r['quarters']} "
-            f"quarters): {_s(p)}, {_more_or_less(p - e)} than the ephemeral instance ({(p / e - 1) * 100:+.0f} %)."
-        )
-        add("")
 
 
-def _scaling(add: Any, results: dict[str, Any]) -> None:
-    add("## Scaling")
-    add("")
-    add("Least-squares slope of log(time) and log(run memory) against log(size): 1.0 is linear.")
-    add("")
-    add("| implementation | grows with | held fixed | sizes | time slope | time slope, last step | memory slope |")
-    add("|---|---|---|---|---|---|---|")
-    for f in results["scaling"]["engine"]:
-        add(
-            f"| {f['impl']} | {f['axis']} | {f['fixed']} | {', '.join(map(str, f['points']))} | "
-            f"{_slope(f['time_slope'])} | {_slope(f['time_slope_last_step'])} | {_slope(f['memory_slope'])} |"
-        )
-    add("")
-    if results["scaling"].get("ingest"):
-        add("| ingest source | quarters | bytes slope | pipeline time slope | floor time slope |")
-        add("|---|---|---|---|---|")
-        for f in results["scaling"]["ingest"]:
-            add(
-                f"| {f['source']} | {', '.join(map(str, f['points']))} | {_slope(f['bytes_slope'])} | "
-                f"{_slope(f['pipeline_slope'])} | {_slope(f['floor_slope'])} |"
-            )
-        add("")
-    if results["scaling"].get("orchestration"):
-        add("| orchestration | quarters | time slope |")
-        add("|---|---|---|")
-        for f in results["scaling"]["orchestration"]:
-            add(f"| {f['mode']} | {', '.join(map(str, f['points']))} | {_slope(f['time_slope'])} |")
-        add("")
-    notes = results.get("scaling_notes") or []
-    for note in notes:
-        add(f"- {note}")
-    if notes:
-        add("")
-
-
-def _profiles(add: Any, results: dict[str, Any]) -> None:
-    profiles = results.get("profiles") or {}
-    if not profiles and not results.get("findings"):
+def _backfills(add: Any, r: Results) -> None:
+    runs = r.extra["backfills"]
+    if not runs:
         return
-    add("## Where the time goes, and what would fix it")
+    add("## Backfills (single Dagster run, in process)")
     add("")
-    for finding in results.get("findings", []):
-        add(f"### {finding['title']}")
-        add("")
-        for paragraph in finding["text"]:
-            add(paragraph)
-            add("")
-    for name, p in profiles.items():
-        add(f"<details><summary>cProfile: {name} ({_s(p['total_s'])})</summary>")
-        add("")
-        if p.get("stages"):
-            add("Stages: " + ", ".join(f"{k} {_s(v)}" for k, v in p["stages"].items()) + ".")
-            add("")
-        add("| function | calls | own time | cumulative |")
-        add("|---|---|---|---|")
-        for row in p["functions"][:25]:
-            add(f"| `{row['function']}` | {row['ncalls']} | {_s(row['tottime'])} | {_s(row['cumtime'])} |")
-        add("")
-        add("</details>")
-        add("")
+    add("| backfill | quarters | time after imports | publishing | publishing share | NOF parses | slowest steps |")
+    add("|---|---|---|---|---|---|---|")
+    for name, info in runs.items():
+        last = info["runs"][-1]
+        steps = sorted(last["steps"].items(), key=lambda kv: -kv[1])[:3]
+        publish = statistics.median(x["steps"].get("published_snapshot", 0.0) for x in info["runs"])
+        share = r.publish_share(name)
+        parses = f"{last['nof_parses']} for {info['nof_files']} files" if info["nof_files"] else "—"
+        add(
+            f"| {name.removeprefix('backfill ')} | {info['quarters']} | {_t(r, name)} | {_s(publish)} | "
+            f"{'—' if share is None else f'{share:.0%}'} | {parses} | "
+            + ", ".join(f"{k} {_s(v)}" for k, v in steps)
+            + " |"
+        )
+    add("")
 
 
 # --- plots ------------------------------------------------------------------------------------------------
 
 
-def _plots(results: dict[str, Any], plots_dir: Path) -> list[tuple[str, Path]]:
+def _plots(r: Results, plots_dir: Path, page: Path, add: Any) -> None:
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     plots_dir.mkdir(parents=True, exist_ok=True)
-    out: list[tuple[str, Path]] = []
-    rows = results["engine"]
-
-    if rows:  # a run of the ingest or orchestration workloads alone has no engine rows
-        out += _engine_plots(rows, plots_dir, plt)
-
-    ingest = [r for r in results.get("ingest", []) if r["source"] != "all"]
-    if ingest:
-        fig, ax = plt.subplots(figsize=(10, 4.2))
-        labels = [f"{r['source']}\n{r['quarters']} q" for r in ingest]
-        xs = range(len(ingest))
-        ax.bar(
-            [x - 0.2 for x in xs],
-            [r["pipeline"]["time"]["median"] for r in ingest],
-            0.4,
-            label="pipeline (parse + validate)",
-        )
-        ax.bar([x + 0.2 for x in xs], [r["floor"]["time"]["median"] for r in ingest], 0.4, label="floor (read only)")
-        for x, r in zip(xs, ingest, strict=True):
-            ax.annotate(
-                f"{r['ratio_pipeline_floor']:.1f}×",
-                (x, r["pipeline"]["time"]["median"]),
-                ha="center",
-                va="bottom",
-                fontsize=8,
-            )
-        ax.set_xticks(list(xs), labels, fontsize=7)
-        ax.set_yscale("log")
-        ax.set_ylabel("seconds (median)")
-        ax.set_title("Ingest: adapter against the read floor (ratio above the bars)")
+    made = []
+    sizes = r.engine_sizes()
+    if sizes:
+        fig, (ax, bx) = plt.subplots(1, 2, figsize=(11, 4.2))
+        for impl, label in (("engine", "engine"), ("engine_ranges", "engine + likely ranges"), ("pandas", "pandas")):
+            pts = [(i["org_quarters"], r.time(f"{impl} {k}")) for k, i in sizes if r.time(f"{impl} {k}")]
+            if pts:
+                ax.plot(*zip(*pts, strict=True), marker="o", label=label)
+        ax.set(xscale="log", yscale="log", xlabel="organisation-quarters", ylabel="seconds (median)", title="Time")
         ax.legend(fontsize=8)
-        ax.grid(True, axis="y", which="both", alpha=0.3)
-        fig.tight_layout()
-        out.append(("ingest", _save(fig, plots_dir, "ingest.png")))
-        plt.close(fig)
-
-    o = results.get("orchestration") or {}
-    if o.get("runs"):
-        fig, ax = plt.subplots(figsize=(7, 4.2))
-        runs = o["runs"]
-        xs = range(len(runs))
-        stages = list(runs[0]["modes"]["direct"]["runs"][0]["stages"])
-        bottom = [0.0] * len(runs)
-        for stage in stages:
-            heights = [r["modes"]["direct"]["runs"][0]["stages"][stage] for r in runs]
-            ax.bar([x - 0.2 for x in xs], heights, 0.4, bottom=bottom, label=f"direct: {stage}")
-            bottom = [b + h for b, h in zip(bottom, heights, strict=True)]
-        ax.bar(
-            [x + 0.2 for x in xs],
-            [r["modes"]["dagster"]["time"]["median"] for r in runs],
-            0.4,
-            label="Dagster single run",
-            color="0.35",
-        )
-        for x, r in zip(xs, runs, strict=True):
-            ax.annotate(
-                f"{r['ratio_dagster_direct']:.2f}×",
-                (x + 0.2, r["modes"]["dagster"]["time"]["median"]),
-                ha="center",
-                va="bottom",
-                fontsize=8,
-            )
-        ax.set_xticks(list(xs), [f"{r['quarters']} quarters" for r in runs])
-        ax.set_xlim(-0.8, len(runs) - 0.2)
-        ax.set_ylim(0, 1.2 * max(max(bottom), max(r["modes"]["dagster"]["time"]["median"] for r in runs)))
-        ax.set_ylabel("seconds")
-        ax.set_title("Orchestration: Dagster backfill against the direct path")
-        ax.legend(fontsize=7, loc="upper left")
-        fig.tight_layout()
-        out.append(("orchestration", _save(fig, plots_dir, "orchestration.png")))
-        plt.close(fig)
-    return out
-
-
-def _save(fig: Any, folder: Path, name: str) -> Path:
-    path = folder / name
-    fig.savefig(path, dpi=110, metadata={"Software": None})
-    return path
-
-
-def _engine_plots(rows: list[dict[str, Any]], plots_dir: Path, plt: Any) -> list[tuple[str, Path]]:
-    out: list[tuple[str, Path]] = []
-    from matplotlib.ticker import NullFormatter, ScalarFormatter
-
-    colours = {"engine": "tab:blue", "engine_ranges": "tab:green", "pandas": "tab:orange"}
-    markers = {"engine": "o", "engine_ranges": "s", "pandas": "^"}
-    names = {"engine": "engine", "engine_ranges": "engine + likely ranges", "pandas": "pandas reference"}
-    dashes = ["-", "--", ":"]
-    fig, axes = plt.subplots(1, 2, figsize=(11.5, 4.6))
-    for ax, factor_axis in zip(axes, ("quarters", "orgs_factor"), strict=True):
-        fixed_key = "orgs_factor" if factor_axis == "quarters" else "quarters"
-        held = sorted({r[fixed_key] for r in rows}, reverse=True)
-        for impl in ("engine", "engine_ranges", "pandas"):
-            for n, value in enumerate(held):
-                pts = sorted(
-                    (r for r in rows if r[fixed_key] == value and impl in r["impls"]), key=lambda r: r[factor_axis]
-                )
-                if len(pts) < 2:
-                    continue
-                xs = [r[factor_axis] for r in pts]
-                ys = [r["impls"][impl]["time"]["median"] for r in pts]
-                what = f"×{value} orgs" if fixed_key == "orgs_factor" else f"{value} q"
-                ax.plot(
-                    xs, ys, dashes[n % 3], color=colours[impl], marker=markers[impl], label=f"{names[impl]}, {what}"
-                )
-                for x, y, r in zip(xs, ys, pts, strict=True):
-                    if r["impls"][impl].get("estimated"):
-                        ax.scatter([x], [y], s=90, facecolors="none", edgecolors="k", zorder=3)
-        ax.set_xscale("log")
-        ax.set_yscale("log")
-        for axis in (ax.xaxis, ax.yaxis):
-            axis.set_major_formatter(ScalarFormatter())
-            axis.set_minor_formatter(NullFormatter())
-        ax.set_xticks(sorted({r[factor_axis] for r in rows}))
-        ax.set_xlabel("quarters" if factor_axis == "quarters" else "organisations (× 205 trusts)")
-        ax.set_ylabel("seconds (median; circled: estimated)")
         ax.grid(True, which="both", alpha=0.3)
-        ax.legend(fontsize=7)
-    axes[0].set_title("Engine and pandas reference: time against quarters")
-    axes[1].set_title("… and against organisations")
-    fig.tight_layout()
-    out.append(("engine time", _save(fig, plots_dir, "engine_time.png")))
+        pts = [(i["decoded_inputs_mb"], r.run_memory(f"engine {k}")) for k, i in sizes if r.run_memory(f"engine {k}")]
+        if pts:
+            bx.plot(*zip(*pts, strict=True), marker="o", label="engine run memory")
+            xs = [p[0] for p in pts]
+            bx.plot(xs, [4 * x for x in xs], linestyle="--", color="0.5", label="4× the inputs (target)")
+        bx.set(xscale="log", yscale="log", xlabel="decoded inputs (MiB)", ylabel="MiB", title="Run memory")
+        bx.legend(fontsize=8)
+        bx.grid(True, which="both", alpha=0.3)
+        fig.tight_layout()
+        made.append(_save(fig, plots_dir / "engine.png", plt))
+    keys = [k for k in r.extra["ingest_files"] if r.time(f"pipeline {k}")]
+    if keys:
+        fig, ax = plt.subplots(figsize=(10, 4))
+        xs = range(len(keys))
+        ax.bar([x - 0.2 for x in xs], [r.time(f"pipeline {k}") for k in keys], 0.4, label="pipeline")
+        ax.bar([x + 0.2 for x in xs], [r.time(f"floor {k}") for k in keys], 0.4, label="read floor")
+        ax.set_xticks(list(xs), [k.replace(" ", "\n") for k in keys], fontsize=7)
+        ax.set(yscale="log", ylabel="seconds (median)", title="Ingest against the read floor")
+        ax.legend(fontsize=8)
+        fig.tight_layout()
+        made.append(_save(fig, plots_dir / "ingest.png", plt))
+    runs = r.extra["backfills"]
+    if runs:
+        fig, ax = plt.subplots(figsize=(8, 4))
+        names = list(runs)
+        totals = [r.time(n) or 0.0 for n in names]
+        publish = [(r.publish_share(n) or 0.0) * t for n, t in zip(names, totals, strict=True)]
+        ax.bar(names, publish, label="published_snapshot")
+        ax.bar(names, [t - p for t, p in zip(totals, publish, strict=True)], bottom=publish, label="other steps")
+        ax.set(ylabel="seconds", title="Backfills: publishing against the rest")
+        ax.tick_params(axis="x", labelsize=7)
+        ax.legend(fontsize=8)
+        fig.tight_layout()
+        made.append(_save(fig, plots_dir / "backfills.png", plt))
+    if made:
+        add("## Plots")
+        add("")
+        for path in made:
+            add(f"![{path.stem}]({path.relative_to(page.parent).as_posix()})")
+            add("")
+
+
+def _save(fig: Any, path: Path, plt: Any) -> Path:
+    fig.savefig(path, dpi=110, metadata={"Software": None})
     plt.close(fig)
-
-    fig, ax = plt.subplots(figsize=(6.5, 4.2))
-    for impl, marker in (("engine", "o"), ("engine_ranges", "s"), ("pandas", "^")):
-        pts = [r for r in rows if impl in r["impls"] and "run_memory_mb" in r["impls"][impl]]
-        ax.scatter(
-            [r["decoded_inputs_mb"] for r in pts],
-            [r["impls"][impl]["run_memory_mb"] for r in pts],
-            marker=marker,
-            label=impl.replace("_", " + likely "),
-        )
-    lo = min(r["decoded_inputs_mb"] for r in rows)
-    hi = max(r["decoded_inputs_mb"] for r in rows)
-    ax.plot([lo, hi], [2 * lo, 2 * hi], "k:", label="2 × decoded inputs (target)")
-    ax.set_xscale("log")
-    ax.set_yscale("log")
-    for axis in (ax.xaxis, ax.yaxis):
-        axis.set_major_formatter(ScalarFormatter())
-        axis.set_minor_formatter(NullFormatter())
-    ax.set_xlabel("decoded inputs (MiB)")
-    ax.set_ylabel("run memory: peak RSS − RSS before inputs (MiB)")
-    ax.set_title("Peak memory against input size")
-    ax.grid(True, which="both", alpha=0.3)
-    ax.legend(fontsize=8)
-    fig.tight_layout()
-    out.append(("engine memory", _save(fig, plots_dir, "engine_memory.png")))
-    plt.close(fig)
-    return out
-
-
-def _more_or_less(seconds: float) -> str:
-    """A signed difference in words: "1.2 s more" or "1.2 s less"."""
-    return f"{_s(abs(seconds))} {'more' if seconds >= 0 else 'less'}"
+    return path

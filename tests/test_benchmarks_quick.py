@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import polars as pl
+import pytest
 
 from benchmarks import pandas_reference
 from benchmarks.equivalence import compare, describe, engine_tables, reference_tables
@@ -41,3 +45,30 @@ def test_pandas_reference_matches_the_engine(rs: RuleSet) -> None:
     seg = report["tables"]["segmentation"]
     assert seg["rows_engine"] == seg["rows_reference"] == data.orgs.height * 3  # organisations x quarters
     assert engine.segmentation["final_segment"].n_unique() >= 4
+
+
+@pytest.mark.real_data
+def test_the_suite_measures_with_pyperf_and_reports_every_target(tmp_path: Path) -> None:
+    """The smallest engine size through pyperf's worker processes, the equivalence check and the page."""
+    import pyperf
+
+    from benchmarks import plan, report
+    from benchmarks.__main__ import run_engine
+
+    extra: dict = {"started": "now", "libraries": {}, "engine_inputs": {}, "equivalence": {}, "ingest_files": {}}
+    extra["backfills"] = {}
+    size = plan.Size(1, 1, {"engine": (1, 2), "pandas": (1, 1)})
+    run_engine(tmp_path / "work", tmp_path / "engine.json", [size], extra)
+    (tmp_path / "extra.json").write_text(json.dumps(extra))
+    suite = pyperf.BenchmarkSuite.load(str(tmp_path / "engine.json"))
+    engine = suite.get_benchmark("engine x1_q1")
+    assert len(engine.get_values()) == 2 and all(v > 0 for v in engine.get_values())
+    run = engine.get_runs()[0].get_metadata()
+    assert run["mem_max_rss"] / 2**20 > run["npaf_rss_start_mb"] > 0
+    assert extra["equivalence"]["x1_q1"]["identical"]
+    page = report.write(tmp_path, tmp_path / "performance.md", tmp_path / "plots")
+    text = page.read_text()
+    rows = [line for line in text.splitlines() if line.startswith("| ") and line.split("|")[1].strip().isdigit()]
+    assert [int(line.split("|")[1]) for line in rows] == [1, 2, 3, 4, 5, 6]
+    assert "| ×1 × 1 q | 205 | 3,343 |" in text
+    assert (tmp_path / "plots" / "engine.png").stat().st_size > 0

@@ -54,3 +54,23 @@ def test_exact_mean_does_not_depend_on_the_order_of_terms() -> None:
     assert plain[0] != plain[1]  # the problem exists for these terms
     assert exact[0] == exact[1]
     assert abs(exact[0] - sum(terms) / len(terms)) < 1e-13
+
+
+def test_quarters_run_in_batches_give_the_results_of_one_pass(rs: RuleSet, monkeypatch) -> None:
+    """A long range is scored in batches of quarters (bounded memory): every frame is the one-pass frame, row
+    for row, and the frames one pass sorts stay sorted."""
+    from npaf_pipeline.engine import pipeline
+
+    data = _with_tiebreaks(scale_up(_sample_inputs(rs), orgs_factor=2, quarters=5, rs=rs))
+    monkeypatch.setattr(pipeline, "BATCH_ROWS", 10**9)
+    whole = run(data.values, data.orgs, rs, data.flags)
+    per_quarter = data.values.filter(pl.col("quarter") == data.values["quarter"].min()).height
+    monkeypatch.setattr(pipeline, "BATCH_ROWS", 2 * per_quarter)
+    assert len(pipeline.quarter_batches(data.values, pipeline.BATCH_ROWS)) == 3
+    batched = run(data.values, data.orgs, rs, data.flags)
+    for name in EngineResult.__dataclass_fields__:
+        left, right = getattr(whole, name), getattr(batched, name)
+        assert left.height > 0 or name == "group_scores", name
+        if name in ("segmentation", "cutpoints", "type_statistics", "group_scores"):
+            assert_frame_equal(left, right, check_exact=True)  # sorted by quarter first: the same order
+        assert_frame_equal(_sorted(left), _sorted(right), check_exact=True)

@@ -6,6 +6,7 @@ import random
 import sys
 from pathlib import Path
 
+import pandera.polars as pa
 import polars as pl
 import pytest
 import xlsxwriter
@@ -193,9 +194,22 @@ def test_screened_validation_gives_what_pandera_gives_on_chs_rows() -> None:
 
 
 def test_a_frame_that_cannot_be_screened_is_validated_by_pandera() -> None:
-    frame = _canonical_values().with_columns(pl.col("source_row").cast(pl.Int32))  # pandera coerces; no screen
-    assert base.screen_rows(frame, MetricValues) is None
-    _assert_same_as_pandera(frame, MetricValues)
+    class Counts(pa.DataFrameModel):
+        n: int = pa.Field(ge=0)
+
+    frame = pl.DataFrame({"n": ["1", "2"], "source_row": [2, 3]})  # text where numbers belong: no row to blame
+    assert base.screen_rows(frame, Counts) is None
+    _assert_same_as_pandera(frame, Counts)
+
+
+def test_the_screen_answers_for_each_row_what_pandera_finds() -> None:
+    # a quarter that is none, and the third row repeating the first's key
+    frame = _canonical_values().with_columns(pl.Series("quarter", ["2025-26 Q1", "Q5", "2025-26 Q1"]))
+    frame = frame.with_columns(pl.Series("org_code", ["RAA", "RBB", "RAA"]))
+    pandera_bad = base._pandera_records(frame, MetricValues, "s", "f.csv", SHA, "source_row", None)[0]
+    screen = base.screen_rows(frame, MetricValues)
+    assert screen is not None
+    assert base.failing(screen).arg_true().to_list() == sorted(pandera_bad.to_list()) == [0, 1, 2]
 
 
 def test_finishing_files_together_gives_what_finishing_each_gives() -> None:

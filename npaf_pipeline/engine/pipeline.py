@@ -110,6 +110,12 @@ def segment_stage(
     return SegmentStage(cuts, dom, seg.sort("quarter", "org_code"))
 
 
+BATCH_ROWS = 250_000
+"""Value rows scored together at most (whole quarters; one quarter may exceed it). Quarters are independent,
+so a long range is run in batches of quarters: the intermediate frames of one batch are freed before the next,
+and peak memory follows the batch rather than the range."""
+
+
 def run(
     values: pl.DataFrame,
     orgs: pl.DataFrame,
@@ -118,7 +124,66 @@ def run(
     system_tests: pl.DataFrame | None = None,
     with_ranges: bool = True,
 ) -> EngineResult:
-    """Score, aggregate, segment and rank every quarter present in ``values`` in one pass."""
+    """Score, aggregate, segment and rank every quarter present in ``values``.
+
+    Every quarter is scored on its own (populations, cut-points, ranks and likely ranges are per quarter), so
+    the quarters are run in batches of about :data:`BATCH_ROWS` value rows and the batches' results joined in
+    quarter order: the same rows as one pass over all quarters, and every frame that one pass sorts by quarter
+    first stays sorted.
+    """
+    require_columns(values, ["quarter", "org_code", "metric_id", "value"], "metric values")
+    batches = quarter_batches(values, BATCH_ROWS)
+    if len(batches) <= 1:
+        return _run_all(values, orgs, rs, flags, system_tests, with_ranges)
+    parts = [
+        _run_all(
+            _in(values, batch),
+            _in(orgs, batch),
+            rs,
+            _in(flags, batch),
+            _in(system_tests, batch),
+            with_ranges,
+        )
+        for batch in batches
+    ]
+    return EngineResult(
+        **{
+            name: pl.concat([getattr(p, name) for p in parts], how="vertical_relaxed")
+            for name in EngineResult.__dataclass_fields__
+        }
+    )
+
+
+def quarter_batches(values: pl.DataFrame, max_rows: int) -> list[list[str]]:
+    """Consecutive quarters (in label order, which is time order) grouped so that a batch has at most
+    ``max_rows`` value rows, or a single quarter."""
+    counts = values.group_by("quarter").len().sort("quarter")
+    batches: list[list[str]] = []
+    rows = 0
+    for quarter, n in counts.iter_rows():
+        if not batches or rows + n > max_rows:
+            batches.append([])
+            rows = 0
+        batches[-1].append(quarter)
+        rows += n
+    return batches
+
+
+def _in(frame: pl.DataFrame | None, quarters: list[str]) -> pl.DataFrame | None:
+    """The rows of ``frame`` for ``quarters`` (all of it when it has no quarter column)."""
+    if frame is None or "quarter" not in frame.columns:
+        return frame
+    return frame.filter(pl.col("quarter").is_in(quarters))
+
+
+def _run_all(
+    values: pl.DataFrame,
+    orgs: pl.DataFrame,
+    rs: RuleSet,
+    flags: pl.DataFrame | None,
+    system_tests: pl.DataFrame | None,
+    with_ranges: bool,
+) -> EngineResult:
     scored = score_stage(values, orgs, rs)
     agg = aggregate_stage(scored.metric_scores, rs)
     seg = segment_stage(agg, values, rs, flags, system_tests, with_ranges)

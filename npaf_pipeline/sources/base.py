@@ -10,18 +10,12 @@ from __future__ import annotations
 import functools
 import hashlib
 import operator
-from collections import Counter
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandera.polars as pa
 import polars as pl
-from pandera.api.polars.types import PolarsData
-from pandera.backends.polars.checks import PolarsCheckBackend
-from pandera.backends.polars.register import register_polars_backends
-from pandera.config import CONFIG
-from pandera.constants import CHECK_OUTPUT_KEY
 
 from npaf_pipeline.quarters import Quarter, parse_quarter
 from schemas.canonical import (
@@ -123,25 +117,10 @@ def validate_rows(
     them. A repeated key is recorded under the key columns with the key as its value (pandera gives the
     whole row, which hides what is repeated).
 
-    The model's checks are first evaluated together in one polars query (:func:`screen_rows`); pandera itself
-    (one query per check, which is what costs) then runs only when a row fails, and only on the failing rows
-    when the checks give them the same verdicts on their own. Either way the result is what validating the
-    whole frame with pandera gives.
     """
-    screen = screen_rows(frame, model)
-    if screen is not None:
-        fails = failing(screen)
-        if not fails.any():
-            return frame, empty_quarantine()
-        positions = fails.arg_true()
-        subset = frame[positions]
-        again = screen_rows(subset, model)
-        if again is not None and again.equals(screen[positions]):
-            bad, records = _pandera_records(subset, model, source, path, sha256, row_column, column_names)
-            bad = positions.gather(bad)
-            accepted = frame.with_row_index("_idx").filter(~pl.col("_idx").is_in(bad.implode())).drop("_idx")
-            return accepted, records
     bad, records = _pandera_records(frame, model, source, path, sha256, row_column, column_names)
+    if not records.height:
+        return frame, records
     accepted = frame.with_row_index("_idx").filter(~pl.col("_idx").is_in(bad.implode())).drop("_idx")
     return accepted, records
 
@@ -201,194 +180,39 @@ def _pandera_records(
     return bad, records.sort("source_row", "_column", nulls_last=True, maintain_order=True).select(QUARANTINE_COLUMNS)
 
 
-# --- screening: every check of a model in one query -------------------------------------------------------
+# --- screening: does every row pass? ----------------------------------------------------------------------
 
 
 def screen_rows(
     frame: pl.DataFrame, model: type[pa.DataFrameModel], *, parsed: Collection[str] = ()
 ) -> pl.DataFrame | None:
-    """Every check of ``model`` evaluated on ``frame`` at once: a boolean frame, a column per check (not-null,
-    unique and value checks of every column, the model's unique key) and a row per row, True where it passes.
+    """Whether each row of ``frame`` passes ``model``: a one-column boolean frame (``passes``), a row per row.
 
-    The checks are pandera's own (the same functions, the same treatment of nulls), so a row passes them all
-    exactly when pandera finds nothing wrong with it; what is saved is pandera's separate query, error object
-    and copy of the schema per check (about a millisecond each, whatever the size of the frame). None when the
-    frame cannot be screened row by row (a column missing or of another dtype than the model declares, a check
-    that does not give one answer per row, a model feature this does not model): validate with pandera then.
+    Pandera validates the whole frame once (``validate(lazy=True)``, its public API), so a row passes exactly
+    when pandera finds nothing wrong with it. None when a failure is not tied to a row (a column missing or of
+    another dtype): the caller then validates with pandera, which words the problem.
 
-    ``parsed``: columns the model declares as text but that the caller has already read as numbers with a
-    parser no laxer than the column's text patterns (so its ``str_*`` checks hold for every cell): their dtype
-    and ``str_*`` checks are skipped, every other check of theirs runs on the numbers.
+    ``parsed``: columns the model declares as text but that the caller has already read as numbers; they are
+    checked as their text (a number the parser accepted is written back in the form the text patterns accept,
+    and a row that does not is reported as failing, for the caller's text path to word).
     """
-    compiled = _compiled_screen(model, tuple(frame.schema.items()), frozenset(parsed))
-    if compiled is None:
-        return None
-    selects, unrecorded, unique = compiled
-    lazy = frame.lazy()
-    queries = [lazy.select(group) for group in selects]
-    for i, (name, check, backend) in enumerate(unrecorded):
-        try:
-            out = backend.apply(PolarsData(lazy, name))
-        except Exception:  # pandera would record the error against the file: let it
-            return None
-        if not isinstance(out, pl.LazyFrame):
-            return None
-        queries.append(out.select(_passes(pl.col(CHECK_OUTPUT_KEY), check.ignore_na).alias(f"q{i}")))
+    checked = frame.with_columns(pl.col(c).cast(pl.String) for c in parsed if c in frame.columns)
     try:
-        outputs = [series for out in pl.collect_all(queries) for series in out.iter_columns()] if queries else []
-    except Exception:  # pandera would record it as a failed check: let it
+        model.validate(checked, lazy=True)
+        return pl.DataFrame({"passes": pl.repeat(True, frame.height, eager=True, dtype=pl.Boolean)})
+    except pa.errors.SchemaErrors as exc:
+        cases = exc.failure_cases
+    if cases["index"].null_count():
         return None
-    if unique:
-        outputs.append(frame.select(unique).is_duplicated().not_().alias("unique"))
-    if any(s.len() != frame.height or s.dtype != pl.Boolean for s in outputs):
-        return None
-    return pl.DataFrame(outputs) if outputs else pl.DataFrame(height=frame.height)
+    bad = cases["index"].cast(pl.Int64).unique().implode()
+    return pl.DataFrame({"passes": ~pl.int_range(frame.height, eager=True, dtype=pl.Int64).is_in(bad)})
 
 
 def failing(screen: pl.DataFrame) -> pl.Series:
     """Rows failing any check of a screen (see :func:`screen_rows`)."""
     if screen.width == 0:
         return pl.repeat(False, screen.height, eager=True)
-    return ~functools.reduce(operator.and_, screen.iter_columns())  # (quicker than an all_horizontal query)
-
-
-@functools.lru_cache(maxsize=256)
-def _compiled_screen(
-    model: type[pa.DataFrameModel], schema: tuple[tuple[str, pl.DataType], ...], parsed: frozenset[str]
-) -> tuple[list[list[pl.Expr]], list[tuple[str, object, PolarsCheckBackend]], list[str]] | None:
-    """The screen's expressions for frames of this schema (they depend on the columns and dtypes, not the data):
-    (one list of expressions per kind of check, checks to run on the frame itself, the unique key); None when
-    the frame cannot be screened."""
-    plan = _screen_plan(model)
-    if plan is None:
-        return None
-    columns, unique = plan
-    dtypes = dict(schema)
-    recorder = _Recorder(pl.Schema(schema))
-    # One select per kind of check: each of pandera's built-in checks, each check the model applies to many
-    # columns, and the model's other checks together (in one select, what they share is worked out once).
-    groups: dict[str, list[pl.Expr]] = {"": []}
-    uses = Counter(check.name for _, _, backends in columns for check, _ in backends)
-    unrecorded: list[tuple[str, object, PolarsCheckBackend]] = []
-    for name, column, backends in columns:
-        if name not in dtypes:
-            return None
-        is_parsed = name in parsed
-        if not is_parsed and column.dtype is not None and dtypes[name] != column.dtype.type:
-            return None
-        if not column.nullable:
-            present = pl.col(name).is_not_null()
-            groups.setdefault("not null", []).append(
-                present & pl.col(name).is_not_nan() if dtypes[name].is_float() else present
-            )
-        if column.unique:
-            groups.setdefault("not null", []).append(~pl.col(name).is_duplicated())
-        for check, backend in backends:
-            if is_parsed and check.name.startswith("str_"):
-                continue
-            try:
-                out = None if check.element_wise else _record(backend, recorder, name)
-            except Exception:  # pandera would record the error against the file: let it
-                return None
-            if isinstance(out, _Recorded):
-                shared = check.is_builtin_check(check.name) or uses[check.name] > 1
-                groups.setdefault(check.name if shared else "", []).append(_passes(out.expr, check.ignore_na))
-            else:
-                unrecorded.append((name, check, backend))
-    n = 0
-    selects = []
-    for group in filter(None, groups.values()):
-        selects.append([e.alias(f"c{n + i}") for i, e in enumerate(group)])
-        n += len(group)
-    return selects, unrecorded, unique
-
-
-def _record(backend: PolarsCheckBackend, recorder: _Recorder, name: str) -> object:
-    try:
-        return backend.check_fn(PolarsData(recorder, name))
-    except _NotRecorded:
-        return None
-
-
-def _passes(output: pl.Expr, ignore_na: bool) -> pl.Expr:
-    """A check's output as pandera reads it: a null passes when the check ignores nulls, else fails."""
-    return output.fill_null(ignore_na)  # pandera: ``output | output.is_null()`` (the same) or ``fill_null(False)``
-
-
-class _NotRecorded(Exception):
-    """A check did more with its frame than select one expression."""
-
-
-@dataclass(frozen=True)
-class _Recorded:
-    expr: pl.Expr
-
-
-class _Recorder:
-    """Stands in for the LazyFrame a check is given: ``select(expr)`` hands back the expression instead of a query.
-
-    Pandera's built-in checks and this project's are all ``data.lazyframe.select(<one expression>)``; recording
-    the expressions lets :func:`screen_rows` build them once per model and frame layout and run them together.
-    Any other use of the frame raises :class:`_NotRecorded`, and the check is run on the real frame instead.
-    """
-
-    def __init__(self, schema: pl.Schema):
-        self._schema = schema
-
-    def select(self, *exprs: object, **named: object) -> _Recorded:
-        if named or len(exprs) != 1:
-            raise _NotRecorded
-        expr = exprs[0]
-        if isinstance(expr, list | tuple) and len(expr) == 1:
-            expr = expr[0]
-        if isinstance(expr, str):
-            expr = pl.col(expr)
-        if not isinstance(expr, pl.Expr):
-            raise _NotRecorded
-        return _Recorded(expr)
-
-    def collect_schema(self) -> pl.Schema:
-        return self._schema
-
-    def __getattr__(self, name: str) -> object:
-        raise _NotRecorded
-
-
-@functools.cache
-def _screen_plan(model: type[pa.DataFrameModel]) -> tuple[list, list[str]] | None:
-    """(column name, pandera column, [(check, check backend)]) per column and the unique key; None if unsupported."""
-    if CONFIG.use_narwhals_backend:
-        return None
-    register_polars_backends(use_narwhals_backend=False)  # pandera's built-in checks, as its validate() does
-    schema = model.to_schema()
-    unsupported = (
-        schema.checks
-        or schema.strict is True
-        or schema.ordered
-        or getattr(schema, "drop_invalid_rows", False)
-        or getattr(schema, "add_missing_columns", False)
-    )
-    if unsupported:
-        return None
-    columns = []
-    for name, column in schema.columns.items():
-        if column.regex or not column.required or column.default is not None or column.drop_invalid_rows:
-            return None
-        if column.dtype is None and not column.nullable:
-            return None
-        checks = []
-        for check in column.checks:
-            if check.groupby is not None or check.raise_warning:
-                return None
-            builtin = getattr(check._check_fn, "__name__", None)  # as pandera's Check.__call__ does
-            if builtin is not None and check.is_builtin_check(builtin):
-                check._check_fn = check.get_builtin_check_fn(builtin)
-            checks.append((check, PolarsCheckBackend(check)))
-        columns.append((name, column, checks))
-    unique = schema.unique or []
-    if unique and not all(isinstance(k, str) for k in unique):
-        return None
-    return columns, list(unique)
+    return ~functools.reduce(operator.and_, screen.iter_columns())
 
 
 def _reason() -> pl.Expr:
@@ -544,8 +368,7 @@ def _checks_are_per_row(model: type[pa.DataFrameModel]) -> bool:
         return False
     for column in schema.columns.values():
         for check in column.checks:
-            builtin = getattr(check._check_fn, "__name__", None)
-            if builtin not in _PER_ROW_CHECKS or not check.is_builtin_check(builtin):
+            if check.name not in _PER_ROW_CHECKS or not check.is_builtin_check(check.name):
                 return False
     return True
 

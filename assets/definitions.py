@@ -18,6 +18,7 @@ from assets.scoring import (
     segmentation_flags,
 )
 from assets.settings import NpafSettings, settings_from_env
+from assets.site import scorecard_site
 
 ASSETS = [
     *INGEST_ASSETS,
@@ -32,6 +33,7 @@ ASSETS = [
     segmentation,
     segment_changes,
     published_snapshot,
+    scorecard_site,
 ]
 
 

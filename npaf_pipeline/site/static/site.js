@@ -1,0 +1,82 @@
+/* npaf scorecard site: sortable and filterable tables, and the charts (Vega-Lite, bundled locally). No network. */
+(function () {
+  "use strict";
+
+  function cellValue(row, index, type) {
+    var cell = row.children[index];
+    if (!cell) return type === "num" ? Infinity : "";
+    var raw = cell.hasAttribute("data-v") ? cell.getAttribute("data-v") : cell.textContent.trim();
+    if (type === "num") {
+      var n = parseFloat(raw);
+      return isNaN(n) ? Infinity : n;
+    }
+    return raw.toLowerCase();
+  }
+
+  function makeSortable(table) {
+    var headers = table.querySelectorAll("thead th");
+    headers.forEach(function (th, index) {
+      var button = th.querySelector("button");
+      if (!button) return;
+      button.addEventListener("click", function () {
+        var type = button.getAttribute("data-type") || "text";
+        var ascending = th.getAttribute("aria-sort") !== "ascending";
+        headers.forEach(function (other) { other.removeAttribute("aria-sort"); });
+        th.setAttribute("aria-sort", ascending ? "ascending" : "descending");
+        var body = table.tBodies[0];
+        var rows = Array.prototype.slice.call(body.rows);
+        rows.forEach(function (r, i) { r._order = i; });
+        rows.sort(function (a, b) {
+          var x = cellValue(a, index, type), y = cellValue(b, index, type);
+          if (x < y) return ascending ? -1 : 1;
+          if (x > y) return ascending ? 1 : -1;
+          return a._order - b._order;
+        });
+        rows.forEach(function (r) { body.appendChild(r); });
+      });
+    });
+  }
+
+  function makeFilter(form) {
+    var table = document.getElementById(form.getAttribute("data-table"));
+    if (!table) return;
+    var rows = Array.prototype.slice.call(table.tBodies[0].rows);
+    var count = form.querySelector(".count");
+    function apply() {
+      var q = (form.elements.q ? form.elements.q.value : "").trim().toLowerCase();
+      var region = form.elements.region ? form.elements.region.value : "";
+      var subtype = form.elements.subtype ? form.elements.subtype.value : "";
+      var shown = 0;
+      rows.forEach(function (r) {
+        var ok = (!region || r.getAttribute("data-region") === region) &&
+          (!subtype || r.getAttribute("data-subtype") === subtype) &&
+          (!q || r.textContent.toLowerCase().indexOf(q) !== -1);
+        r.hidden = !ok;
+        if (ok) shown += 1;
+      });
+      if (count) count.textContent = shown + " of " + rows.length + " shown";
+    }
+    form.addEventListener("input", apply);
+    form.addEventListener("change", apply);
+  }
+
+  function drawCharts() {
+    var charts = document.querySelectorAll(".chart[data-spec]");
+    if (!charts.length) return;
+    if (typeof window.vegaEmbed !== "function") return; // the table beside each chart still holds its numbers
+    charts.forEach(function (el) {
+      var source = document.getElementById(el.getAttribute("data-spec"));
+      if (!source) return;
+      var spec = JSON.parse(source.textContent);
+      window.vegaEmbed(el, spec, { mode: "vega-lite", actions: false, renderer: "svg" }).then(function () {
+        el.classList.add("drawn");
+      }).catch(function (error) { console.error("chart " + el.id + ": " + error); });
+    });
+  }
+
+  document.addEventListener("DOMContentLoaded", function () {
+    document.querySelectorAll("table.sortable").forEach(makeSortable);
+    document.querySelectorAll("form.filters").forEach(makeFilter);
+    drawCharts();
+  });
+})();

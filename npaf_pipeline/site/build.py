@@ -115,9 +115,19 @@ class _Writer:
         self._templates: dict[str, Any] = {}
         self._chart = 0
 
-    def chart(self, spec: dict[str, Any]) -> dict[str, str]:
+    def chart(self, spec: dict[str, Any], script: str | None = None) -> dict[str, Any]:
+        """A chart for a page; with ``script``, its spec goes into that .js file (shared by several pages)."""
         self._chart += 1
-        return {"id": f"chart-{self._chart}", "json": charts.spec_json(spec), "label": spec["description"]}
+        chart_id = f"chart-{self._chart}"
+        if script is None:
+            return {"id": chart_id, "json": charts.spec_json(spec), "label": spec["description"], "script": None}
+        path = self.root / script
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(
+            f"(window.NPAF_SPECS = window.NPAF_SPECS || {{}})[{chart_id!r}] = {charts.spec_json(spec)};\n",
+            encoding="utf-8",
+        )
+        return {"id": chart_id, "json": None, "label": spec["description"], "script": Path(script).name}
 
     def page(self, relative: str, template: str, **context: Any) -> None:
         path = self.root / relative
@@ -154,6 +164,7 @@ def build_site(snapshot: Path | str, out: Path | str) -> SiteReport:
         for name in STATIC:
             data = resources.files("npaf_pipeline.site").joinpath("static", name).read_bytes()
             (staging / "assets" / name).write_bytes(data)
+        (staging / "assets" / "charts.js").write_text(charts.config_script(), encoding="utf-8")
         pages = _write_pages(staging, snap, model, bundle, docs_base)
         (staging / MARKER).write_text(f"npaf site {__version__}\n", encoding="utf-8")
         size = sum(p.stat().st_size for p in staging.rglob("*") if p.is_file())
@@ -311,9 +322,10 @@ def _write_pages(root: Path, snap: Snapshot, model: SiteModel, bundle: str, docs
             w.chart(
                 charts.history_chart(
                     history,
-                    f"Average score of {org['org_name'] or code} per quarter with its "
-                    "likely range, coloured by segment; the numbers are in the history table.",
-                )
+                    "Average score per quarter with its likely range, coloured by segment; the numbers are in "
+                    "the history table.",
+                ),
+                script=f"org/{org_file(code)}/history.js",
             )
             if len([h for h in history if h.get("average_score") is not None]) > 1
             else None
@@ -322,6 +334,7 @@ def _write_pages(root: Path, snap: Snapshot, model: SiteModel, bundle: str, docs
             row = model.seg.get((label, code))
             drivers = model.explanation.get((label, code)) if model.explanation is not None else None
             manifest_file = snap.manifest_path(label)
+            sources = model.sources.get((label, code), [])
             w.page(
                 f"org/{org_file(code)}/{slug(label)}.html",
                 "org.html",
@@ -331,7 +344,8 @@ def _write_pages(root: Path, snap: Snapshot, model: SiteModel, bundle: str, docs
                 row=row,
                 n=model.type_counts.get((label, org["org_type"])),
                 metrics=model.metrics.get((label, code), []),
-                sources=model.sources.get((label, code), []),
+                sources=sources,
+                source_no={s["source_file"]: i for i, s in enumerate(sources, 1)},
                 system=model.system.get((label, code), []),
                 drivers=drivers,
                 drivers_chart=w.chart(

@@ -1,7 +1,8 @@
 """Vega-Lite specifications of the site's charts (drawn in the page by the bundled Vega-Lite).
 
 Each chart's numbers are also in an HTML table next to it; the spec carries a ``description`` that Vega turns
-into the SVG's accessible label. Specs are plain dictionaries with inline data, so a page needs no other file.
+into the SVG's accessible label. Specs are plain dictionaries with inline data; the shared look (fonts, axes) is
+set once in assets/charts.js.
 """
 
 from __future__ import annotations
@@ -50,7 +51,6 @@ def history_chart(rows: list[dict[str, Any]], description: str) -> dict[str, Any
         "description": description,
         "width": "container",
         "height": 220,
-        "config": CONFIG,
         "data": {"values": data},
         "layer": [
             {
@@ -86,7 +86,6 @@ def distribution_chart(rows: list[dict[str, Any]], description: str) -> dict[str
         "description": description,
         "width": "container",
         "height": {"step": 34},
-        "config": CONFIG,
         "data": {"values": rows},
         "mark": {"type": "bar", "stroke": "#FFFFFF", "strokeWidth": 1},
         "encoding": {
@@ -124,7 +123,6 @@ def drivers_chart(rows: list[dict[str, Any]], description: str) -> dict[str, Any
         "description": description,
         "width": "container",
         "height": {"step": 18},
-        "config": CONFIG,
         "data": {"values": data},
         "mark": {"type": "bar"},
         "encoding": {
@@ -139,6 +137,11 @@ def drivers_chart(rows: list[dict[str, Any]], description: str) -> dict[str, Any
             "tooltip": [{"field": "item", "title": "Item"}, {"field": "pull", "title": "Pull", "format": ".3f"}],
         },
     }
+
+
+def config_script() -> str:
+    """The look shared by every chart, set once per site (assets/charts.js) instead of in every spec."""
+    return f"window.NPAF_CHART_CONFIG = {json.dumps(CONFIG)};\n"
 
 
 def spec_json(spec: dict[str, Any]) -> str:

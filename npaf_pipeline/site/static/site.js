@@ -66,8 +66,10 @@
     if (typeof window.vegaEmbed !== "function") return; // the table beside each chart still holds its numbers
     charts.forEach(function (el) {
       var source = document.getElementById(el.getAttribute("data-spec"));
-      if (!source) return;
-      var spec = JSON.parse(source.textContent);
+      var shared = window.NPAF_SPECS || {};
+      var spec = source ? JSON.parse(source.textContent) : shared[el.getAttribute("data-chart")];
+      if (!spec) { console.error("chart " + el.id + ": no specification"); return; }
+      spec.config = Object.assign({}, window.NPAF_CHART_CONFIG || {}, spec.config || {});
       window.vegaEmbed(el, spec, { mode: "vega-lite", actions: false, renderer: "svg" }).then(function () {
         el.classList.add("drawn");
       }).catch(function (error) { console.error("chart " + el.id + ": " + error); });

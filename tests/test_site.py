@@ -392,8 +392,11 @@ def test_explanation_panels_show_the_explanation_tables(published: Path, tmp_pat
     national = (snapshot / "site" / slug(label) / "national.html").read_text(encoding="utf-8")
     acute = changes.filter(pl.col("org_type") == "acute")
     changed = acute.filter(pl.col("segment_changed"))
-    row = re.search(r"<th scope=\"row\">Acute trust</th>((?:<td class=\"num\">\d+</td>)+)", national.replace("\n", ""))
-    counts = [int(x) for x in re.findall(r">(\d+)<", row.group(1))]
+    summary = national.split('id="h-summary"')[1].split("</section>")[0].replace("\n", "")
+    row = re.search(r'<th scope="row">Acute trust</th>(.*?)</tr>', summary)
+    counts = [int(x) for x in re.findall(r"<td[^>]*>(\d+)</td>", row.group(1))]
+    assert len(counts) == 8  # compared, changed, better, worse, override, significant, not significant, no change
+    assert counts[0] == acute.height
     assert counts[1] == changed.height
     assert counts[4:7] == [
         changed.filter(pl.col("change_class") == c).height for c in ("override", "significant", "not_significant")
@@ -464,3 +467,21 @@ def test_a_rebuild_drops_pages_of_organisations_no_longer_published(published: P
     build_site(published, site)
     assert not stale.exists() and (site / "index.html").is_file()
     assert not list(tmp_path.glob(".site.*"))
+
+
+def test_pages_split_over_processes_come_out_byte_for_byte_the_same(
+    published: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from npaf_pipeline.site import build as site_build
+
+    monkeypatch.setattr(site_build, "PARALLEL_FROM", 10**9)
+    one = build_site(published, tmp_path / "one")
+    monkeypatch.setattr(site_build, "PARALLEL_FROM", 1)
+    monkeypatch.setattr(site_build, "_workers", lambda n: 2)
+    two = build_site(published, tmp_path / "two")
+    assert one.pages == two.pages == len(list((tmp_path / "one").rglob("*.html")))
+
+    def files(root: Path) -> dict[str, bytes]:
+        return {p.relative_to(root).as_posix(): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
+
+    assert files(tmp_path / "one") == files(tmp_path / "two")

@@ -7,15 +7,18 @@ a previous site (the ``.npaf-site`` marker) or nothing at all.
 
 from __future__ import annotations
 
+import multiprocessing
 import os
 import shutil
 import time
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
+from markupsafe import Markup
 
 from npaf_pipeline import __version__
 from npaf_pipeline.site import charts
@@ -113,12 +116,11 @@ class _Writer:
         self.root, self.env, self.common = root, env, common
         self.pages = 0
         self._templates: dict[str, Any] = {}
-        self._chart = 0
 
-    def chart(self, spec: dict[str, Any], script: str | None = None) -> dict[str, Any]:
-        """A chart for a page; with ``script``, its spec goes into that .js file (shared by several pages)."""
-        self._chart += 1
-        chart_id = f"chart-{self._chart}"
+    def chart(self, spec: dict[str, Any], name: str, script: str | None = None) -> dict[str, Any]:
+        """A chart for a page (``name`` unique within it, so pages come out the same however they are split over
+        processes); with ``script``, its spec goes into that .js file (shared by several pages)."""
+        chart_id = f"chart-{name}"
         if script is None:
             return {"id": chart_id, "json": charts.spec_json(spec), "label": spec["description"], "script": None}
         path = self.root / script
@@ -270,7 +272,8 @@ def _write_pages(root: Path, snap: Snapshot, model: SiteModel, bundle: str, docs
                     chart_rows,
                     f"Share of organisations in each segment by type, {label}; the numbers are in the "
                     "table below the chart.",
-                )
+                ),
+                "distribution",
             )
             if chart_rows
             else None,
@@ -311,8 +314,44 @@ def _write_pages(root: Path, snap: Snapshot, model: SiteModel, bundle: str, docs
         snapshot_root=str(snap.root),
     )
 
-    # one page per organisation and quarter
-    for code, org in model.orgs.items():
+    # one page per organisation and quarter: the bulk of the work, split over processes where it pays
+    w.env.get_template("org.html")  # compiled once, before any fork
+    w.env.get_template("_history.html")
+    codes = list(model.orgs)
+    general = w.pages
+    global _ORG_STATE
+    _ORG_STATE = (w, snap, model, docs_base)
+    try:
+        workers = _workers(len(codes))
+        if workers > 1:
+            chunks = [codes[i::workers] for i in range(workers)]
+            context = multiprocessing.get_context("fork")
+            with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+                pages = sum(pool.map(_org_pages, chunks))
+        else:
+            pages = _org_pages(codes)
+    finally:
+        _ORG_STATE = None
+    return general + pages
+
+
+# The state the organisation pages are rendered from, inherited by forked workers (never pickled).
+_ORG_STATE: tuple[_Writer, Snapshot, SiteModel, str | None] | None = None
+PARALLEL_FROM = 150  # organisations; below this a pool costs more than it saves
+
+
+def _workers(organisations: int) -> int:
+    if organisations < PARALLEL_FROM or "fork" not in multiprocessing.get_all_start_methods():
+        return 1
+    return max(1, min(len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 1, 4))
+
+
+def _org_pages(codes: list[str]) -> int:
+    w, snap, model, docs_base = _ORG_STATE
+    before = w.pages
+    history_template = w.env.get_template("_history.html")
+    for code in codes:
+        org = model.orgs[code]
         history = [
             model.seg[(q, code)] | {"n": model.type_counts.get((q, model.seg[(q, code)]["org_type"]))}
             for q in org["quarters"]
@@ -325,11 +364,14 @@ def _write_pages(root: Path, snap: Snapshot, model: SiteModel, bundle: str, docs
                     "Average score per quarter with its likely range, coloured by segment; the numbers are in "
                     "the history table.",
                 ),
+                "history",
                 script=f"org/{org_file(code)}/history.js",
             )
             if len([h for h in history if h.get("average_score") is not None]) > 1
             else None
         )
+        # the same on every quarter's page (the current quarter is marked by CSS from the page's data-quarter)
+        history_html = Markup(history_template.render(history=history, history_chart=hist_chart))
         for label in org["quarters"]:
             row = model.seg.get((label, code))
             drivers = model.explanation.get((label, code)) if model.explanation is not None else None
@@ -353,15 +395,15 @@ def _write_pages(root: Path, snap: Snapshot, model: SiteModel, bundle: str, docs
                         drivers,
                         f"Pull of each item on the average score of {org['org_name'] or code} against its "
                         f"type's mean, {label}; the numbers are in the drivers table.",
-                    )
+                    ),
+                    "drivers",
                 )
                 if drivers
                 else None,
                 distance=model.distance.get((label, code)) if model.distance is not None else None,
                 change=(model.changes or {}).get((label, code)),
                 move=movement(model, label, code),
-                history=history,
-                history_chart=hist_chart,
+                history_html=history_html,
                 league_type=org["org_type"] if (label, org["org_type"]) in model.league else None,
                 has_explanation=model.explanation is not None,
                 has_distance=model.distance is not None,
@@ -369,7 +411,7 @@ def _write_pages(root: Path, snap: Snapshot, model: SiteModel, bundle: str, docs
                 rule=model.rule_set(label),
                 manifest=_docs_ref(manifest_file, snap.root, docs_base) if manifest_file.is_file() else None,
             )
-    return w.pages
+    return w.pages - before
 
 
 def _docs_ref(path: Path | None, snapshot_root: Path, base: str | None) -> dict[str, str] | None:

@@ -76,7 +76,17 @@
     });
   }
 
+  function markCurrentQuarter() {
+    var quarter = document.body.getAttribute("data-quarter");
+    if (!quarter) return;
+    document.querySelectorAll('tr > th > a[href="' + quarter + '.html"]').forEach(function (link) {
+      link.parentNode.parentNode.classList.add("current");
+      link.setAttribute("aria-current", "page");
+    });
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
+    markCurrentQuarter();
     document.querySelectorAll("table.sortable").forEach(makeSortable);
     document.querySelectorAll("form.filters").forEach(makeFilter);
     drawCharts();

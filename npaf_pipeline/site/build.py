@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import re
 import shutil
 import time
 from concurrent.futures import ProcessPoolExecutor
@@ -38,6 +39,7 @@ from npaf_pipeline.site.snapshot import Snapshot, load_snapshot
 from npaf_pipeline.site.vega import install_bundle
 
 MARKER = ".npaf-site"
+INDENT = re.compile(r"\n[ \t]+")  # template indentation: meaningless in HTML, about a tenth of a page
 STATIC = ("site.css", "site.js")
 
 
@@ -135,7 +137,7 @@ class _Writer:
         path = self.root / relative
         depth = relative.count("/")
         tpl = self._templates.get(template) or self._templates.setdefault(template, self.env.get_template(template))
-        text = tpl.render(**self.common, **context, root="../" * depth, here=relative)
+        text = INDENT.sub("\n", tpl.render(**self.common, **context, root="../" * depth, here=relative))
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text, encoding="utf-8")
         self.pages += 1
@@ -165,8 +167,9 @@ def build_site(snapshot: Path | str, out: Path | str) -> SiteReport:
         bundle = install_bundle(staging / "assets", reuse_from=[out / "assets"])
         for name in STATIC:
             data = resources.files("npaf_pipeline.site").joinpath("static", name).read_bytes()
+            if name == "site.js":  # the charts' shared look, from charts.CONFIG, ahead of the script that uses it
+                data = charts.config_script().encode("utf-8") + data
             (staging / "assets" / name).write_bytes(data)
-        (staging / "assets" / "charts.js").write_text(charts.config_script(), encoding="utf-8")
         pages = _write_pages(staging, snap, model, bundle, docs_base)
         (staging / MARKER).write_text(f"npaf site {__version__}\n", encoding="utf-8")
         size = sum(p.stat().st_size for p in staging.rglob("*") if p.is_file())
@@ -390,14 +393,13 @@ def _org_pages(codes: list[str]) -> int:
                 source_no={s["source_file"]: i for i, s in enumerate(sources, 1)},
                 system=model.system.get((label, code), []),
                 drivers=drivers,
-                drivers_chart=w.chart(
-                    charts.drivers_chart(
-                        drivers,
-                        f"Pull of each item on the average score of {org['org_name'] or code} against its "
-                        f"type's mean, {label}; the numbers are in the drivers table.",
-                    ),
-                    "drivers",
-                )
+                drivers_chart={
+                    "id": "chart-drivers",
+                    "template": "drivers",
+                    "table": "drivers-table",
+                    "label": f"Pull of each item on the average score of {org['org_name'] or code} against its "
+                    f"type's mean, {label}; the numbers are in the drivers table.",
+                }
                 if drivers
                 else None,
                 distance=model.distance.get((label, code)) if model.distance is not None else None,

@@ -2,7 +2,7 @@
 
 Each chart's numbers are also in an HTML table next to it; the spec carries a ``description`` that Vega turns
 into the SVG's accessible label. Specs are plain dictionaries with inline data; the shared look (fonts, axes) is
-set once in assets/charts.js.
+set once, at the head of assets/site.js.
 """
 
 from __future__ import annotations
@@ -108,22 +108,17 @@ def distribution_chart(rows: list[dict[str, Any]], description: str) -> dict[str
     }
 
 
-def drivers_chart(rows: list[dict[str, Any]], description: str) -> dict[str, Any]:
-    """Each item's pull against the type's mean: bars right pull the average towards worse."""
-    data = [
-        {
-            "item": r["item_name"],
-            "pull": r["pull_vs_type_mean"],
-            "direction": "towards worse" if (r["pull_vs_type_mean"] or 0) > 0 else "towards better",
-        }
-        for r in rows
-        if r.get("pull_vs_type_mean") is not None
-    ]
+def drivers_chart() -> dict[str, Any]:
+    """Each item's pull against the type's mean (bars right pull the average towards worse). The same on every
+    page, so it is kept once per site; its data are read from the drivers table of the page (see site.js), so the
+    chart and its table cannot disagree and the numbers are not written twice."""
     return {
-        "description": description,
         "width": "container",
         "height": {"step": 18},
-        "data": {"values": data},
+        "transform": [
+            {"filter": "isValid(datum.pull)"},
+            {"calculate": "datum.pull > 0 ? 'towards worse' : 'towards better'", "as": "direction"},
+        ],
         "mark": {"type": "bar"},
         "encoding": {
             "y": {"field": "item", "type": "nominal", "title": None, "sort": "-x", "axis": {"labelLimit": 320}},
@@ -139,9 +134,18 @@ def drivers_chart(rows: list[dict[str, Any]], description: str) -> dict[str, Any
     }
 
 
+# Charts whose spec is the same on every page: written once into site.js, filled from a table of the page.
+TABLE_CHARTS = {"drivers": drivers_chart}
+
+
 def config_script() -> str:
-    """The look shared by every chart, set once per site (assets/charts.js) instead of in every spec."""
-    return f"window.NPAF_CHART_CONFIG = {json.dumps(CONFIG)};\n"
+    """The look shared by every chart and the specs of the table-filled charts, set once per site (at the head of
+    assets/site.js), not in every page."""
+    templates = {name: make() for name, make in TABLE_CHARTS.items()}
+    return (
+        f"window.NPAF_CHART_CONFIG = {json.dumps(CONFIG)};\n"
+        f"window.NPAF_CHART_TEMPLATES = {json.dumps(templates, separators=(',', ':'))};\n"
+    )
 
 
 def spec_json(spec: dict[str, Any]) -> str:

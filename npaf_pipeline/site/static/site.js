@@ -60,14 +60,37 @@
     form.addEventListener("change", apply);
   }
 
+  // A chart drawn from a table of the page: the cells marked data-f give the fields (data-v the exact number).
+  function fromTable(name, table) {
+    var template = (window.NPAF_CHART_TEMPLATES || {})[name];
+    if (!template || !table) return null;
+    var values = Array.prototype.map.call(table.tBodies[0].rows, function (row) {
+      var datum = {};
+      row.querySelectorAll("[data-f]").forEach(function (cell) {
+        var v = cell.getAttribute("data-v");
+        datum[cell.getAttribute("data-f")] = v === null ? cell.textContent.trim() : (v === "" ? null : parseFloat(v));
+      });
+      return datum;
+    });
+    var spec = JSON.parse(JSON.stringify(template));
+    spec.data = { values: values };
+    spec.description = "";
+    return spec;
+  }
+
   function drawCharts() {
-    var charts = document.querySelectorAll(".chart[data-spec]");
+    var charts = document.querySelectorAll(".chart[data-spec], .chart[data-template]");
     if (!charts.length) return;
     if (typeof window.vegaEmbed !== "function") return; // the table beside each chart still holds its numbers
     charts.forEach(function (el) {
-      var source = document.getElementById(el.getAttribute("data-spec"));
-      var shared = window.NPAF_SPECS || {};
-      var spec = source ? JSON.parse(source.textContent) : shared[el.getAttribute("data-chart")];
+      var spec;
+      if (el.hasAttribute("data-template")) {
+        spec = fromTable(el.getAttribute("data-template"), document.getElementById(el.getAttribute("data-table")));
+        if (spec) spec.description = el.getAttribute("aria-label") || "";
+      } else {
+        var source = document.getElementById(el.getAttribute("data-spec"));
+        spec = source ? JSON.parse(source.textContent) : (window.NPAF_SPECS || {})[el.getAttribute("data-chart")];
+      }
       if (!spec) { console.error("chart " + el.id + ": no specification"); return; }
       spec.config = Object.assign({}, window.NPAF_CHART_CONFIG || {}, spec.config || {});
       window.vegaEmbed(el, spec, { mode: "vega-lite", actions: false, renderer: "svg" }).then(function () {

@@ -19,6 +19,7 @@ from assets.scoring import (
     segmentation_flags,
 )
 from assets.settings import NpafSettings, settings_from_env
+from assets.site import scorecard_site
 
 ASSETS = [
     *INGEST_ASSETS,
@@ -34,6 +35,7 @@ ASSETS = [
     segment_changes,
     published_snapshot,
     explanation_tables,
+    scorecard_site,
 ]
 
 

@@ -1,0 +1,424 @@
+"""Write the static site: league tables, a page per organisation and quarter, national and data-quality pages.
+
+The site is built in a staging folder next to the target and swapped in whole, so a reader never sees half a
+site and pages of organisations that left the snapshot do not linger. A folder is only replaced when it holds
+a previous site (the ``.npaf-site`` marker) or nothing at all.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import re
+import shutil
+import time
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
+from markupsafe import Markup
+
+from npaf_pipeline import __version__
+from npaf_pipeline.site import charts
+from npaf_pipeline.site.model import (
+    CHANGE_CLASSES,
+    ICB,
+    SiteModel,
+    build_model,
+    change_summary,
+    cutpoints,
+    distribution,
+    movement,
+    org_file,
+    slug,
+)
+from npaf_pipeline.site.snapshot import Snapshot, load_snapshot
+from npaf_pipeline.site.vega import install_bundle
+
+MARKER = ".npaf-site"
+INDENT = re.compile(r"\n[ \t]+")  # template indentation: meaningless in HTML, about a tenth of a page
+STATIC = ("site.css", "site.js")
+
+
+@dataclass
+class SiteReport:
+    out: Path
+    pages: int
+    organisations: int
+    quarters: list[str]
+    bytes: int
+    seconds: float
+    missing: list[str]
+    data_docs_linked: bool
+
+    def summary(self) -> str:
+        lines = [
+            f"Site in {self.out}: {self.pages} pages, {self.organisations} organisations, "
+            f"{len(self.quarters)} quarter(s) {self.quarters[0]} to {self.quarters[-1]}, "
+            f"{self.bytes / 1e6:.1f} MB in {self.seconds:.1f} s",
+            f"Open {self.out / 'index.html'} in a browser (no server needed).",
+        ]
+        if self.missing:
+            lines.append(f"Not in the snapshot, panels omitted: {', '.join(self.missing)}")
+        if not self.data_docs_linked:
+            lines.append("The site is outside the snapshot folder: Data Docs are named by path, not linked.")
+        return "\n".join(lines)
+
+
+def _fmt(value: Any, dp: int = 2) -> str:
+    if value is None:
+        return "–"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, int):
+        return f"{value:,}"
+    if isinstance(value, float):
+        text = f"{value:,.{dp}f}"
+        return "0" if text.strip("-0.,") == "" else text
+    return str(value)
+
+
+def _value(value: Any, unit: str | None) -> str:
+    """A metric value in its unit, as a reader expects it (percent with %, counts without decimals)."""
+    if value is None:
+        return "–"
+    if unit == "percent":
+        return f"{value:,.1f}%"
+    if unit == "count":
+        return f"{value:,.0f}"
+    if unit == "percentage points":
+        return f"{value:+,.1f} pp"
+    return _fmt(float(value), 2)
+
+
+def _environment() -> Environment:
+    env = Environment(
+        loader=PackageLoader("npaf_pipeline.site", "templates"),
+        autoescape=select_autoescape(["html"]),
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.filters["num"] = _fmt
+    env.filters["value"] = _value
+    env.filters["slug"] = slug
+    env.filters["orgfile"] = org_file
+    env.globals["segment_colours"] = charts.SEGMENT_COLOURS
+    env.globals["classes"] = CHANGE_CLASSES
+    return env
+
+
+class _Writer:
+    """Renders templates into the staging folder; links are relative to each page's folder."""
+
+    def __init__(self, root: Path, env: Environment, common: dict[str, Any]) -> None:
+        self.root, self.env, self.common = root, env, common
+        self.pages = 0
+        self._templates: dict[str, Any] = {}
+
+    def chart(self, spec: dict[str, Any], name: str, script: str | None = None) -> dict[str, Any]:
+        """A chart for a page (``name`` unique within it, so pages come out the same however they are split over
+        processes); with ``script``, its spec goes into that .js file (shared by several pages)."""
+        chart_id = f"chart-{name}"
+        if script is None:
+            return {"id": chart_id, "json": charts.spec_json(spec), "label": spec["description"], "script": None}
+        path = self.root / script
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(
+            f"(window.NPAF_SPECS = window.NPAF_SPECS || {{}})[{chart_id!r}] = {charts.spec_json(spec)};\n",
+            encoding="utf-8",
+        )
+        return {"id": chart_id, "json": None, "label": spec["description"], "script": Path(script).name}
+
+    def page(self, relative: str, template: str, **context: Any) -> None:
+        path = self.root / relative
+        depth = relative.count("/")
+        tpl = self._templates.get(template) or self._templates.setdefault(template, self.env.get_template(template))
+        text = INDENT.sub("\n", tpl.render(**self.common, **context, root="../" * depth, here=relative))
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+        self.pages += 1
+
+
+def _link_base(site: Path, snapshot: Path) -> str | None:
+    """Relative path from the site's root to the snapshot root when the site sits inside it (else None)."""
+    site_abs, snap_abs = Path(os.path.abspath(site)), Path(os.path.abspath(snapshot))
+    if snap_abs in site_abs.parents:
+        return os.path.relpath(snap_abs, site_abs).replace(os.sep, "/") + "/"
+    return None
+
+
+def build_site(snapshot: Path | str, out: Path | str) -> SiteReport:
+    """Build the site for the snapshot at ``snapshot`` into ``out`` (replaced whole)."""
+    started = time.perf_counter()
+    snapshot, out = Path(snapshot), Path(out)
+    if out.exists() and (not out.is_dir() or (any(out.iterdir()) and not (out / MARKER).is_file())):
+        raise FileExistsError(f"{out}: exists and is not a site built by npaf site; choose an empty or new folder")
+    snap = load_snapshot(snapshot)
+    model = build_model(snap)
+    staging = out.parent / f".{out.name}.staging-{os.getpid()}"
+    shutil.rmtree(staging, ignore_errors=True)
+    (staging / "assets").mkdir(parents=True)
+    try:
+        docs_base = _link_base(out, snapshot)
+        bundle = install_bundle(staging / "assets", reuse_from=[out / "assets"])
+        for name in STATIC:
+            data = resources.files("npaf_pipeline.site").joinpath("static", name).read_bytes()
+            if name == "site.js":  # the charts' shared look, from charts.CONFIG, ahead of the script that uses it
+                data = charts.config_script().encode("utf-8") + data
+            (staging / "assets" / name).write_bytes(data)
+        pages = _write_pages(staging, snap, model, bundle, docs_base)
+        (staging / MARKER).write_text(f"npaf site {__version__}\n", encoding="utf-8")
+        size = sum(p.stat().st_size for p in staging.rglob("*") if p.is_file())
+        _swap(staging, out)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return SiteReport(
+        out=out,
+        pages=pages,
+        organisations=len(model.orgs),
+        quarters=model.quarters,
+        bytes=size,
+        seconds=time.perf_counter() - started,
+        missing=model.missing,
+        data_docs_linked=docs_base is not None,
+    )
+
+
+def _swap(staging: Path, out: Path) -> None:
+    old = out.parent / f".{out.name}.old-{os.getpid()}"
+    if out.exists():
+        out.rename(old)
+    staging.rename(out)
+    shutil.rmtree(old, ignore_errors=True)
+
+
+def _write_pages(root: Path, snap: Snapshot, model: SiteModel, bundle: str, docs_base: str | None) -> int:
+    latest = model.quarters[-1]
+    league_keys = list(model.league)
+    nav_types = {q: [t for (qq, t) in league_keys if qq == q] for q in model.quarters}
+    rule_sets = {q: (snap.manifests.get(q) or {}).get("rule_set", {}) for q in model.quarters}
+    common = {
+        "bundle": bundle,
+        "quarters": model.quarters,
+        "latest": latest,
+        "type_labels": model.type_labels,
+        "nav_types": nav_types,
+        "domains": model.domains,
+        "missing": model.missing,
+        "version": __version__,
+        "rule_sets": rule_sets,
+    }
+    w = _Writer(root, _environment(), common)
+
+    # home and the organisation directory
+    w.page(
+        "index.html",
+        "index.html",
+        title="NHS Oversight Framework scorecards",
+        dist=distribution(model, latest),
+        summary=change_summary(model, latest),
+        league_keys=league_keys,
+        orgs=model.orgs,
+    )
+    w.page("organisations.html", "organisations.html", title="Organisations", orgs=model.orgs)
+
+    # league tables
+    for (label, org_type), rows in model.league.items():
+        enriched = [r | {"move": movement(model, label, r["code"])} for r in rows]
+        regions = sorted({r["region"] for r in rows if r["region"]})
+        subtypes = sorted({r["subtype"] for r in rows if r["subtype"]})
+        w.page(
+            f"{slug(label)}/league-{org_type}.html",
+            "league.html",
+            title=f"{model.type_labels.get(org_type, org_type)} league table, {label}",
+            label=label,
+            org_type=org_type,
+            rows=enriched,
+            regions=regions,
+            subtypes=subtypes,
+            has_changes=model.changes is not None,
+            previous=model.previous.get(label),
+            is_icb=org_type == ICB,
+        )
+
+    # national pages
+    for label in model.quarters:
+        dist = distribution(model, label)
+        chart_rows = [
+            {"type": d["type"], "segment": s, "organisations": n} for d in dist for s, n in d["segments"].items() if n
+        ]
+        changed = []
+        for (q, code), row in model.seg.items():
+            if q != label:
+                continue
+            m = movement(model, label, code)
+            if m and not m.get("new") and (m["segment_changed"] or m["previous_final_segment"] != m["final_segment"]):
+                changed.append({"org": model.orgs[code], "move": m, "row": row})
+        changed.sort(key=lambda c: (c["row"]["org_type"], c["org"]["org_name"] or c["org"]["org_code"]))
+        before = model.previous.get(label)
+        arrivals = sorted(c for (q, c) in model.seg if q == label and before and (before, c) not in model.seg)
+        leavers = sorted(c for (q, c) in model.seg if before and q == before and (label, c) not in model.seg)
+        w.page(
+            f"{slug(label)}/national.html",
+            "national.html",
+            title=f"National picture, {label}",
+            label=label,
+            previous=before,
+            dist=dist,
+            dist_chart=w.chart(
+                charts.distribution_chart(
+                    chart_rows,
+                    f"Share of organisations in each segment by type, {label}; the numbers are in the "
+                    "table below the chart.",
+                ),
+                "distribution",
+            )
+            if chart_rows
+            else None,
+            summary=change_summary(model, label),
+            has_changes=model.changes is not None,
+            cuts=cutpoints(model, label),
+            changed=changed,
+            arrivals=[model.orgs[c] for c in arrivals],
+            leavers=[model.orgs[c] for c in leavers],
+        )
+
+    # data quality
+    quality = []
+    for label in model.quarters:
+        manifest = snap.manifests.get(label) or {}
+        index = snap.data_docs(label)
+        pages = snap.validation_pages(label)
+        quality.append(
+            {
+                "label": label,
+                "checks": manifest.get("checks", []),
+                "quarantine": model.quarantine.get(label, []),
+                "inputs": model.run_manifest.get(label, []),
+                "docs_index": _docs_ref(index, snap.root, docs_base),
+                "docs_pages": {t: _docs_ref(p, snap.root, docs_base) for t, p in pages.items()},
+                "manifest": _docs_ref(snap.manifest_path(label), snap.root, docs_base)
+                if snap.manifest_path(label).is_file()
+                else None,
+                "tables": manifest.get("tables", {}),
+            }
+        )
+    w.page(
+        "quality.html",
+        "quality.html",
+        title="Data quality",
+        quality=quality,
+        linked=docs_base is not None,
+        snapshot_root=str(snap.root),
+    )
+
+    # one page per organisation and quarter: the bulk of the work, split over processes where it pays
+    w.env.get_template("org.html")  # compiled once, before any fork
+    w.env.get_template("_history.html")
+    codes = list(model.orgs)
+    general = w.pages
+    global _ORG_STATE
+    _ORG_STATE = (w, snap, model, docs_base)
+    try:
+        workers = _workers(len(codes))
+        if workers > 1:
+            chunks = [codes[i::workers] for i in range(workers)]
+            context = multiprocessing.get_context("fork")
+            with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+                pages = sum(pool.map(_org_pages, chunks))
+        else:
+            pages = _org_pages(codes)
+    finally:
+        _ORG_STATE = None
+    return general + pages
+
+
+# The state the organisation pages are rendered from, inherited by forked workers (never pickled).
+_ORG_STATE: tuple[_Writer, Snapshot, SiteModel, str | None] | None = None
+PARALLEL_FROM = 150  # organisations; below this a pool costs more than it saves
+
+
+def _workers(organisations: int) -> int:
+    if organisations < PARALLEL_FROM or "fork" not in multiprocessing.get_all_start_methods():
+        return 1
+    return max(1, min(len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 1, 4))
+
+
+def _org_pages(codes: list[str]) -> int:
+    w, snap, model, docs_base = _ORG_STATE
+    before = w.pages
+    history_template = w.env.get_template("_history.html")
+    for code in codes:
+        org = model.orgs[code]
+        history = [
+            model.seg[(q, code)] | {"n": model.type_counts.get((q, model.seg[(q, code)]["org_type"]))}
+            for q in org["quarters"]
+            if (q, code) in model.seg
+        ]
+        hist_chart = (
+            w.chart(
+                charts.history_chart(
+                    history,
+                    "Average score per quarter with its likely range, coloured by segment; the numbers are in "
+                    "the history table.",
+                ),
+                "history",
+                script=f"org/{org_file(code)}/history.js",
+            )
+            if len([h for h in history if h.get("average_score") is not None]) > 1
+            else None
+        )
+        # the same on every quarter's page (the current quarter is marked by CSS from the page's data-quarter)
+        history_html = Markup(history_template.render(history=history, history_chart=hist_chart))
+        for label in org["quarters"]:
+            row = model.seg.get((label, code))
+            drivers = model.explanation.get((label, code)) if model.explanation is not None else None
+            manifest_file = snap.manifest_path(label)
+            sources = model.sources.get((label, code), [])
+            w.page(
+                f"org/{org_file(code)}/{slug(label)}.html",
+                "org.html",
+                title=f"{org['org_name'] or code}, {label}",
+                label=label,
+                org=org,
+                row=row,
+                n=model.type_counts.get((label, org["org_type"])),
+                metrics=model.metrics.get((label, code), []),
+                sources=sources,
+                source_no={s["source_file"]: i for i, s in enumerate(sources, 1)},
+                system=model.system.get((label, code), []),
+                drivers=drivers,
+                drivers_chart={
+                    "id": "chart-drivers",
+                    "template": "drivers",
+                    "table": "drivers-table",
+                    "label": f"Pull of each item on the average score of {org['org_name'] or code} against its "
+                    f"type's mean, {label}; the numbers are in the drivers table.",
+                }
+                if drivers
+                else None,
+                distance=model.distance.get((label, code)) if model.distance is not None else None,
+                change=(model.changes or {}).get((label, code)),
+                move=movement(model, label, code),
+                history_html=history_html,
+                league_type=org["org_type"] if (label, org["org_type"]) in model.league else None,
+                has_explanation=model.explanation is not None,
+                has_distance=model.distance is not None,
+                has_changes=model.changes is not None,
+                rule=model.rule_set(label),
+                manifest=_docs_ref(manifest_file, snap.root, docs_base) if manifest_file.is_file() else None,
+            )
+    return w.pages - before
+
+
+def _docs_ref(path: Path | None, snapshot_root: Path, base: str | None) -> dict[str, str] | None:
+    """A file of the snapshot as a link relative to the site root (when inside) or as a path to name."""
+    if path is None:
+        return None
+    relative = path.relative_to(snapshot_root).as_posix()
+    return {"href": base + relative if base is not None else None, "path": str(path)}

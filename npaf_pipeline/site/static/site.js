@@ -1,0 +1,117 @@
+/* npaf scorecard site: sortable and filterable tables, and the charts (Vega-Lite, bundled locally). No network. */
+(function () {
+  "use strict";
+
+  function cellValue(row, index, type) {
+    var cell = row.children[index];
+    if (!cell) return type === "num" ? Infinity : "";
+    var raw = cell.hasAttribute("data-v") ? cell.getAttribute("data-v") : cell.textContent.trim();
+    if (type === "num") {
+      var n = parseFloat(raw);
+      return isNaN(n) ? Infinity : n;
+    }
+    return raw.toLowerCase();
+  }
+
+  function makeSortable(table) {
+    var headers = table.querySelectorAll("thead th");
+    headers.forEach(function (th, index) {
+      var button = th.querySelector("button");
+      if (!button) return;
+      button.addEventListener("click", function () {
+        var type = button.getAttribute("data-type") || "text";
+        var ascending = th.getAttribute("aria-sort") !== "ascending";
+        headers.forEach(function (other) { other.removeAttribute("aria-sort"); });
+        th.setAttribute("aria-sort", ascending ? "ascending" : "descending");
+        var body = table.tBodies[0];
+        var rows = Array.prototype.slice.call(body.rows);
+        rows.forEach(function (r, i) { r._order = i; });
+        rows.sort(function (a, b) {
+          var x = cellValue(a, index, type), y = cellValue(b, index, type);
+          if (x < y) return ascending ? -1 : 1;
+          if (x > y) return ascending ? 1 : -1;
+          return a._order - b._order;
+        });
+        rows.forEach(function (r) { body.appendChild(r); });
+      });
+    });
+  }
+
+  function makeFilter(form) {
+    var table = document.getElementById(form.getAttribute("data-table"));
+    if (!table) return;
+    var rows = Array.prototype.slice.call(table.tBodies[0].rows);
+    var count = form.querySelector(".count");
+    function apply() {
+      var q = (form.elements.q ? form.elements.q.value : "").trim().toLowerCase();
+      var region = form.elements.region ? form.elements.region.value : "";
+      var subtype = form.elements.subtype ? form.elements.subtype.value : "";
+      var shown = 0;
+      rows.forEach(function (r) {
+        var ok = (!region || r.getAttribute("data-region") === region) &&
+          (!subtype || r.getAttribute("data-subtype") === subtype) &&
+          (!q || r.textContent.toLowerCase().indexOf(q) !== -1);
+        r.hidden = !ok;
+        if (ok) shown += 1;
+      });
+      if (count) count.textContent = shown + " of " + rows.length + " shown";
+    }
+    form.addEventListener("input", apply);
+    form.addEventListener("change", apply);
+  }
+
+  // A chart drawn from a table of the page: the cells marked data-f give the fields (data-v the exact number).
+  function fromTable(name, table) {
+    var template = (window.NPAF_CHART_TEMPLATES || {})[name];
+    if (!template || !table) return null;
+    var values = Array.prototype.map.call(table.tBodies[0].rows, function (row) {
+      var datum = {};
+      row.querySelectorAll("[data-f]").forEach(function (cell) {
+        var v = cell.getAttribute("data-v");
+        datum[cell.getAttribute("data-f")] = v === null ? cell.textContent.trim() : (v === "" ? null : parseFloat(v));
+      });
+      return datum;
+    });
+    var spec = JSON.parse(JSON.stringify(template));
+    spec.data = { values: values };
+    spec.description = "";
+    return spec;
+  }
+
+  function drawCharts() {
+    var charts = document.querySelectorAll(".chart[data-spec], .chart[data-template]");
+    if (!charts.length) return;
+    if (typeof window.vegaEmbed !== "function") return; // the table beside each chart still holds its numbers
+    charts.forEach(function (el) {
+      var spec;
+      if (el.hasAttribute("data-template")) {
+        spec = fromTable(el.getAttribute("data-template"), document.getElementById(el.getAttribute("data-table")));
+        if (spec) spec.description = el.getAttribute("aria-label") || "";
+      } else {
+        var source = document.getElementById(el.getAttribute("data-spec"));
+        spec = source ? JSON.parse(source.textContent) : (window.NPAF_SPECS || {})[el.getAttribute("data-chart")];
+      }
+      if (!spec) { console.error("chart " + el.id + ": no specification"); return; }
+      spec.config = Object.assign({}, window.NPAF_CHART_CONFIG || {}, spec.config || {});
+      window.vegaEmbed(el, spec, { mode: "vega-lite", actions: false, renderer: "svg" }).then(function () {
+        el.classList.add("drawn");
+      }).catch(function (error) { console.error("chart " + el.id + ": " + error); });
+    });
+  }
+
+  function markCurrentQuarter() {
+    var quarter = document.body.getAttribute("data-quarter");
+    if (!quarter) return;
+    document.querySelectorAll('tr > th > a[href="' + quarter + '.html"]').forEach(function (link) {
+      link.parentNode.parentNode.classList.add("current");
+      link.setAttribute("aria-current", "page");
+    });
+  }
+
+  document.addEventListener("DOMContentLoaded", function () {
+    markCurrentQuarter();
+    document.querySelectorAll("table.sortable").forEach(makeSortable);
+    document.querySelectorAll("form.filters").forEach(makeFilter);
+    drawCharts();
+  });
+})();

@@ -71,7 +71,7 @@ run: $(STAMP) $(DAGSTER_HOME)/dagster.yaml
 	@echo
 	@echo "Published outputs: $(NPAF_OUTPUT_DIR)/<table>/fy=YYYY-YY/quarter=Qn/part-0.parquet"
 	@echo "DuckDB catalog:    $(NPAF_OUTPUT_DIR)/npaf.duckdb   (views per table, latest_* for the newest quarter)"
-	@echo "Data Docs:         $(NPAF_OUTPUT_DIR)/data-docs/<fy>/<Qn>/index.html"
+	@echo "Data Docs:         $(NPAF_OUTPUT_DIR)/data-docs/index.html   (one acceptance run for all quarters; opens offline)"
 	@echo "Scorecard site:    $(NPAF_OUTPUT_DIR)/site/index.html   (open in a browser; npaf site rebuilds it)"
 	@echo "Dagster UI:        make ui, then open http://127.0.0.1:$(UI_PORT) (the runs above are listed there)"
 

@@ -3,8 +3,12 @@
 The expectations are derived, not copied: columns, ranges, allowed values, patterns, nullability and primary
 keys come from the pandera models in ``schemas/published.py``; segments, segment 5 and the segmented
 organisation types come from the rule set. Facts across tables (a league table's segment and organisation type
-in the segmentation, the number of organisations of a type) are computed in polars as ``derived_*`` columns of
-the validated frame, so each check stays one readable expectation in the Data Docs.
+in the segmentation, the number of organisations of a type) are computed in polars as extra columns of the
+validated frame, named for what they hold, so each check stays one readable expectation in the Data Docs.
+
+Each table is validated once for all the quarters of a run (GX spends most of its time building the metric
+graph of each expectation, not scanning rows). Every fact that belongs to a quarter is computed within its
+quarter, and each failing row is reported with its ``quarter_label``, so a failure still names its quarter.
 
 GX has no polars data source and takes seconds to import: frames go through ``to_pandas()`` into an ephemeral
 context, and GX is imported only when a validation runs.
@@ -13,8 +17,10 @@ context, and GX is imported only when a validation runs.
 from __future__ import annotations
 
 import os
+import shutil
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -25,13 +31,13 @@ from npaf_pipeline.icb.mapping import ICB_ORG_TYPE
 from npaf_pipeline.ruleset.model import RuleSet
 from schemas.published import published_models
 
-DERIVED = "derived_"
-TYPE_COUNT = f"{DERIVED}organisations_of_type"
-SEGMENTATION_SEGMENT = f"{DERIVED}segmentation_adjusted_segment"
-SEGMENTATION_TYPE = f"{DERIVED}segmentation_org_type"
-MISSING_FROM_SEGMENTATION = f"{DERIVED}org_code_missing_from_segmentation"
-STATUS_FAILED = f"{DERIVED}status_is_failed"
-SYSTEM_FAILED = f"{DERIVED}system_tests_failed_in_evidence"
+# Validation-only columns (never published), named for what a reader of the Data Docs sees in them.
+TYPE_COUNT = "organisations_of_this_type_in_quarter"
+SEGMENTATION_SEGMENT = "adjusted_segment_in_organisation_segmentation"
+SEGMENTATION_TYPE = "org_type_in_organisation_segmentation"
+MISSING_FROM_SEGMENTATION = "org_code_if_missing_from_organisation_segmentation"
+STATUS_FAILED = "status_is_failed"
+SYSTEM_FAILED = "failed_rows_in_system_considerations"
 DERIVED_COLUMNS = {
     "organisation_segmentation": (TYPE_COUNT, SYSTEM_FAILED),
     "league_table": (SEGMENTATION_SEGMENT, SEGMENTATION_TYPE, TYPE_COUNT),
@@ -44,8 +50,16 @@ RANK_UNIT = "rank"
 SEGMENT_COLUMNS = ("unadjusted_segment", "system_adjusted_segment", "adjusted_segment")
 ICB_SEGMENT_COLUMNS = ("unadjusted_segment", "system_adjusted_segment", "segment")
 UNEXPECTED_SHOWN = 5
-RESULT_FORMAT = {"result_format": "BASIC", "partial_unexpected_count": UNEXPECTED_SHOWN}
+QUARTER_COLUMN = "quarter_label"
+# COMPLETE: every failing row comes back with its quarter and key (a sample would hide a second quarter's
+# failures); the key columns are set per table.
+RESULT_FORMAT = {
+    "result_format": "COMPLETE",
+    "partial_unexpected_count": UNEXPECTED_SHOWN,
+    "return_unexpected_index_query": False,
+}
 SITE_NAME = "npaf_acceptance"
+DATA_DOCS = "data-docs"
 BOUND_CHECKS = {"greater_than_or_equal_to", "greater_than", "less_than_or_equal_to", "less_than", "in_range"}
 
 
@@ -61,7 +75,11 @@ class Spec:
 
 @dataclass(frozen=True)
 class ExpectationOutcome:
-    """One expectation's result: what was expected of which published column, and a few offending values."""
+    """One expectation's result: what was expected of which published column, and a few offending values.
+
+    ``quarters``: the quarters of the failing rows (or of the quarters found empty); none when the failure is
+    about the whole table (its columns), which then concerns every quarter of the run.
+    """
 
     expectation: str
     column: str | None
@@ -69,6 +87,7 @@ class ExpectationOutcome:
     unexpected_count: int | None = None
     unexpected_values: tuple[Any, ...] = ()
     detail: str | None = None
+    quarters: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -101,6 +120,10 @@ class AcceptanceResult:
     def failures(self) -> list[tuple[str, ExpectationOutcome]]:
         return [(name, o) for name, t in self.tables.items() for o in t.failures]
 
+    def failures_in(self, quarter: str) -> list[tuple[str, ExpectationOutcome]]:
+        """The failures that concern ``quarter``: its own rows, or the whole table."""
+        return [(name, o) for name, o in self.failures() if not o.quarters or quarter in o.quarters]
+
     def summary(self) -> str:
         """One line per failed expectation, for logs and exception messages."""
         if self.success:
@@ -114,7 +137,8 @@ class AcceptanceResult:
 
 
 def _describe(table: str, o: ExpectationOutcome) -> str:
-    text = f"{table}: {o.expectation} on {o.column or 'the table'}"
+    where = ", ".join(o.quarters) if o.quarters else "every quarter"
+    text = f"{table} ({where}): {o.expectation} on {o.column or 'the table'}"
     if o.unexpected_count:
         text += f": {o.unexpected_count} unexpected, e.g. {list(o.unexpected_values)}"
     return text + (f" ({o.detail})" if o.detail else "")
@@ -245,11 +269,18 @@ def _league_specs(model: type[pa.DataFrameModel], code: str, icbs: bool) -> list
     return specs + _rank_specs(model)
 
 
-def rule_specs(table: str, model: type[pa.DataFrameModel], rs: RuleSet) -> list[Spec]:
-    """Expectations from the rule set and other tables (these read the ``derived_*`` columns)."""
+def rule_specs(table: str, model: type[pa.DataFrameModel], rs: RuleSet, quarters: Sequence[str] = ()) -> list[Spec]:
+    """Expectations from the rule set and other tables (these read the validation-only columns).
+
+    ``quarters``: the quarters of the run; a table that is never published empty must have rows in each.
+    """
     specs = []
     if table in NOT_EMPTY:
         specs.append(Spec("ExpectTableRowCountToBeBetween", {"min_value": 1}, None, "never published empty"))
+        if quarters:
+            kwargs = {"column": QUARTER_COLUMN, "value_set": sorted(quarters)}
+            why = "rows in every quarter of the run"
+            specs.append(Spec("ExpectColumnDistinctValuesToContainSet", kwargs, QUARTER_COLUMN, why))
     if table == "organisation_segmentation":
         specs += _segmentation_specs(rs) + _rank_specs(model) + [_system_failed_spec()]
     elif table == "league_table":
@@ -306,11 +337,11 @@ def with_derived(tables: Mapping[str, pl.DataFrame], rs: RuleSet) -> dict[str, p
     }
 
 
-def table_specs(rs: RuleSet) -> dict[str, list[Spec]]:
-    """Each published table's expectations, from its model and the rule set."""
+def table_specs(rs: RuleSet, quarters: Sequence[str] = ()) -> dict[str, list[Spec]]:
+    """Each published table's expectations, from its model, the rule set and the quarters of the run."""
     models = published_models([(d.id, d.name) for d in rs.domains])
     return {
-        name: schema_specs(model, DERIVED_COLUMNS.get(name, ())) + rule_specs(name, model, rs)
+        name: schema_specs(model, DERIVED_COLUMNS.get(name, ())) + rule_specs(name, model, rs, quarters)
         for name, model in models.items()
     }
 
@@ -351,6 +382,11 @@ def _context(gx: Any, data_docs_dir: Path | None) -> Any:
     return context
 
 
+def data_docs_dir(out: Path) -> Path:
+    """Where a publish to ``out`` writes its Data Docs: one site for the whole run, replaced by the next run."""
+    return Path(out) / DATA_DOCS
+
+
 def suite_name(table: str) -> str:
     return f"npaf.{table}"
 
@@ -386,9 +422,26 @@ def _detail(result: Any) -> str | None:
     mismatched = (result.result.get("details") or {}).get("mismatched")
     if mismatched:
         return ", ".join(f"{kind}: {sorted(cols)}" for kind, cols in mismatched.items() if cols)
+    if "missing_count" in result.result:
+        missing = list(_plain(result.result.get("partial_missing_list") or ()))
+        return f"{result.result['missing_count']} missing: {missing}"
     if "observed_value" in result.result:
         return f"observed {_plain(result.result['observed_value'])}"
     return None
+
+
+def _quarters(result: Any) -> tuple[str, ...]:
+    """The quarters a failure belongs to: those of its failing rows, or the quarters a table has no rows in."""
+    if result.success:
+        return ()
+    rows = result.result.get("unexpected_index_list") or []
+    found = {r[QUARTER_COLUMN] for r in rows if isinstance(r, dict) and QUARTER_COLUMN in r}
+    if result.expectation_config.kwargs.get("column") == QUARTER_COLUMN and "missing_count" in result.result:
+        missing = result.result.get("partial_missing_list") or []
+        if result.result["missing_count"] > len(missing):  # GX lists 20 at most: then say every quarter
+            return ()
+        found |= set(missing)
+    return tuple(sorted(found))
 
 
 def _outcome(result: Any) -> ExpectationOutcome:
@@ -402,39 +455,110 @@ def _outcome(result: Any) -> ExpectationOutcome:
         unexpected_count=result.result.get("unexpected_count"),
         unexpected_values=_plain(partial[:UNEXPECTED_SHOWN]),
         detail=_detail(result),
+        quarters=_quarters(result),
     )
 
 
-def _validate_table(gx: Any, context: Any, table: str, frame: pl.DataFrame, specs: Sequence[Spec]) -> TableResult:
+def run_identity(gx: Any, quarters: Sequence[str]) -> Any:
+    """The run's name and time, from its quarters alone: a rerun of the same backfill renders the same pages.
+
+    The time is when the last quarter closed (the first day of the next quarter, UTC), not the wall clock.
+    """
+    from npaf_pipeline.quarters import parse_quarter
+
+    ordered = sorted(parse_quarter(q) for q in quarters)
+    if not ordered:
+        return gx.RunIdentifier(run_name="acceptance", run_time=datetime(1970, 1, 1, tzinfo=UTC))
+    year, month = ordered[-1].shift(1).first_month
+    name = ordered[0].label if len(ordered) == 1 else f"{ordered[0].label}-to-{ordered[-1].label}"
+    return gx.RunIdentifier(
+        run_name=f"acceptance-{name}".replace(" ", "-"), run_time=datetime(year, month, 1, tzinfo=UTC)
+    )
+
+
+def row_identity(model: type[pa.DataFrameModel]) -> list[str]:
+    """The columns that name a failing row: its quarter, then the rest of the table's primary key."""
+    return [QUARTER_COLUMN, *(k for k in model.to_schema().unique or [] if k not in ("fy", "quarter"))]
+
+
+def _validate_table(
+    gx: Any, context: Any, table: str, frame: pl.DataFrame, specs: Sequence[Spec], run_id: Any, identity: list[str]
+) -> TableResult:
     """One data source, asset, batch definition, suite and validation definition per table: one docs page each."""
     asset = context.data_sources.add_pandas(name=table).add_dataframe_asset(name=table)
     batch = asset.add_batch_definition_whole_dataframe(name=table)
     suite = _suite(gx, context, table, specs)
     definition = context.validation_definitions.add(gx.ValidationDefinition(name=table, data=batch, suite=suite))
-    result = definition.run(batch_parameters={"dataframe": frame.to_pandas()}, result_format=RESULT_FORMAT)
+    data = frame.to_pandas()
+    result_format = {**RESULT_FORMAT, "unexpected_index_column_names": identity}
+    result = definition.run(batch_parameters={"dataframe": data}, result_format=result_format, run_id=run_id)
     outcomes = tuple(_outcome(r) for r in result.results)
     return TableResult(table, suite.name, frame.height, bool(result.success), outcomes)
 
 
-def validate_tables(
-    tables: Mapping[str, pl.DataFrame], rs: RuleSet, data_docs_dir: Path | None = None
-) -> AcceptanceResult:
-    """Run the acceptance suite on every published table; write static Data Docs into ``data_docs_dir``.
+def _building(docs: Path) -> Path:
+    """An empty folder beside ``docs`` to build the site in (no page of an earlier run survives into it)."""
+    building = docs.with_name(f".{docs.name}.building")
+    shutil.rmtree(building, ignore_errors=True)
+    building.parent.mkdir(parents=True, exist_ok=True)
+    return building
 
-    ``tables`` are the conformed published frames (any number of quarters). Validation writes nothing but
-    the Data Docs, so callers run it before any file is published and refuse to publish when it fails.
+
+def _swap_in(building: Path, docs: Path) -> Path:
+    """Make the built site work offline, then put it in place of the previous one; return its index page."""
+    from npaf_pipeline.publish.data_docs import make_offline
+
+    make_offline(building)
+    old = docs.with_name(f".{docs.name}.old")
+    shutil.rmtree(old, ignore_errors=True)
+    if docs.exists():
+        docs.rename(old)
+    building.rename(docs)
+    shutil.rmtree(old, ignore_errors=True)
+    return docs / "index.html"
+
+
+def run_quarters(tables: Mapping[str, pl.DataFrame]) -> list[str]:
+    """The quarters present in any of ``tables``, in order."""
+    found: set[str] = set()
+    for frame in tables.values():
+        if QUARTER_COLUMN in frame.columns:
+            found |= set(frame[QUARTER_COLUMN].drop_nulls().unique().to_list())
+    return sorted(found)
+
+
+def validate_tables(
+    tables: Mapping[str, pl.DataFrame],
+    rs: RuleSet,
+    data_docs_dir: Path | None = None,
+    *,
+    quarters: Sequence[str] | None = None,
+) -> AcceptanceResult:
+    """Run the acceptance suite on every published table, once for all quarters; write static Data Docs.
+
+    ``tables`` are the conformed published frames (any number of quarters); ``quarters`` are the quarters of the
+    run (by default those present in the tables), each of which must have rows in the tables never published
+    empty. Validation writes nothing but the Data Docs (one site, built once, in ``data_docs_dir``), so callers
+    run it before any file is published and refuse to publish when it fails.
     """
-    specs = table_specs(rs)
+    labels = sorted(quarters) if quarters is not None else run_quarters(tables)
+    specs = table_specs(rs, labels)
     missing = sorted(set(specs) - set(tables))
     if missing:
         raise ValueError(f"the acceptance suite needs every published table; missing {missing}")
     frames = with_derived(tables, rs)
     docs = Path(data_docs_dir).resolve() if data_docs_dir is not None else None
     gx = import_gx()
-    context = _context(gx, docs)
-    results = {name: _validate_table(gx, context, name, frames[name], specs[name]) for name in specs}
+    building = _building(docs) if docs is not None else None
+    context = _context(gx, building)
+    run_id = run_identity(gx, labels)
+    models = published_models([(d.id, d.name) for d in rs.domains])
+    results = {
+        name: _validate_table(gx, context, name, frames[name], specs[name], run_id, row_identity(models[name]))
+        for name in specs
+    }
     index = None
-    if docs is not None:
+    if docs is not None and building is not None:
         context.build_data_docs(site_names=[SITE_NAME])
-        index = docs / "index.html"
+        index = _swap_in(building, docs)
     return AcceptanceResult(all(r.success for r in results.values()), results, index)

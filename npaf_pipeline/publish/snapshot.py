@@ -54,8 +54,9 @@ def publish_quarters(
     ``checks``: check results (JSON-serialisable mappings; one with a ``quarter`` key goes to that quarter only).
     ``generated_at``: a run time for the manifests only (data files never hold one, so reruns are identical).
     ``before_commit``: called with each quarter label after its files are staged and before they are swapped in.
-    ``acceptance``: run the Great Expectations suite on every quarter before anything is written (Data Docs
-    under ``<out>/data-docs/<fy>/<Qn>/``); a failure raises :class:`AcceptanceError` and nothing is published.
+    ``acceptance``: run the Great Expectations suite on every quarter before anything is written (one Data Docs
+    site for the run, ``<out>/data-docs/index.html``); a failure raises :class:`AcceptanceError` and nothing is
+    published.
     ``system_evidence``: the ICB system tests' evidence, published as ``system_considerations`` (empty without).
     ``on_wait``: told (once) when another publish to the same folder holds its lock and this one waits for it.
     ``on_progress``: told each stage as it starts (``validating …``, ``writing <quarter>``, ``published <quarter>``,
@@ -97,18 +98,18 @@ def publish_quarters(
 def _accept(
     out: Path, quarters: Sequence[Quarter], tables: Mapping[str, pl.DataFrame], rs: RuleSet, report: dict[str, Any]
 ) -> list[dict[str, Any]]:
-    """Validate every quarter with the acceptance suite first: one failing quarter stops the whole publish."""
-    from npaf_pipeline.publish.expectations import validate_tables
+    """Validate all quarters at once with the acceptance suite first: a failure in any quarter stops the publish.
 
-    checks, docs = [], {}
-    for quarter in quarters:
-        part = {name: t.filter(pl.col("quarter_label") == quarter.label) for name, t in tables.items()}
-        result = validate_tables(part, rs, out / "data-docs" / quarter.fy / f"Q{quarter.q}")
-        result.raise_if_failed()
-        docs[quarter.label] = str(result.data_docs_index)
-        checks.append({"quarter": quarter.label, "name": "acceptance_suite", "passed": result.success})
-    report["data_docs"] = docs
-    return checks
+    One validation per table and one Data Docs site for the run; each quarter's entry points at that site.
+    """
+    from npaf_pipeline.publish.expectations import data_docs_dir, validate_tables
+
+    labels = [quarter.label for quarter in quarters]
+    part = {name: t.filter(pl.col("quarter_label").is_in(labels)) for name, t in tables.items()}
+    result = validate_tables(part, rs, data_docs_dir(out), quarters=labels)
+    result.raise_if_failed()
+    report["data_docs"] = dict.fromkeys(labels, str(result.data_docs_index))
+    return [{"quarter": label, "name": "acceptance_suite", "passed": not result.failures_in(label)} for label in labels]
 
 
 def _publish_one(

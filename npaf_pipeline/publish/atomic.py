@@ -208,12 +208,15 @@ class Transaction:
             finish(final)
             _seal(final)
             self.checkpoint("finished snapshot")
+        is_current = current_snapshot(self.out_dir) == final
+        if not is_current:  # not current: first in line for garbage collection should this publish die here
+            os.utime(final, ns=(0, 0))
         for entry in sorted(final.iterdir()):
             stable = self.out_dir / entry.name
             if not entry.name.startswith(".") and not stable.is_symlink():  # dangling until ``current`` holds it
                 os.symlink(f"{CURRENT}/{entry.name}", stable, target_is_directory=entry.is_dir())
                 self.checkpoint(f"linked {entry.name}")
-        if current_snapshot(self.out_dir) != final:
+        if not is_current:
             os.utime(final)  # the order snapshots were made current in, for garbage collection
             _point(self.out_dir / CURRENT, f"{SNAPSHOTS}/{final.name}")
             _fsync_dir(self.out_dir)

@@ -278,6 +278,15 @@ def test_a_second_publisher_waits_for_the_lock_and_is_told_who_holds_it(tmp_path
     assert visible_files(out) != before and not (out / STAGING).exists()
 
 
+def test_a_relative_output_folder_reports_reader_paths(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    report = publish_quarters(*synthetic_run((Q1,)), "build/output")
+    docs = report["quarters"][Q1]["data_docs"]
+    assert docs == "build/output/data-docs/2025-26/Q1/index.html" and Path(docs).is_file()
+    assert report["quarters"][Q1]["manifest"] == "build/output/manifests/fy=2025-26/quarter=Q1/manifest.json"
+    assert report["catalog"] == "build/output/npaf.duckdb" and Path(report["catalog"]).is_file()
+
+
 def test_a_folder_without_symlinks_is_refused_before_any_work(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     def no_symlinks(*_args, **_kwargs):
         raise OSError(1, "Operation not permitted")

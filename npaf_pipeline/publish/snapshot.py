@@ -156,7 +156,7 @@ def publish_quarters(
 
 def _stable(out: Path, root: Path, path: str) -> str:
     """A path inside the snapshot being built, as readers reach it through ``<out>``."""
-    return str(out / Path(path).relative_to(root))
+    return str(out / Path(path).resolve().relative_to(root.resolve()))
 
 
 def _keep_rejected_docs(out: Path, txn: Transaction, exc: BaseException) -> None:

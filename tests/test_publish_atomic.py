@@ -287,6 +287,21 @@ def test_a_relative_output_folder_reports_reader_paths(tmp_path: Path, monkeypat
     assert report["catalog"] == "build/output/npaf.duckdb" and Path(report["catalog"]).is_file()
 
 
+def test_data_docs_belong_to_their_snapshot(tmp_path: Path) -> None:
+    """Each validating publish writes its own Data Docs into its snapshot; an older snapshot's pages stay as
+    they were (nothing is written through a hard link into them)."""
+    out = tmp_path / "out"
+    publish_quarters(*synthetic_run((Q1,)), out)
+    first = (out / CURRENT).resolve()
+    pages = {p: p.read_bytes() for p in (first / "data-docs").rglob("*") if p.is_file()}
+    assert (out / "data-docs" / "2025-26" / "Q1" / "index.html").is_file() and pages
+    publish_quarters(*synthetic_run((Q2,), shift=0.3), out)
+    assert (out / "data-docs").resolve().parent == (out / CURRENT).resolve() != first
+    assert (out / "data-docs" / "2025-26" / "Q2" / "index.html").is_file()
+    assert not (out / "data-docs" / "2025-26" / "Q1").exists()  # the pages of the publish that made it
+    assert {p: p.read_bytes() for p in (first / "data-docs").rglob("*") if p.is_file()} == pages
+
+
 def test_a_folder_without_symlinks_is_refused_before_any_work(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     def no_symlinks(*_args, **_kwargs):
         raise OSError(1, "Operation not permitted")

@@ -58,9 +58,15 @@ def domain_metadata(rs: RuleSet) -> list[dict[str, str | None]]:
     return [{"id": d.id, "name": d.name, "score_id": d.score_id, "segment_id": d.segment_id} for d in rs.domains]
 
 
-def _replaced(rel: Path, quarters: Sequence[Quarter]) -> bool:
-    """Whether a file of the current snapshot is rewritten (or dropped) by a publish of ``quarters``."""
+def _replaced(rel: Path, quarters: Sequence[Quarter], acceptance: bool) -> bool:
+    """Whether a file of the current snapshot is rewritten (or dropped) by a publish of ``quarters``.
+
+    The Data Docs folder belongs to the acceptance run that writes it, so it is never carried into a snapshot
+    whose publish validates (Great Expectations must not rewrite a file hard-linked from an older snapshot).
+    """
     if rel.parts[0] in (CATALOG_FILE, DATAPACKAGE_FILE) or rel.parts[0].startswith("."):
+        return True
+    if acceptance and rel.parts[0] == DATA_DOCS:
         return True
     for quarter in quarters:
         partition = (f"fy={quarter.fy}", f"quarter=Q{quarter.q}")
@@ -125,7 +131,7 @@ def publish_quarters(
         txn = Transaction(out, step)
         try:
             step("staging")
-            txn.carry_over(lambda rel: _replaced(rel, quarters))
+            txn.carry_over(lambda rel: _replaced(rel, quarters, acceptance))
             step("carried over")
             if acceptance:
                 checks += _accept(txn.root, quarters, tables, rs, report)

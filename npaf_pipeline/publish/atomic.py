@@ -88,7 +88,7 @@ def require_symlinks(out_dir: Path) -> None:
             "symlink, so publish to a local folder on a file system that has them (on Windows, enable Developer "
             "Mode or run with the 'Create symbolic links' right)"
         ) from exc
-    probe.unlink()
+    probe.unlink(missing_ok=True)
 
 
 def current_snapshot(out_dir: Path) -> Path | None:
@@ -333,16 +333,22 @@ def recover(out_dir: Path) -> list[Path]:
             old = txn / "old"
             if old.is_dir():
                 for moved in sorted(old.rglob("quarter=*")):
-                    live = out_dir / moved.relative_to(old)
-                    if moved.is_dir() and not live.exists() and not live.parent.is_symlink():
+                    rel = moved.relative_to(old)
+                    live = out_dir / rel
+                    if moved.is_dir() and not (out_dir / rel.parts[0]).is_symlink() and not live.exists():
                         live.parent.mkdir(parents=True, exist_ok=True)
                         os.rename(moved, live)
                         restored.append(live)
             _rmtree(txn)
         _remove_if_empty(staging)
     if out_dir.is_dir():
+        for probe in out_dir.glob(".symlink-probe.*"):
+            probe.unlink(missing_ok=True)
         for tmp in out_dir.glob(".*.link"):  # a temporary link, or a legacy folder exchanged out of the way
-            _rmtree(tmp) if tmp.is_dir() and not tmp.is_symlink() else tmp.unlink()
+            if tmp.is_dir() and not tmp.is_symlink():
+                _rmtree(tmp)
+            else:
+                tmp.unlink()
     return restored
 
 

@@ -17,6 +17,7 @@ import pytest
 import npaf_pipeline
 from npaf_pipeline.publish import publish_quarters
 from schemas.published import SCHEMA_VERSION, published_models
+from tests.snapshot_view import visible_files
 from tests.test_publish_tables import Q1, Q2, sha256_of, synthetic_quarantine, synthetic_run, write_inputs
 
 TABLES = list(published_models([]))
@@ -25,6 +26,9 @@ ARROW = {"String": pa.string(), "Int64": pa.int64(), "Float64": pa.float64(), "B
 POLARS = {"String": "String", "Int64": "Int64", "Float64": "Float64", "Boolean": "Boolean"}
 PANDAS = {"String": "string", "Int64": "Int64", "Float64": "Float64", "Boolean": "boolean"}
 DUCKDB = {"String": "VARCHAR", "Int64": "BIGINT", "Float64": "DOUBLE", "Boolean": "BOOLEAN"}
+# the partition columns: typed as pyarrow types a Hive folder name, so folders merge with the files' own columns
+PARTITIONS = ("fy", "quarter")
+PARTITION_ARROW = pa.dictionary(pa.int32(), pa.string())
 CHECKS = [{"name": "rows accounted", "passed": True}, {"name": "q2 only", "passed": False, "quarter": Q2}]
 
 
@@ -56,35 +60,60 @@ def test_layout_is_hive_partitioned_with_partition_values_inside(published: dict
             assert all(r == {"fy": "2025-26", "quarter": q, "quarter_label": f"2025-26 {q}"} for r in frame), table
     assert (out / "manifests" / "fy=2025-26" / "quarter=Q2" / "manifest.json").is_file()
     assert (out / "datapackage.json").is_file() and (out / "npaf.duckdb").is_file()
+    # every reader path resolves into the current snapshot, the Data Docs included
+    snapshot = (out / "current").resolve()
+    for name in [*TABLES, "manifests", "data-docs", "datapackage.json", "npaf.duckdb"]:
+        assert (out / name).is_symlink() and (out / name).resolve().parent == snapshot, name
+    assert (out / "data-docs" / "2025-26" / "Q2" / "index.html").is_file()
     assert not [p for p in out.rglob("*") if " " in p.name]
 
 
 @pytest.mark.parametrize("table", TABLES)
-def test_every_reader_sees_the_declared_types(published: dict, table: str) -> None:
+def test_every_reader_opens_the_whole_folder_with_the_declared_types(published: dict, table: str) -> None:
+    """Each reader, given only the table folder and no options, sees every quarter with the declared types."""
     out, declared = published["out"], _declared(published, table)
-    path = _part(out, table)
-    arrow = pq.read_table(path)
-    assert arrow.schema.names == list(declared)
-    for name, dtype in declared.items():
-        assert arrow.schema.field(name).type == ARROW[dtype], name
-        nullable = published["models"][table].to_schema().columns[name].nullable
-        assert arrow.schema.field(name).nullable == nullable, name
-
-    frame = pl.read_parquet(path)
-    assert {n: str(t) for n, t in frame.schema.items()} == {n: POLARS[t] for n, t in declared.items()}
-
-    pdf = pd.read_parquet(path, dtype_backend="numpy_nullable")
-    assert {n: str(t) for n, t in pdf.dtypes.items()} == {n: PANDAS[t] for n, t in declared.items()}
-
-    con = duckdb.connect(str(out / "npaf.duckdb"), read_only=True)
-    try:
-        described = dict(con.execute(f'SELECT column_name, column_type FROM (DESCRIBE "{table}")').fetchall())
-        rows = con.execute(f'SELECT count(*) FROM "{table}"').fetchone()[0]
-    finally:
-        con.close()
-    assert described == {n: DUCKDB[t] for n, t in declared.items()}
+    folder, pattern = out / table, (out / table / "**" / "*.parquet").as_posix()
+    nullable = {n: c.nullable for n, c in published["models"][table].to_schema().columns.items()}
     q = published["report"]["quarters"]
-    assert rows == q[Q1]["tables"][table]["rows"] + q[Q2]["tables"][table]["rows"]
+    rows = q[Q1]["tables"][table]["rows"] + q[Q2]["tables"][table]["rows"]
+
+    arrow = pq.read_table(folder)
+    in_file = pq.read_schema(_part(out, table))
+    assert arrow.schema.names == list(declared) and arrow.num_rows == rows
+    for name, dtype in declared.items():
+        expected = PARTITION_ARROW if name in PARTITIONS else ARROW[dtype]
+        assert arrow.schema.field(name).type == expected == in_file.field(name).type, name
+        assert in_file.field(name).nullable == nullable[name], name  # a folder name is always nullable to pyarrow
+
+    frame = pl.scan_parquet(pattern, hive_partitioning=True).collect()
+    expected_polars = {n: "Categorical" if n in PARTITIONS else POLARS[t] for n, t in declared.items()}
+    assert {n: str(t) for n, t in frame.schema.items()} == expected_polars
+
+    pdf = pd.read_parquet(folder, dtype_backend="numpy_nullable")
+    expected_pandas = {n: "category" if n in PARTITIONS else PANDAS[t] for n, t in declared.items()}
+    assert {n: str(t) for n, t in pdf.dtypes.items()} == expected_pandas
+
+    with duckdb.connect(str(out / "npaf.duckdb"), read_only=True) as con:
+        described = dict(con.execute(f'SELECT column_name, column_type FROM (DESCRIBE "{table}")').fetchall())
+        direct = con.sql(f"SELECT * FROM read_parquet('{pattern}', hive_partitioning = true)").to_arrow_table()
+        view = con.sql(f'SELECT * FROM "{table}"').to_arrow_table()
+    assert described == {n: DUCKDB[t] for n, t in declared.items()}
+
+    # the same values everywhere, partition columns included
+    reference = _rows(arrow)
+    assert len(reference) == rows
+    assert {(r[0], r[1]) for r in reference} == ({("2025-26", "Q1"), ("2025-26", "Q2")} if rows else set())
+    assert _rows(frame.to_arrow()) == reference
+    assert _rows(pa.Table.from_pandas(pdf, preserve_index=False)) == reference
+    assert _rows(direct) == reference
+    assert _rows(view) == reference
+
+
+def _rows(table: pa.Table) -> list[tuple]:
+    """Rows as plain tuples (dictionary and categorical cells as their values; NaN as None), in sorted order."""
+    columns = [c.to_pylist() for c in table.columns]
+    plain = [tuple(None if v != v else v for v in row) for row in zip(*columns, strict=True)]
+    return sorted(plain, key=repr)
 
 
 def test_tables_are_not_empty_where_the_run_has_data(published: dict) -> None:
@@ -171,24 +200,29 @@ def test_catalog_latest_views_hold_the_newest_quarter(published: dict) -> None:
     assert sum(n for _, _, n in by_quarter) == 24
 
 
-def test_pyarrow_dataset_reads_all_quarters_with_hive_partitioning(published: dict) -> None:
-    table = ds.dataset(published["out"] / "league_table", format="parquet", partitioning="hive").to_table()
-    assert table.num_rows == 24 and set(table.column("quarter").to_pylist()) == {"Q1", "Q2"}
+def test_pyarrow_dataset_reads_all_quarters(published: dict) -> None:
+    folder = published["out"] / "league_table"
+    plain = ds.dataset(folder, format="parquet").to_table()  # fy and quarter come from inside the files
+    hive = ds.dataset(folder, format="parquet", partitioning=ds.HivePartitioning.discover(infer_dictionary=True))
+    for table in (plain, hive.to_table()):
+        assert table.num_rows == 24 and set(table.column("quarter").to_pylist()) == {"Q1", "Q2"}
 
 
 def _data_files(out: Path) -> dict[str, bytes]:
-    files = [*out.rglob("*.parquet"), *out.rglob("manifest.json"), out / "datapackage.json"]
-    return {p.relative_to(out).as_posix(): p.read_bytes() for p in files}
+    """Parquet files, manifests and the data package as readers reach them (the catalog names its folder)."""
+    return visible_files(out, skip=("data-docs", "npaf.duckdb"))
 
 
 def test_rerun_writes_identical_bytes(published: dict, tmp_path: Path) -> None:
     result, orgs, values, rs = synthetic_run((Q1, Q2))
     before = _data_files(published["out"])
+    catalog = (published["out"] / "npaf.duckdb").read_bytes()
     for out in (published["out"], tmp_path / "elsewhere"):
         publish_quarters(
             result, orgs, values, rs, out, quarantine=synthetic_quarantine(), inputs=published["inputs"], checks=CHECKS
         )
-        assert _data_files(out) == before
+        assert _data_files(out) == before and len(before) == 2 * len(TABLES) + 3
+    assert (published["out"] / "npaf.duckdb").read_bytes() == catalog  # same data, same folder: same snapshot
     assert not (published["out"] / ".staging").exists()
 
 
@@ -220,12 +254,14 @@ def test_publishing_one_quarter_leaves_the_others_alone(tmp_path: Path) -> None:
     assert labels == [(Q1,), (Q2,)]
 
 
-def test_whole_folders_read_in_polars_and_pandas(published: dict) -> None:
+def test_whole_folders_read_with_no_options(published: dict) -> None:
     out = published["out"]
     frame = pl.read_parquet(out / "league_table" / "**" / "*.parquet")
-    assert frame.height == 24 and frame.schema["fy"] == pl.String and frame.schema["rank"] == pl.Int64
-    pdf = pd.read_parquet(out / "league_table", partitioning=None, dtype_backend="numpy_nullable")
-    assert len(pdf) == 24 and str(pdf.dtypes["segment"]) == "Int64" and str(pdf.dtypes["fy"]) == "string"
+    assert frame.height == 24 and frame.schema["fy"] == pl.Categorical and frame.schema["rank"] == pl.Int64
+    pdf = pd.read_parquet(out / "league_table")
+    assert len(pdf) == 24 and set(pdf["quarter"].astype(str)) == {"Q1", "Q2"}
+    quarters = published["report"]["quarters"].values()
+    assert pq.read_table(out / "metric_values").num_rows == sum(q["tables"]["metric_values"]["rows"] for q in quarters)
 
 
 def test_documented_queries_run_against_the_catalog(published: dict) -> None:

@@ -2,6 +2,12 @@
 
 The Arrow schema is derived from the model, never from the frame, so a column that drifts in the engine
 fails validation here instead of silently changing the published type.
+
+The partition columns (``fy``, ``quarter``) are stored inside every file *and* named by the Hive folders. pyarrow
+(and so pandas) types a string read from a folder name as ``dictionary<values=string, indices=int32>`` and refuses
+to merge it with a plain ``string`` column of the same name, so a whole table folder would not open with no
+options. The files therefore declare exactly that dictionary type for the partition columns: every reader then
+agrees (pyarrow and pandas: dictionary / category; polars: Categorical; DuckDB: VARCHAR), with the same values.
 """
 
 from __future__ import annotations
@@ -23,6 +29,9 @@ _ARROW_TYPES = {
     "Float64": arrow.float64(),
     "Boolean": arrow.bool_(),
 }
+# what pyarrow infers for a string-valued Hive folder name (HivePartitioning.discover(infer_dictionary=True))
+PARTITION_TYPE = arrow.dictionary(arrow.int32(), arrow.string())
+PARTITION_COLUMNS = ("fy", "quarter")
 _POLARS_TYPES = {"String": pl.String, "Int64": pl.Int64, "Float64": pl.Float64, "Boolean": pl.Boolean}
 
 
@@ -43,7 +52,10 @@ def arrow_schema(model: type[pa.DataFrameModel], metadata: Mapping[str, str] | N
     fields = []
     for name, col in model.to_schema().columns.items():
         meta = {"description": col.description or "", "unit": str((col.metadata or {}).get("unit", ""))}
-        fields.append(arrow.field(name, _ARROW_TYPES[_dtype_name(col)], nullable=col.nullable, metadata=meta))
+        dtype = _ARROW_TYPES[_dtype_name(col)]
+        if name in PARTITION_COLUMNS and dtype == arrow.string():
+            dtype = PARTITION_TYPE
+        fields.append(arrow.field(name, dtype, nullable=col.nullable, metadata=meta))
     return arrow.schema(fields, metadata=dict(sorted((metadata or {}).items())))
 
 
@@ -68,7 +80,7 @@ def to_arrow(frame: pl.DataFrame, model: type[pa.DataFrameModel], metadata: Mapp
 
 def write_parquet(table: arrow.Table, path: Path) -> None:
     """Write one file deterministically (same table -> same bytes)."""
-    strings = [f.name for f in table.schema if arrow.types.is_string(f.type)]
+    strings = [f.name for f in table.schema if arrow.types.is_string(f.type) or arrow.types.is_dictionary(f.type)]
     path.parent.mkdir(parents=True, exist_ok=True)
     with open(path, "wb") as handle:
         pq.write_table(

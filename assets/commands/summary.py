@@ -149,6 +149,7 @@ def change_lines(output: Path) -> dict[str, str]:
         return {}
     try:
         import polars as pl
+
         from npaf_pipeline.explain.changes import national_summary
     except ImportError:
         return {}

@@ -38,7 +38,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from npaf_pipeline.publish.nhse_csv import export_league_table, export_nhse  # here, so that `npaf --help` stays fast
+    from npaf_pipeline.publish.nhse_csv import (  # here, so that `npaf --help` stays fast
+        export_league_table,
+        export_nhse,
+    )
 
     if not args.source.is_dir():
         raise FileNotFoundError(f"{args.source}: no such output folder")

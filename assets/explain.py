@@ -70,7 +70,10 @@ def explanation_tables(context: dg.AssetExecutionContext, npaf: NpafSettings) ->
     org_seg, drivers = read("organisation_segmentation"), read("segment_explanation")
     distance, changes = read("segment_distance"), read("segment_changes")
     gaps = contribution_gaps(org_seg, drivers) if drivers.height else org_seg.head(0)
-    mismatches = pl.concat([what_if_mismatches(out, q).with_columns(pl.lit(q).alias("quarter")) for q in quarters])
+    # a quarter of the run with no data is not in the snapshot: there is nothing of it to re-run
+    published = set(org_seg["quarter_label"].to_list()) if org_seg.height else set()
+    reruns = [what_if_mismatches(out, q).with_columns(pl.lit(q).alias("quarter")) for q in quarters if q in published]
+    mismatches = pl.concat(reruns) if reruns else pl.DataFrame({"quarter": []}, schema={"quarter": pl.String})
     unclassed = unclassed_changes(changes) if changes.height else changes
     summary = national_summary(changes) if changes.height else pl.DataFrame()
 

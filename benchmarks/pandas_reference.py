@@ -35,12 +35,14 @@ def round_half_up(x: pd.Series, decimals: int) -> pd.Series:
 
 
 def competition_rank(df: pd.DataFrame, group_cols: list[str], key: str, tiebreak: str) -> pd.Series:
-    """'1224' rank of ``key`` ascending within groups; equal keys are ordered by ``tiebreak``."""
-    ordered = df.sort_values([*group_cols, key, tiebreak])
-    position = ordered.groupby(group_cols).cumcount() + 1
-    ordered = ordered.assign(_pos=position)
-    rank = ordered.groupby([*group_cols, key, tiebreak])["_pos"].transform("min")
-    return rank.reindex(df.index)
+    """'1224' rank of ``key`` ascending within groups; equal keys of one trust type are ordered by ``tiebreak``.
+
+    1 + the rows strictly better: a better key, or the same key, the same type and a smaller ``tiebreak``
+    (a missing ``tiebreak`` orders nothing: that row ties with its equals).
+    """
+    better_key = df.groupby(group_cols)[key].rank(method="min") - 1
+    same_type_better = df.groupby([*group_cols, key, "org_type"])[tiebreak].rank(method="min") - 1
+    return 1 + better_key + same_type_better.fillna(0.0)
 
 
 def score_metric(rows: pd.DataFrame, metric: Metric, method: object, rs: RuleSet) -> pd.DataFrame:
@@ -48,13 +50,8 @@ def score_metric(rows: pd.DataFrame, metric: Metric, method: object, rs: RuleSet
     rows = rows.copy()
     pop = ["quarter"] + (["org_type"] if metric.scoring_population == "same_type" else [])
     rows["key"] = -rows["value"] if metric.direction == "higher" else rows["value"]
-    # the published within-type rank orders equal values, unless trusts of two types share the value
-    rows["tb"] = rows["tiebreak_rank"].fillna(0.0)
-    if rs.ranking.published_rank_tiebreak:
-        types_sharing = rows.groupby([*pop, "value"])["org_type"].transform("nunique")
-        rows.loc[types_sharing > 1, "tb"] = 0.0
-    else:
-        rows["tb"] = 0.0
+    # the published within-type rank orders equal values of one trust type only
+    rows["tb"] = rows["tiebreak_rank"] if rs.ranking.published_rank_tiebreak else np.nan
     rows["rank"] = np.nan
     if isinstance(method, Continuous):
         rows["rank"] = competition_rank(rows, pop, "key", "tb")

@@ -151,10 +151,11 @@ def change_lines(output: Path) -> dict[str, str]:
         import polars as pl
 
         from npaf_pipeline.explain.changes import national_summary
+        from npaf_pipeline.partitions import plain_partitions
     except ImportError:
         return {}
     try:
-        changes = pl.read_parquet(folder / "**" / "*.parquet", hive_partitioning=False)
+        changes = plain_partitions(pl.read_parquet(folder / "**" / "*.parquet", hive_partitioning=False))
         summary = national_summary(changes).filter(pl.col("org_type") == "all")
     except (pl.exceptions.PolarsError, KeyError) as exc:  # a table from another version: say so, do not stop
         return {"*": f"segment changes not summarised: {type(exc).__name__}: {exc}"}

@@ -13,6 +13,7 @@ from typing import Any
 
 import polars as pl
 
+from npaf_pipeline.partitions import plain_partitions
 from npaf_pipeline.quarters import parse_quarter
 
 _PART = re.compile(r"^fy=(\d{4}-\d{2})$")
@@ -48,7 +49,8 @@ def read_quarter(out: Path, table: str, label: str, columns: list[str] | None = 
     files = sorted(folder.glob("*.parquet")) if folder.is_dir() else []
     if not files:
         return None
-    return pl.concat([pl.read_parquet(f, columns=columns) for f in files], how="vertical_relaxed")
+    frames = [plain_partitions(pl.read_parquet(f, columns=columns)) for f in files]
+    return pl.concat(frames, how="vertical_relaxed")
 
 
 def read_manifest(out: Path, label: str) -> dict[str, Any]:

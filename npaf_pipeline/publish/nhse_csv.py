@@ -19,6 +19,7 @@ from typing import Any
 import polars as pl
 
 from npaf_pipeline.engine.numeric import round_value
+from npaf_pipeline.partitions import plain_partitions
 from npaf_pipeline.publish.atomic import write_text_atomic
 from npaf_pipeline.publish.parquet import PART_FILE, read_kv_metadata
 from npaf_pipeline.quarters import Quarter, parse_quarter
@@ -77,7 +78,7 @@ def _read(out_dir: Path, table: str, quarter: Quarter) -> tuple[pl.DataFrame, di
     path = out_dir / table / f"fy={quarter.fy}" / f"quarter=Q{quarter.q}" / PART_FILE
     if not path.is_file():
         raise ExportError(f"{out_dir}: no {table} published for {quarter.label} (expected {path})")
-    return pl.read_parquet(path), read_kv_metadata(path)
+    return plain_partitions(pl.read_parquet(path)), read_kv_metadata(path)
 
 
 def _org_cells(row: dict[str, Any], quarter: Quarter) -> list[str]:

@@ -22,6 +22,8 @@ import polars as pl
 import pyarrow as arrow
 import pyarrow.parquet as pq
 
+from npaf_pipeline.partitions import PARTITION_COLUMNS
+
 PART_FILE = "part-0.parquet"
 _ARROW_TYPES = {
     "String": arrow.string(),
@@ -31,7 +33,6 @@ _ARROW_TYPES = {
 }
 # what pyarrow infers for a string-valued Hive folder name (HivePartitioning.discover(infer_dictionary=True))
 PARTITION_TYPE = arrow.dictionary(arrow.int32(), arrow.string())
-PARTITION_COLUMNS = ("fy", "quarter")
 _POLARS_TYPES = {"String": pl.String, "Int64": pl.Int64, "Float64": pl.Float64, "Boolean": pl.Boolean}
 
 

@@ -14,6 +14,8 @@ from typing import Any
 
 import polars as pl
 
+from npaf_pipeline.partitions import plain_partitions
+
 # Tables the site reads; the explanation tables are optional (older snapshots lack them).
 CORE_TABLES = (
     "organisation_segmentation",
@@ -38,7 +40,7 @@ def read_table(root: Path, table: str) -> pl.DataFrame | None:
     files = table_files(root, table)
     if not files:
         return None
-    frames = [pl.read_parquet(f, hive_partitioning=False) for f in files]
+    frames = [plain_partitions(pl.read_parquet(f, hive_partitioning=False)) for f in files]
     return pl.concat(frames, how="diagonal_relaxed")
 
 

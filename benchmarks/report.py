@@ -42,15 +42,15 @@ LIMITS = {
     "memory the result is about twice the size shown there. Next: integer or `pl.Enum` keys in `EngineResult`, "
     "decoded when publishing (publishing joins the result with text frames today), or publishing each batch of "
     "quarters before scoring the next.",
-    4: "RTT: reading 121 columns of a 100 MB CSV with polars is the floor itself; validation adds pandera's "
-    "queries, one per check (about 240 for RTT's 121 columns). CHS: every workbook is opened by calamine and its "
-    "three tables located by their titles. The compiled screen that handed pandera's check functions a stand-in "
-    "frame is gone: `sources.base.screen_rows` asks pandera's public `validate(lazy=True)`. Measured before "
-    "removing it, `make run`'s backfill side by side with the screen and with pandera's public validation "
-    "(2 runs each, 2026-12-06, machine load 13-21 on 2 cores): 131 s and 192 s with it, 126 s and 198 s "
-    "without (-3 % and +3 %, within the noise); its ingest steps 9.0 s and 13.1 s with it, 12.7 s and 23.3 s "
-    "without (1.4-1.8×). Within 10 %, so the screen was removed. When publishing reaches target 1, ingest is a "
-    "larger share of `make run`: measure again then.",
+    4: "Pandera's public `validate(lazy=True)` (`sources.base.screen_rows`), which replaced the compiled screen "
+    "that handed pandera's check functions a stand-in frame: it runs each check as its own query, about 240 for "
+    "RTT's 121 columns, so a 100 MB RTT extract takes about 6× the read floor (1.2× with the compiled screen in "
+    "the 2026-11-23 run) and CHS 2.5× (1.8×). The rule of issue 15 was applied to `make run`'s backfill, side by "
+    "side with and without the screen (2 runs each, 2026-12-06, load 13-21 on 2 cores): 131 s and 192 s with "
+    "it, 126 s and 198 s without, within 3 %. The 32-quarter backfill on this page spends 12.7 s in "
+    "`ingest_rtt_full` against 2.0 s in the 2026-11-23 run with the screen (not side by side): about 10 % of "
+    "it, and more once publishing is faster. Next: declare each raw model's row rules as polars expressions "
+    "beside the pandera model and evaluate them together (public APIs both), or restore the screen.",
     5: "One parse per file content and process (`nof_csv`): ingest, organisations, flags and the comparison "
     "share it. A run split over processes (Dagster's multiprocess executor) parses once per process.",
     6: "Slopes over two points each (×10 → ×100 organisations at 32 quarters; 1 → 32 quarters at ×100): "

@@ -27,14 +27,16 @@ TARGETS = {
     6: "engine time and memory linear in organisations × quarters: log-log slope ≤ 1.05 at the large end",
 }
 LIMITS = {
-    1: "The `published_snapshot` step: Great Expectations validates every published table once per quarter and "
-    "builds Data Docs per quarter, most of the time spent building GX's metric graph per expectation. The "
-    "scoring work itself is a small part. Next: validate each table once per run for all its quarters and "
-    "build Data Docs once per run (the publishing change of this issue).",
-    2: "The bootstrap (`engine/bootstrap.py`) draws 1,000 replicates × organisations × items per quarter and "
-    "segments every replicate; its cost is linear in organisations, quarters and replicates. Next: the exact "
-    "likely ranges of the fidelity change (no Monte Carlo draws). The engine inputs have the 205 trusts only; "
-    "ICBs are scored by the ICB pipeline.",
+    1: "The acceptance suite now validates each table once per run and builds the Data Docs once, a near-fixed "
+    "cost of about 4 s of CPU (Great Expectations building its metric graph for each of about 150 expectations, "
+    "then saving results and rendering pages), so it dominates a short run and not a long one; the explanation "
+    "tables and the scorecard site add steps of their own. Next: fewer, wider expectations (one per table "
+    "where GX allows several columns at once), or validating the explanation tables with pandera only.",
+    2: "The exact (ideal) bootstrap (`engine/exact_bootstrap.py`): FFT convolutions of each organisation's items "
+    "on an integer grid, refined to 10^-4 where a trust's scores are unrounded and the 2 dp bracket leaves a "
+    "bound open; rank ranges exact up to 400 organisations a type, a normal approximation above. Its cost is "
+    "linear in organisation-quarters but about six times the 1,000-replicate cost per organisation-quarter. "
+    "Next: settle an open bound by counting the unrounded draws instead of refining the grid.",
     3: "The result, held whole. Batches of quarters (`engine.pipeline.BATCH_ROWS`, about 250,000 value rows) "
     "bound the scoring intermediates, so the peak is the inputs plus the frames `run` returns (see *Engine "
     "memory*). Their text columns (quarter, org_code, org_type, metric_id, score_id, unit, method, population) "
@@ -44,7 +46,8 @@ LIMITS = {
     "quarters before scoring the next.",
     4: "Pandera's public `validate(lazy=True)` (`sources.base.screen_rows`), which replaced the compiled screen "
     "that handed pandera's check functions a stand-in frame: it runs each check as its own query, about 240 for "
-    "RTT's 121 columns, so a 100 MB RTT extract takes about 6× the read floor (1.2× with the compiled screen in "
+    "RTT's 121 columns, so a 100 MB RTT extract takes many times the read floor (the figure in this row; "
+    "1.2× with the compiled screen in "
     "the 2026-11-23 run) and CHS 2.5× (1.8×). The rule of issue 15 was applied to `make run`'s backfill, side by "
     "side with and without the screen (2 runs each, 2026-12-06, load 13-21 on 2 cores): 131 s and 192 s with "
     "it, 126 s and 198 s without, within 3 %. The 32-quarter backfill on this page spends 12.7 s in "

@@ -101,7 +101,8 @@ def test_a_non_finite_numerator_is_quarantined_even_with_a_plausible_value(rs) -
     values = _values([("RAA", "OF0013", 80.0), ("RBB", "OF0013", 75.0)]).with_columns(
         pl.Series("numerator", [math.inf, 75.0]), pl.Series("denominator", [100.0, 100.0])
     )
-    accepted, set_aside = screen_values(values, ORGS, rs)
+    acute = ORGS.with_columns(pl.lit("acute").alias("org_type"))  # OF0013 is scored for acute trusts only
+    accepted, set_aside = screen_values(values, acute, rs)
     assert accepted["org_code"].to_list() == ["RBB"]
     assert set_aside["reason"].to_list() == ["OF0013 value, numerator or denominator is not a finite number"]
 

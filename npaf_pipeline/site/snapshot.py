@@ -1,7 +1,7 @@
 """Read a published snapshot for the site: every quarter of each table, the manifests and the Data Docs.
 
 Only the documented layout is assumed (``<root>/<table>/fy=*/quarter=*/*.parquet``, ``<root>/manifests/...``,
-``<root>/data-docs/<fy>/<Qn>/``); any of those folders may be a symlink into a versioned snapshot, so paths are
+``<root>/data-docs/index.html``); any of those folders may be a symlink into a versioned snapshot, so paths are
 globbed under the root as given and never resolved to a physical place.
 """
 
@@ -67,15 +67,17 @@ class Snapshot:
         return name in self.tables
 
     def data_docs(self, quarter_label: str) -> Path | None:
-        """The quarter's Data Docs index under the root, when it was written."""
-        fy, q = quarter_label.split(" ")
-        index = self.root / "data-docs" / fy / q / "index.html"
+        """The Data Docs index under the root, when it was written.
+
+        One site per publish (the acceptance run of the publish that made the snapshot), so every quarter links
+        the same index; the quarter's own acceptance result is in its manifest's checks.
+        """
+        index = self.root / "data-docs" / "index.html"
         return index if index.is_file() else None
 
     def validation_pages(self, quarter_label: str) -> dict[str, Path]:
-        """Per table, the newest validation result page of the quarter's acceptance suite (npaf.<table>)."""
-        fy, q = quarter_label.split(" ")
-        base = self.root / "data-docs" / fy / q / "validations" / "npaf"
+        """Per table, the newest validation result page of the acceptance suite (npaf.<table>)."""
+        base = self.root / "data-docs" / "validations" / "npaf"
         pages: dict[str, Path] = {}
         if base.is_dir():
             for folder in sorted(p for p in base.iterdir() if p.is_dir()):

@@ -97,7 +97,10 @@ def _run(args: argparse.Namespace) -> int:
     runs: list[tuple[list[str], RunState]] = []
     try:
         launcher = Launcher(child_env(environ, home, settings), home.logs)
-        hint = "this instance queues runs for the Dagster daemon (start it with `make ui`)"
+        hint = (
+            "this instance queues runs for the Dagster daemon: start it (`make ui` does), or launch at once with "
+            "`run_coordinator: {module: dagster.core.run_coordinator, class: DefaultRunCoordinator}` in dagster.yaml"
+        )
         hint = hint if home.queues_runs() else ""
         os.environ["DAGSTER_HOME"] = str(home.path)
         with dg.DagsterInstance.get() as instance:

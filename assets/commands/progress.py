@@ -134,6 +134,8 @@ def follow(instance: Any, state: RunState, live: bool, quiet: bool = False, queu
                     )
                     continue  # read any events written before it ended
                 if run is not None and run.status.value == "QUEUED":
+                    if state.status != "QUEUED" and display is None and not quiet:  # said once, off a terminal too
+                        print(f"  run queued{': ' + queued_hint if queued_hint else ''}", file=sys.stderr, flush=True)
                     state.status = "QUEUED"
             if display:
                 display.update()

@@ -12,7 +12,7 @@ import csv
 import io
 import json
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -144,19 +144,29 @@ def quarter_rows(out_dir: Path, quarter: Quarter) -> Iterator[list[str]]:
 
 def export_nhse(out_dir: str | Path, dest: str | Path, quarters: Sequence[str] | None = None) -> int:
     """Write NHS England's CSV layout for ``quarters`` (default: every published quarter); return data rows."""
-    out = Path(out_dir)
+    return _write_csv(Path(out_dir), Path(dest), quarters, COLUMNS, quarter_rows)
+
+
+def _write_csv(
+    out: Path,
+    dest: Path,
+    quarters: Sequence[str] | None,
+    header: Sequence[str],
+    rows_of: Callable[[Path, Quarter], Iterator[list[str]]],
+) -> int:
+    """One NHS England CSV (BOM, CRLF, formula cells neutralised) of every chosen quarter's rows; return rows."""
     chosen = sorted({parse_quarter(q) for q in quarters}) if quarters else published_quarters(out)
     if not chosen:
         raise ExportError(f"{out}: no published quarters found (is this a publish output folder?)")
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
-    writer.writerow(COLUMNS)
+    writer.writerow(header)
     n = 0
     for quarter in chosen:
-        for row in quarter_rows(out, quarter):
+        for row in rows_of(out, quarter):
             writer.writerow([neutralise(cell) for cell in row])
             n += 1
-    write_text_atomic(Path(dest), buffer.getvalue(), encoding="utf-8-sig")
+    write_text_atomic(dest, buffer.getvalue(), encoding="utf-8-sig")
     return n
 
 
@@ -182,13 +192,10 @@ def league_rows(out_dir: Path, quarter: Quarter) -> Iterator[list[str]]:
     """League-table rows of one quarter, by trust type and position (cells before formula neutralisation)."""
     table, _ = _read(out_dir, "league_table", quarter)
     for r in table.sort("trust_type", "rank", "trust_code").iter_rows(named=True):
+        low, high = r["likely_range_of_average_score_low"], r["likely_range_of_average_score_high"]
         avg_range = _range(
-            number(r["likely_range_of_average_score_low"])
-            if r["likely_range_of_average_score_low"] is not None
-            else None,
-            number(r["likely_range_of_average_score_high"])
-            if r["likely_range_of_average_score_high"] is not None
-            else None,
+            None if low is None else number(low),
+            None if high is None else number(high),
             r["likely_range_of_average_score"],
         )
         rank_range = _range(r["likely_range_of_rank_low"], r["likely_range_of_rank_high"], r["likely_range_of_rank"])
@@ -210,17 +217,4 @@ def league_rows(out_dir: Path, quarter: Quarter) -> Iterator[list[str]]:
 
 def export_league_table(out_dir: str | Path, dest: str | Path, quarters: Sequence[str] | None = None) -> int:
     """Write NHS England's league-table CSV layout for ``quarters`` (default: every published quarter)."""
-    out = Path(out_dir)
-    chosen = sorted({parse_quarter(q) for q in quarters}) if quarters else published_quarters(out)
-    if not chosen:
-        raise ExportError(f"{out}: no published quarters found (is this a publish output folder?)")
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\r\n")
-    writer.writerow(LEAGUE_COLUMNS)
-    n = 0
-    for quarter in chosen:
-        for row in league_rows(out, quarter):
-            writer.writerow([neutralise(cell) for cell in row])
-            n += 1
-    write_text_atomic(Path(dest), buffer.getvalue(), encoding="utf-8-sig")
-    return n
+    return _write_csv(Path(out_dir), Path(dest), quarters, LEAGUE_COLUMNS, league_rows)

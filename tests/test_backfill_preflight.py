@@ -103,3 +103,59 @@ def test_unknown_or_malformed_rule_set(tmp_path: Path, framework: str, expected:
 def test_bad_quarters_or_range(tmp_path: Path, first: str, last: str, expected: str) -> None:
     line = _one_line_error(_backfill(tmp_path, "--from", first, "--to", last))
     assert expected in line
+
+
+def _queuing_home(tmp_path: Path) -> Path:
+    """An instance with Dagster's default run coordinator, which queues runs for the daemon."""
+    home = tmp_path / "queuing-home"
+    home.mkdir()
+    (home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n", encoding="utf-8")
+    return home
+
+
+def test_an_instance_that_queues_runs_with_no_daemon_stops_before_launching(tmp_path: Path) -> None:
+    import dagster as dg
+
+    landing = tmp_path / "landing"
+    (landing / "canonical").mkdir(parents=True)
+    home = _queuing_home(tmp_path)
+    env = {**os.environ, "DAGSTER_HOME": str(home)}
+    command = [sys.executable, "-m", "npaf_pipeline.cli", "backfill", *RANGE, "--landing", str(landing), "--quiet"]
+    command += ["--output", str(tmp_path / "out")]
+    proc = subprocess.run(command, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300, check=False)
+    assert proc.returncode == 2, proc.stderr[-2000:]
+    error = proc.stderr.strip().splitlines()[-1]
+    assert error.startswith("npaf backfill: error: ") and "Traceback" not in proc.stderr
+    assert f"DAGSTER_HOME={home}" in error and "daemon has never run" in error and "DefaultRunCoordinator" in error
+    with dg.DagsterInstance.from_config(str(home)) as instance:
+        assert instance.get_runs() == [], "a run was queued for a daemon that is not there"
+
+
+def test_a_running_daemon_lets_queued_runs_through_and_a_stopped_one_is_named(tmp_path: Path) -> None:
+    import time
+
+    import dagster as dg
+
+    from assets.commands.launch import HEARTBEAT_FRESH_S, queue_problem
+
+    home = _queuing_home(tmp_path)
+    env = {**os.environ, "DAGSTER_HOME": str(home), "NPAF_LANDING_DIR": str(tmp_path), "NPAF_OUTPUT_DIR": str(tmp_path)}
+    daemon = subprocess.Popen(
+        [str(Path(sys.executable).with_name("dagster-daemon")), "run", "-w", str(ROOT / "workspace.yaml")],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        with dg.DagsterInstance.from_config(str(home)) as instance:
+            deadline = time.monotonic() + 120
+            while queue_problem(instance, home) and time.monotonic() < deadline:
+                assert daemon.poll() is None, "dagster-daemon exited"
+                time.sleep(1)
+            assert queue_problem(instance, home) == ""
+            later = time.time() + HEARTBEAT_FRESH_S + 600
+            assert "its daemon last ran 12 min ago" in queue_problem(instance, home, now=later)
+    finally:
+        daemon.terminate()
+        daemon.wait(timeout=60)

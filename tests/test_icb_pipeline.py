@@ -14,6 +14,7 @@ import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 import pytest
 
+from assets.commands.launch import INSTANCE_YAML
 from npaf_pipeline import inputs
 from npaf_pipeline.cli import main
 from npaf_pipeline.icb.leadership import COLUMNS as CAPABILITY_COLUMNS
@@ -24,7 +25,7 @@ from npaf_pipeline.sample.icb_inputs import TIER_ONE_SHARE
 from npaf_pipeline.sample.organisations import ICB_COUNT, REGIONS
 from npaf_pipeline.sources import canonical, registry, rtt_full
 from schemas.published import TABLES
-from tests.test_publish_roundtrip import ARROW, DUCKDB, PANDAS, POLARS
+from tests.test_publish_roundtrip import ARROW, DUCKDB, PANDAS, PARTITION_ARROW, PARTITIONS, POLARS
 
 QUARTERS = ["2025-26 Q1", "2025-26 Q2"]
 DRAFT = load_ruleset("npaf-2025-26-draft")
@@ -49,7 +50,7 @@ def _table(out: Path, table: str) -> pl.DataFrame:
 def _backfill(landing: Path, out: Path, home: Path, monkeypatch, *framework: str) -> dg.DagsterInstance:
     """``npaf backfill`` over the two quarters, recorded in a Dagster instance at ``home`` (for its metadata)."""
     home.mkdir(parents=True, exist_ok=True)
-    (home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n", encoding="utf-8")
+    (home / "dagster.yaml").write_text(INSTANCE_YAML, encoding="utf-8")  # runs start at once, as under make run
     monkeypatch.setenv("DAGSTER_HOME", str(home))
     args = ["backfill", "--from", "2025-26Q1", "--to", "2025-26Q2", "--landing", str(landing), "--output", str(out)]
     assert main([*args, *framework, "--quiet"]) == 0
@@ -240,13 +241,18 @@ def test_draft_league_tables_read_back_with_their_declared_types(draft_run, tabl
     declared = {n: str(c.dtype) for n, c in TABLES[table].to_schema().columns.items()}
     parts = sorted((out / table).rglob("*.parquet"))
     assert len(parts) == len(QUARTERS)
+    # the partition columns are stored dictionary-encoded, so a folder read with no options merges them
     arrow = pq.read_table(parts[0])
-    assert {f.name: f.type for f in arrow.schema} == {n: ARROW[t] for n, t in declared.items()}
+    expected_arrow = {n: PARTITION_ARROW if n in PARTITIONS else ARROW[t] for n, t in declared.items()}
+    assert {f.name: f.type for f in arrow.schema} == expected_arrow
+    assert {f.name: f.type for f in pq.read_table(out / table).schema} == expected_arrow
     frame = pl.read_parquet(out / table / "**" / "*.parquet")
-    assert {n: str(t) for n, t in frame.schema.items()} == {n: POLARS[t] for n, t in declared.items()}
-    pdf = pd.read_parquet(out / table, partitioning=None, dtype_backend="numpy_nullable")
-    assert {n: str(t) for n, t in pdf.dtypes.items()} == {n: PANDAS[t] for n, t in declared.items()}
-    dataset = ds.dataset(out / table, format="parquet", partitioning="hive").to_table()
+    expected_polars = {n: "Categorical" if n in PARTITIONS else POLARS[t] for n, t in declared.items()}
+    assert {n: str(t) for n, t in frame.schema.items()} == expected_polars
+    pdf = pd.read_parquet(out / table, dtype_backend="numpy_nullable")
+    expected_pandas = {n: "category" if n in PARTITIONS else PANDAS[t] for n, t in declared.items()}
+    assert {n: str(t) for n, t in pdf.dtypes.items()} == expected_pandas
+    dataset = ds.dataset(out / table, format="parquet").to_table()  # the values are in the files (docs/outputs.md)
     con = duckdb.connect(str(out / "npaf.duckdb"), read_only=True)
     try:
         described = dict(con.execute(f'SELECT column_name, column_type FROM (DESCRIBE "{table}")').fetchall())

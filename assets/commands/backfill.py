@@ -71,7 +71,7 @@ def settings_env(args: argparse.Namespace, environ: dict[str, str]) -> dict[str,
 
 
 def _run(args: argparse.Namespace) -> int:
-    from assets.commands.preflight import preflight
+    from assets.commands.preflight import PreflightError, preflight
 
     environ = dict(os.environ)
     settings = settings_env(args, environ)
@@ -79,7 +79,15 @@ def _run(args: argparse.Namespace) -> int:
 
     import dagster as dg
 
-    from assets.commands.launch import JOB, InstanceHome, Launcher, child_env, run_tags
+    from assets.commands.launch import (
+        JOB,
+        START_AT_ONCE,
+        InstanceHome,
+        Launcher,
+        child_env,
+        queue_problem,
+        run_tags,
+    )
     from assets.commands.progress import RunState, follow
     from assets.commands.summary import print_summary
 
@@ -97,13 +105,17 @@ def _run(args: argparse.Namespace) -> int:
     runs: list[tuple[list[str], RunState]] = []
     try:
         launcher = Launcher(child_env(environ, home, settings), home.logs)
-        hint = (
-            "this instance queues runs for the Dagster daemon: start it (`make ui` does), or launch at once with "
-            "`run_coordinator: {module: dagster.core.run_coordinator, class: DefaultRunCoordinator}` in dagster.yaml"
-        )
-        hint = hint if home.queues_runs() else ""
         os.environ["DAGSTER_HOME"] = str(home.path)
         with dg.DagsterInstance.get() as instance:
+            problem = queue_problem(instance, home.path)
+            if problem:  # a run submitted now would wait for a daemon that is not there
+                raise PreflightError(problem)
+            hint = (
+                "this instance queues runs for the Dagster daemon; it is running, so the run starts when the "
+                f"daemon picks it up (or launch at once with {START_AT_ONCE})"
+                if isinstance(instance.run_coordinator, dg.QueuedRunCoordinator)
+                else ""
+            )
             live = not args.quiet and sys.stderr.isatty()
             for batch in batches:
                 labels = [q.label for q in batch]

@@ -14,9 +14,11 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import time
 import uuid
 from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 JOB = "quarterly_pipeline"
 LOCATION = "npaf_pipeline"  # the location name of workspace.yaml, so `make ui` shows the same location
@@ -101,19 +103,39 @@ class InstanceHome:
             (self.path / "dagster.yaml").write_text(INSTANCE_YAML, encoding="utf-8")
         self.logs = Path(tempfile.mkdtemp(prefix="npaf-launch-"))
 
-    def queues_runs(self) -> bool:
-        """True when the instance's run coordinator queues runs for a daemon (Dagster's default)."""
-        import yaml
-
-        path = self.path / "dagster.yaml"
-        config = yaml.safe_load(path.read_text(encoding="utf-8")) if path.is_file() else None
-        coordinator = (config or {}).get("run_coordinator") or {}
-        return coordinator.get("class") != "DefaultRunCoordinator"
-
     def close(self) -> None:
         shutil.rmtree(self.logs, ignore_errors=True)
         if self.temporary:
             shutil.rmtree(self.path, ignore_errors=True)
+
+
+QUEUE_DAEMON = "QUEUED_RUN_COORDINATOR"  # the daemon that dequeues runs (Dagster's daemon type name)
+HEARTBEAT_FRESH_S = 120  # a daemon writes a heartbeat every 30 s: four missed beats means it is not running
+START_AT_ONCE = (
+    "`run_coordinator: {module: dagster.core.run_coordinator, class: DefaultRunCoordinator}` in dagster.yaml"
+)
+
+
+def queue_problem(instance: Any, home: Path, now: float | None = None) -> str:
+    """Why a run submitted to ``instance`` would never start, or "" when it will.
+
+    Dagster's default run coordinator queues runs for the daemon. With no daemon running a submitted run waits
+    forever, so a backfill refuses to launch instead of hanging.
+    """
+    import dagster as dg
+
+    if not isinstance(instance.run_coordinator, dg.QueuedRunCoordinator):
+        return ""
+    beat = instance.get_daemon_heartbeats().get(QUEUE_DAEMON)
+    age = (now if now is not None else time.time()) - beat.timestamp if beat else None
+    if age is not None and age <= HEARTBEAT_FRESH_S:
+        return ""
+    seen = "has never run" if age is None else f"last ran {age / 60:.0f} min ago"
+    return (
+        f"the Dagster instance at DAGSTER_HOME={home} queues runs for the Dagster daemon, and its daemon {seen}: "
+        f"start it (`make ui` starts one, or `dagster-daemon run -w workspace.yaml`), or let runs start at once "
+        f"with {START_AT_ONCE}"
+    )
 
 
 def child_env(environ: Mapping[str, str], home: InstanceHome, settings: Mapping[str, str]) -> dict[str, str]:

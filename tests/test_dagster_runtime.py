@@ -2,22 +2,12 @@
 
 from __future__ import annotations
 
-import json
 import os
-import signal
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 from pathlib import Path
 
 import dagster as dg
-import pytest
 
-from tests.dagster_helpers import real_landing
-
-ROOT = Path(__file__).resolve().parent.parent
+from tests.dagster_helpers import graphql, real_landing, webserver
 
 
 def _env(tmp_path: Path, landing: Path) -> dict[str, str]:
@@ -53,50 +43,14 @@ def test_multiprocess_executor_runs_steps_in_parallel_child_processes(tmp_path: 
     assert (tmp_path / "out" / "organisation_segmentation" / "fy=2025-26" / "quarter=Q1" / "part-0.parquet").exists()
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _graphql(port: int, query: str) -> dict:
-    request = urllib.request.Request(
-        f"http://127.0.0.1:{port}/graphql",
-        data=json.dumps({"query": query}).encode(),
-        headers={"Content-Type": "application/json"},
-    )
-    with urllib.request.urlopen(request, timeout=30) as response:
-        return json.loads(response.read())["data"]
-
-
 def test_webserver_serves_the_asset_graph_and_partition_status(tmp_path: Path) -> None:
     env = {**os.environ, **_env(tmp_path, real_landing(tmp_path))}
-    port = _free_port()
-    webserver = Path(sys.executable).with_name("dagster-webserver")
-    log = (tmp_path / "webserver.log").open("w")
-    proc = subprocess.Popen(
-        [str(webserver), "-h", "127.0.0.1", "-p", str(port), "-w", str(ROOT / "workspace.yaml")],
-        cwd=ROOT,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
-    try:
-        deadline = time.monotonic() + 150
-        while True:
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/server_info", timeout=5):
-                    break
-            except OSError:
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    pytest.fail(f"webserver did not start: {(tmp_path / 'webserver.log').read_text()[-2000:]}")
-                time.sleep(1)
-        nodes = _graphql(port, "{ assetNodes { assetKey { path } groupName } }")["assetNodes"]
+    with webserver(env, tmp_path / "webserver.log") as port:
+        nodes = graphql(port, "{ assetNodes { assetKey { path } groupName } }")["assetNodes"]
         keys = {"/".join(n["assetKey"]["path"]): n["groupName"] for n in nodes}
         assert keys["segmentation"] == "segmentation" and keys["published_snapshot"] == "publish"
         assert keys["ingest_nof_dashboard"] == "ingest"
-        status = _graphql(
+        status = graphql(
             port,
             '{ assetNodeOrError(assetKey: {path: ["segmentation"]}) { ... on AssetNode { partitionKeys '
             "partitionStats { numMaterialized numPartitions } } } }",
@@ -104,12 +58,3 @@ def test_webserver_serves_the_asset_graph_and_partition_status(tmp_path: Path) -
         assert status["partitionKeys"][0] == "2025-04"
         assert status["partitionStats"]["numPartitions"] == len(status["partitionKeys"])
         assert status["partitionStats"]["numMaterialized"] == 0
-    finally:
-        os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait(timeout=10)
-        log.close()
-    assert proc.poll() is not None

@@ -11,12 +11,8 @@ from __future__ import annotations
 import json
 import os
 import re
-import signal
-import socket
 import subprocess
 import sys
-import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -24,27 +20,10 @@ import polars as pl
 import pytest
 
 from npaf_pipeline.sample import generate
+from tests.dagster_helpers import graphql, webserver
 
 ROOT = Path(__file__).resolve().parent.parent
 LOCATION = {"repositoryName": "__repository__", "repositoryLocationName": "npaf_pipeline"}
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _graphql(port: int, query: str) -> dict:
-    request = urllib.request.Request(
-        f"http://127.0.0.1:{port}/graphql",
-        data=json.dumps({"query": query}).encode(),
-        headers={"Content-Type": "application/json"},
-    )
-    with urllib.request.urlopen(request, timeout=60) as response:
-        body = json.loads(response.read())
-    assert "errors" not in body, body["errors"]
-    return body["data"]
 
 
 @pytest.fixture(scope="module")
@@ -73,40 +52,12 @@ def ui(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict]:
         check=False,
     )
     assert backfill.returncode == 0, backfill.stdout[-3000:] + backfill.stderr[-3000:]
-    port = _free_port()
-    log = (tmp / "webserver.log").open("w")
-    webserver = Path(sys.executable).with_name("dagster-webserver")
-    proc = subprocess.Popen(
-        [str(webserver), "-h", "127.0.0.1", "-p", str(port), "-w", str(ROOT / "workspace.yaml")],
-        cwd=ROOT,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
-    try:
-        deadline = time.monotonic() + 300
-        while True:
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/server_info", timeout=5):
-                    break
-            except OSError:
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    pytest.fail(f"webserver did not start: {(tmp / 'webserver.log').read_text()[-2000:]}")
-                time.sleep(1)
+    with webserver(env, tmp / "webserver.log") as port:
         yield {"port": port, "out": tmp / "out", "summary": backfill.stdout}
-    finally:
-        os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait(timeout=10)
-        log.close()
 
 
 def _runs(port: int) -> list[dict]:
-    data = _graphql(
+    data = graphql(
         port,
         '{ runsOrError(filter: {pipelineName: "quarterly_pipeline"}) { ... on Runs { results { runId '
         "pipelineSnapshotId repositoryOrigin { repositoryName repositoryLocationName } "
@@ -122,7 +73,7 @@ def test_terminal_runs_belong_to_the_code_location(ui: dict) -> None:
     assert run["runId"] in ui["summary"]  # the summary names the run a person will look for
     assert run["repositoryOrigin"] == LOCATION
     params = ", ".join(f'{k}: "{v}"' for k, v in {"pipelineName": "quarterly_pipeline", **LOCATION}.items())
-    job = _graphql(
+    job = graphql(
         ui["port"],
         f"{{ pipelineOrError(params: {{{params}}}) {{ ... on Pipeline {{ pipelineSnapshotId runs {{ runId }} }} }} }}",
     )["pipelineOrError"]
@@ -138,7 +89,7 @@ def test_terminal_runs_belong_to_the_code_location(ui: dict) -> None:
 
 
 def _materialization(port: int, asset: str, key: str) -> dict[str, object]:
-    data = _graphql(
+    data = graphql(
         port,
         f'{{ assetNodeOrError(assetKey: {{path: ["{asset}"]}}) {{ ... on AssetNode {{ '
         f'assetMaterializations(partitions: ["{key}"]) {{ partition metadataEntries {{ label '
@@ -180,7 +131,7 @@ def test_each_partition_describes_its_own_quarter(ui: dict, key: str, label: str
 
 
 def test_a_check_that_compared_nothing_is_skipped_not_passed(ui: dict) -> None:
-    data = _graphql(
+    data = graphql(
         ui["port"],
         '{ assetNodeOrError(assetKey: {path: ["segmentation"]}) { ... on AssetNode { assetChecksOrError { '
         "... on AssetChecks { checks { name executionForLatestMaterialization { status } } } } } } }",
@@ -192,7 +143,7 @@ def test_a_check_that_compared_nothing_is_skipped_not_passed(ui: dict) -> None:
 
 
 def test_make_run_leaves_no_asset_never_materialized(ui: dict) -> None:
-    data = _graphql(
+    data = graphql(
         ui["port"],
         "{ assetNodes { assetKey { path } isPartitioned assetMaterializations(limit: 1) { runId } } }",
     )

@@ -278,3 +278,14 @@ def test_documented_queries_run_against_the_catalog(published: dict) -> None:
             assert rows or "'R0A'" in sql, sql
     finally:
         con.close()
+
+
+def test_the_report_says_where_the_publish_spent_its_time_and_the_files_never_do(published: dict) -> None:
+    seconds = published["report"]["seconds"]
+    stages = {"tables", "explanation_tables", "write", "catalog_and_commit", "acceptance data_docs"}
+    assert stages | {f"acceptance {t}" for t in TABLES} == set(seconds)
+    assert all(v >= 0 for v in seconds.values()) and seconds["explanation_tables"] > 0
+    # timings vary run to run: nothing written into the snapshot may carry them
+    for rel, data in visible_files(published["out"]).items():
+        if rel.endswith(".json"):
+            assert b'"seconds"' not in data and b"catalog_and_commit" not in data, rel

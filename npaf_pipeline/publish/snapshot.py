@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import time
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -99,6 +100,10 @@ def publish_quarters(
 ) -> dict[str, Any]:
     """Publish every table of every quarter in ``result`` as one new snapshot; return paths and row counts.
 
+    The report's ``seconds`` say where the publish spent its time (wall seconds per stage: building the tables,
+    the explanation tables, each table's acceptance suite, the Data Docs, writing, the catalog and commit). They
+    are never written into the snapshot, whose bytes depend on the data alone.
+
     ``inputs``: the raw files of the run (hashed into the manifest); by default the files the values name.
     ``checks``: check results (JSON-serialisable mappings; one with a ``quarter`` key goes to that quarter only).
     ``generated_at``: a run time for the manifests only (data files never hold one, so reruns are identical).
@@ -126,11 +131,16 @@ def publish_quarters(
         adopt_legacy(out, stable_names(list(models)), step)
         versions = {"code_version": __version__, "schema_version": SCHEMA_VERSION}
         declared: list[InputFile] | None = describe_inputs(inputs) if inputs is not None else None
-        frames = build_tables(result, orgs, values, rs, quarantine, declared, versions, system_evidence, history=out)
+        seconds: dict[str, float] = {}
+        started = time.perf_counter()
+        frames = build_tables(
+            result, orgs, values, rs, quarantine, declared, versions, system_evidence, history=out, seconds=seconds
+        )
         files = declared if declared is not None else inputs_from_values(frames["metric_values"])
         tables = {name: conform(frames[name], model) for name, model in models.items()}  # all valid before any write
+        seconds["tables"] = time.perf_counter() - started - seconds.get("explanation_tables", 0.0)
 
-        report: dict[str, Any] = {"out_dir": str(out), "quarters": {}}
+        report: dict[str, Any] = {"out_dir": str(out), "quarters": {}, "seconds": seconds}
         quarters = [parse_quarter(label) for label in quarters_present(result, values)]
         checks = list(checks or [])
         txn = Transaction(out, step)
@@ -143,6 +153,7 @@ def publish_quarters(
                 checks += _accept(txn.root, quarters, tables, rs, report)
                 report["data_docs"] = {q: _stable(out, txn.root, p) for q, p in report["data_docs"].items()}
                 step("accepted")
+            started = time.perf_counter()
             for quarter in quarters:
                 progress(f"writing {quarter.label}")
                 report["quarters"][quarter.label] = _stage_quarter(
@@ -152,12 +163,15 @@ def publish_quarters(
                     report["quarters"][quarter.label]["data_docs"] = report["data_docs"][quarter.label]
             write_text_atomic(txn.root / DATAPACKAGE_FILE, datapackage_text(models, txn.root))
             step("staged datapackage")
+            seconds["write"] = time.perf_counter() - started
             txn.seal(DERIVED)
             for quarter in quarters:
                 if before_commit is not None:
                     before_commit(quarter.label)
             progress("building the DuckDB catalog and making the new snapshot current")
+            started = time.perf_counter()
             final = txn.commit(keep, finish=lambda folder: build_catalog(folder, models))
+            seconds["catalog_and_commit"] = time.perf_counter() - started
             for quarter in quarters:
                 progress(f"published {quarter.label}")
         except BaseException as exc:
@@ -199,6 +213,7 @@ def _accept(
     result = validate_tables(part, rs, data_docs_dir(out), quarters=labels)
     result.raise_if_failed()
     report["data_docs"] = dict.fromkeys(labels, str(result.data_docs_index))
+    report["seconds"].update({f"acceptance {name}": s for name, s in result.seconds.items()})
     return [{"quarter": label, "name": "acceptance_suite", "passed": not result.failures_in(label)} for label in labels]
 
 

@@ -6,6 +6,7 @@ Engine frames carry the quarter as ``2025-26 Q1``; published tables carry it thr
 
 from __future__ import annotations
 
+import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path, PurePath
@@ -392,11 +393,13 @@ def build_tables(
     versions: Mapping[str, str] | None = None,
     system_evidence: pl.DataFrame | None = None,
     history: Path | None = None,
+    seconds: dict[str, float] | None = None,
 ) -> dict[str, pl.DataFrame]:
     """Every published table, all quarters, before validation and conforming to the models.
 
     ``system_evidence``: the ICB system tests' evidence (``SystemTestResult.evidence``), for rule sets with them.
     ``history``: a published snapshot to read the quarter before the run's first from (segment changes).
+    ``seconds``: given, receives the wall seconds spent building the explanation tables (``explanation_tables``).
     """
     from npaf_pipeline.explain.tables import explanation_tables
 
@@ -405,6 +408,10 @@ def build_tables(
     org_seg = organisation_segmentation(result, orgs, rs)
     values_table = metric_values(values, inputs or ())
     files = list(inputs) if inputs is not None else inputs_from_values(values_table)
+    started = time.perf_counter()
+    explanation = explanation_tables(result, org_seg, rs, history)
+    if seconds is not None:
+        seconds["explanation_tables"] = time.perf_counter() - started
     return {
         "organisation_segmentation": org_seg,
         "metric_scores": metric_scores(result, values, rs),
@@ -414,5 +421,5 @@ def build_tables(
         "quarantine_summary": quarantine_summary(quarantine, labels),
         "run_manifest": run_manifest(labels, files, values_table, rs, versions),
         "system_considerations": system_considerations(system_evidence),
-        **explanation_tables(result, org_seg, rs, history),
+        **explanation,
     }

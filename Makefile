@@ -36,9 +36,11 @@ browser:
 lint: $(STAMP)
 	$(BIN)/ruff check .
 
+# the suite in parallel worker processes, one test file per worker at a time (module fixtures built once)
+PYTEST_WORKERS ?= auto
 test: $(STAMP) browser
 	$(BIN)/ruff check .
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) --maxprocesses 4 --dist loadfile
 
 REAL_DATA ?= ../shared/real-data
 reconcile: $(STAMP)

@@ -125,7 +125,9 @@ class Results:
         with_ranges, without = self.time(f"engine_ranges {key}"), self.time(f"engine {key}")
         if with_ranges is not None and without is not None:
             return with_ranges - without, False
-        info = self.extra["engine_inputs"][key]
+        info = self.extra["engine_inputs"].get(key)
+        if info is None:  # the engine workload did not run (``--only``)
+            return None
         measured = [
             (k, i)
             for k, i in self.extra["engine_inputs"].items()

@@ -36,6 +36,14 @@ WHOLE_NUMBER = rf"^-?(?:{GROUPED}|\d+)$"
 NUMBER = rf"^-?(?:{GROUPED}(?:\.\d+)?|\d+(?:\.\d+)?(?:[eE][-+]?\d+)?)$"
 """A number as a workbook or CSV cell holds it, validated as text so a quarantine record shows what was there:
 digits with an optional decimal part and exponent, or a thousands-grouped number (without an exponent)."""
+PATTERN_WORDS = {
+    NUMBER: "a number (digits with an optional decimal part and exponent, or thousands grouped by commas)",
+    WHOLE_NUMBER: "a whole number (digits, optionally grouped by thousands commas)",
+    ODS_CODE: "an ODS code (3 to 6 capital letters or digits)",
+    QUARTER_LABEL: "a quarter such as 2025-26 Q1",
+    METRIC_ID: "a metric id such as OF0013",
+}
+"""The shared patterns in words, for reasons a person reads; the rule's own name stays in the ``check`` column."""
 NOT_GIVEN = ("", "-", "\u2013", "\u2014")
 """Cells (trimmed) that hold nothing: blank, or a dash (hyphen, en or em dash) for 'none' or 'not submitted'."""
 SUPPRESSION_MARKERS = (

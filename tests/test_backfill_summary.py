@@ -80,9 +80,13 @@ def test_a_failed_step_names_the_file_and_reason_and_bad_rows_their_raw_columns(
     out = proc.stdout
     assert proc.returncode == 1, out[-3000:] + proc.stderr[-3000:]
     assert re.search(r"^2025-26 Q1\s+FAILED", out, re.M)
-    assert f"ingest_ae_monthly: {empty}: the file is empty" in out
+    # the landing zone is below the folder the command ran in: its paths are shown relative to it
+    assert "ingest_ae_monthly: landing/ae_monthly/Monthly-AE-May-2025.csv: the file is empty" in out
+    assert str(tmp_path) not in out.split("Problems:")[1]
     line = next(line for line in out.splitlines() if rtt.name in line and "row 6" in line)
     assert f"column {rows[0][column]}" in line and "'twelve'" in line  # the source's own column name
+    assert f"column {rows[0][column]}: is not a number (" in line  # the rule in words, not its pattern
+    assert re.search(r"outputs in out$", out, re.M)
     assert "check pandera_contract on ingest_rtt_full failed" in out
     _no_stack_trace(proc)
     assert "2025-26 Q1" in proc.stderr.splitlines()[-1]  # the closing line names the failed quarter

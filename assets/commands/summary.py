@@ -8,6 +8,7 @@ each failure with its file and reason, in the source's own column names. Stack t
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Iterable, Sequence
 from pathlib import Path
@@ -72,7 +73,7 @@ def row_lines(rows: Sequence[dict[str, Any]], limit: int = ROWS_SHOWN) -> list[s
             where.append(f"column {row['column']}")
         reason = str(row.get("reason") or row.get("check") or "")
         column = str(row.get("column") or "")
-        if column and reason.startswith(f"{column} fails "):  # the column is named already
+        if column and reason.startswith(f"{column} "):  # the column is named already
             reason = reason[len(column) + 1 :]
         value = row.get("value")
         shown = f" (value {value!r})" if value not in (None, "None") and str(value) not in str(reason) else ""
@@ -246,13 +247,14 @@ def print_summary(
             if line:
                 say(f"    {line}")
     problems = problem_lines(states, debug)
+    here = f"{Path.cwd()}{os.sep}"  # paths under the current folder are shown relative to it, as typed
     if problems:
         say()
         say("Problems:")
         for line in problems:
-            say(f"  {line}")
+            say(f"  {line.replace(here, '')}")
     say()
-    say(f"{len(plan.quarters)} quarter(s) in {elapsed:.1f} s; outputs in {plan.output}")
+    say(f"{len(plan.quarters)} quarter(s) in {elapsed:.1f} s; outputs in {str(plan.output).removeprefix(here)}")
     return failed
 
 

@@ -26,6 +26,7 @@ from schemas.canonical import (
     empty_metric_values,
     empty_quarantine,
 )
+from schemas.common import PATTERN_WORDS
 
 
 class SourceFileError(ValueError):
@@ -215,10 +216,16 @@ def failing(screen: pl.DataFrame) -> pl.Series:
     return ~functools.reduce(operator.and_, screen.iter_columns())
 
 
+_IN_WORDS = {f"str_matches('{pattern}')": f"is not {words}" for pattern, words in PATTERN_WORDS.items()}
+
+
 def _reason() -> pl.Expr:
-    """``<column> fails <check>``; ``row fails <check>`` for a rule over the whole row."""
+    """``<column> fails <check>``; ``row fails <check>`` for a rule over the whole row; a shared pattern in words
+    (``<column> is not a number (...)``) rather than as its regular expression."""
     named = pl.coalesce(pl.col("column"), pl.lit("row"))
-    return pl.concat_str([named, pl.lit(" fails "), pl.col("check")]).alias("reason")
+    check = pl.col("check")
+    said = pl.when(check.is_in(list(_IN_WORDS))).then(check.replace(_IN_WORDS)).otherwise(pl.lit("fails ") + check)
+    return pl.concat_str([named, pl.lit(" "), said]).alias("reason")
 
 
 def relabel(quarantine: pl.DataFrame, column: pl.Expr) -> pl.DataFrame:

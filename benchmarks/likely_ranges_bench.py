@@ -30,7 +30,7 @@ def workload(factor: int, seed: int = 1) -> tuple[pl.DataFrame, pl.DataFrame]:
     rows, codes, types = [], [], []
     for org_type, count in TYPES.items():
         for k in range(count * factor):
-            code = f"{org_type[0].upper()}{k:06d}"
+            code = f"{org_type[:3].upper()}{k:06d}"  # ACU, MHC, AMB: distinct codes across types
             n = int(rng.integers(5, 22))
             level = rng.uniform(1.6, 3.2)
             scores = np.clip(rng.normal(level, 0.9, n), 1.0, 4.0)

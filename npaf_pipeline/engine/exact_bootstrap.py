@@ -259,27 +259,46 @@ def _rounded_mean_cdfs(ints: list[np.ndarray], n: np.ndarray, grid: int, s: int)
             base = np.bincount(flat, weights=weight, minlength=chunk.size * int(size)).reshape(chunk.size, -1)
             spectrum = _power(sfft.rfft(base, axis=1, workers=_WORKERS), n[chunk])
             pmf = sfft.irfft(spectrum, n=int(size), axis=1, workers=_WORKERS)
-            for r, k in enumerate(chunk):
-                nk, lok = int(n[k]), int(lo[k])
-                total_lo, total_hi = nk * lok, nk * (lok + int(span[k]))
-                v_lo = (2 * s * total_lo + nk * g) // (2 * nk * g)
-                v_hi = (2 * s * total_hi + nk * g) // (2 * nk * g)
-                v = np.arange(v_lo, v_hi + 1, dtype=np.int64)
-                # largest sum (grid units) whose mean rounds to <= v, relative to the smallest possible sum
-                limit = -(-((2 * v + 1) * nk * g) // (2 * s)) - 1 - total_lo
-                limit = np.minimum(limit, int(support[k]) - 1)
-                # the sums between consecutive limits, added up: the distribution function at every limit
-                # without a running sum over the whole support
-                row = pmf[r, : int(support[k])]
-                ends = np.clip(limit, -1, None) + 1
-                starts = np.r_[0, ends[:-1]]
-                blocks = np.add.reduceat(row, np.minimum(starts, row.size - 1))
-                blocks = np.where(ends > starts, blocks, 0.0)
-                c = np.cumsum(blocks)
-                # transform noise (about 1e-16) must not make the distribution function fall or leave [0, 1]
-                c = np.clip(np.maximum.accumulate(c / row.sum()), 0.0, 1.0)
-                out[k] = (int(v_lo), c)
+            for r, (origin, c) in enumerate(_read_thresholds(pmf, n[chunk], lo[chunk], span[chunk], g, s)):
+                out[chunk[r]] = (origin, c)
     return out  # type: ignore[return-value]
+
+
+def _read_thresholds(pmf: np.ndarray, n: np.ndarray, lo: np.ndarray, span: np.ndarray, g: int, s: int) -> list[Cdf]:
+    """Distribution function of each row's rounded mean from the distribution of its sum (rows of ``pmf``,
+    sums relative to the smallest possible one), for all rows at once.
+
+    The sums between consecutive rounding thresholds are added up block by block (one ``reduceat`` over the
+    chunk), so no running sum over the whole support is formed.
+    """
+    rows, size = pmf.shape
+    support = n * span + 1
+    total_lo, total_hi = n * lo, n * (lo + span)
+    v_lo = (2 * s * total_lo + n * g) // (2 * n * g)
+    v_hi = (2 * s * total_hi + n * g) // (2 * n * g)
+    count = v_hi - v_lo + 1
+    first = np.concatenate(([0], np.cumsum(count)[:-1]))
+    row = np.repeat(np.arange(rows), count)
+    col = np.arange(int(count.sum())) - first[row]
+    v = v_lo[row] + col
+    # largest sum (grid units) whose mean rounds to <= v, relative to the smallest possible sum
+    limit = -(-((2 * v + 1) * n[row] * g) // (2 * s)) - 1 - total_lo[row]
+    ends = np.minimum(np.clip(limit, -1, None), support[row] - 1) + 1  # the last end of a row is its support
+    starts = np.where(col == 0, 0, np.concatenate(([0], ends[:-1])))
+    # block sums [start, end) of every row, each row closed at its support (the sum after it is dropped)
+    flat = np.concatenate((pmf.ravel(), [0.0]))
+    idx = np.insert(row * size + starts, first + count, np.arange(rows) * size + support)
+    sums = np.add.reduceat(flat, idx)
+    keep = np.ones(idx.size, dtype=bool)
+    keep[first + count + np.arange(rows)] = False
+    blocks = np.where(ends > starts, sums[keep], 0.0)
+    table = np.zeros((rows, int(count.max())))
+    table[row, col] = blocks
+    cum = np.cumsum(table, axis=1)
+    cum /= cum[np.arange(rows), count - 1][:, None]
+    # transform noise (about 1e-16) must not make the distribution function fall or leave [0, 1]
+    cum = np.clip(np.maximum.accumulate(cum, axis=1), 0.0, 1.0)
+    return [(int(v_lo[r]), cum[r, : count[r]]) for r in range(rows)]
 
 
 def _power(spectrum: np.ndarray, n: np.ndarray) -> np.ndarray:

@@ -5,14 +5,22 @@ whose sum is the n-fold convolution of the empirical distribution of its items. 
 (1/G of a point) that convolution is computed exactly enough by FFT, and the distribution of the mean
 rounded at the rule set's precision follows from the distribution of the sum at the rounding thresholds.
 Item scores that are not on the grid are bracketed: once rounded down and once up, every item moves the
-sum the same way, so the true probability of "rounded mean <= v" lies between the two grids' values. A
-bound is taken only when both grids give the same percentile, which makes it the ideal bootstrap's bound
-whatever the scores' further digits; otherwise the grid is refined tenfold, up to the rule set's
-``bootstrap.exact_grid_decimals`` (the last grid then rounds each score to nearest, and the bound is marked
-uncertified: only a score within half a grid step of where it would change the bound can make it differ).
-Scores held at the published precision (most metrics enter averages at 2 dp) sit on every grid exactly, so
-only the unrounded scores ever need a finer grid, and the finer grids are computed for those organisations
-only.
+sum the same way, so the true probability of "rounded mean <= v" lies between the two grids' values. Every
+grid computed for an organisation tightens the same two bounds (the least of its floor grids' distribution
+functions above, the greatest of its ceiling grids' below). A bound is taken only when both give the same
+percentile, which makes it the ideal bootstrap's bound whatever the scores' further digits; otherwise the
+grid is refined, in steps of about three (1, 3, 10, 30, 100 times the 2 dp grid: the bracket narrows in
+proportion to the grid, so each step leaves about a third open for three times the transform length, and
+the work per step stays level), up to the rule set's ``bootstrap.exact_grid_decimals`` (the last grid then
+rounds each score to nearest, and the bound is marked uncertified: only a score within half a grid step of
+where it would change the bound can make it differ). The first two steps compute both sides; from the
+third, one side first, the one the midpoint of the bounds says settles the open percentile (the floor grid
+shows a level not reached, the ceiling grid a level reached), and the other side of the same grid only for
+what it leaves open. Scores held at the published precision (most metrics enter averages at 2 dp) sit on
+every grid exactly, so only the unrounded scores ever need a finer grid, and the finer grids are computed
+for those organisations only. The rank mixture uses the midpoint of the floor and ceiling grid of the
+finest step computed on both sides (2 dp, or 1/300 of a point for an organisation the 2 dp bracket left
+open): an approximation of the distribution, not a bound.
 
 Rank range. Replicates resample organisations independently, so an organisation's key (segment, rounded
 average) is a function of its own rounded mean only, and its rank is 1 + the number of others whose key is
@@ -146,8 +154,7 @@ def _refinements(extra: int) -> list[int]:
     """Grid refinements (the grid is ``10**precision * r`` points a unit): 1, 3, 10, 30, ... up to 10**extra.
 
     Each step leaves open about a third of what the step before left open (the bracket narrows in proportion
-    to the grid), for about three times the transform length, so the work per step stays level; tenfold
-    steps would cost about 1.6 times as much overall.
+    to the grid), for about three times the transform length, so the work per step stays level.
     """
     out, r = [1], 1
     while r < 10**extra:

@@ -33,11 +33,15 @@ LIMITS = {
     "then saving results and rendering pages), so it dominates a short run and not a long one; the explanation "
     "tables and the scorecard site add steps of their own. Next: fewer, wider expectations (one per table "
     "where GX allows several columns at once), or validating the explanation tables with pandera only.",
-    2: "The exact (ideal) bootstrap (`engine/exact_bootstrap.py`): FFT convolutions of each organisation's items "
-    "on an integer grid, refined to 10^-4 where a trust's scores are unrounded and the 2 dp bracket leaves a "
-    "bound open; rank ranges exact up to 400 organisations a type, a normal approximation above. Its cost is "
-    "linear in organisation-quarters but about six times the 1,000-replicate cost per organisation-quarter. "
-    "Next: settle an open bound by counting the unrounded draws instead of refining the grid.",
+    2: "The exact (ideal) bootstrap (`engine/exact_bootstrap.py`): FFT convolutions of each organisation's items on "
+    "an integer grid; where a trust's unrounded scores leave a bound open at 2 dp the grid is refined in steps of"
+    " about three (1/300 of a point down to 10^-4), one side of the bracket first from the third step; rank "
+    "ranges exact up to 400 organisations a type, a refined normal approximation above. Linear in organisation-"
+    "quarters; 1.2 to 1.8 times the 1,000-replicate cost per organisation-quarter at 20,500 trusts (wall-clock "
+    "and CPU time, `python -m benchmarks.likely_ranges_bench`), about six times before the stepped refinement. "
+    "Most of the remaining time is the grids finer than 2 dp for the half of the trusts the 2 dp bracket leaves "
+    "open. Next: evaluate the finer grids' distribution functions at the thresholds in doubt only (the forward "
+    "transform and a dot product per threshold instead of the inverse transform).",
     3: "The result, held whole. Batches of quarters (`engine.pipeline.BATCH_ROWS`, about 250,000 value rows) "
     "bound the scoring intermediates, so the peak is the inputs plus the frames `run` returns (see *Engine "
     "memory*). Their text columns (quarter, org_code, org_type, metric_id, score_id, unit, method, population) "

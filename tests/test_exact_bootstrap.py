@@ -169,3 +169,65 @@ def test_refined_normal_rank_bounds_stay_within_one_place_of_the_exact_ones() ->
     differences = np.abs(np.r_[exact_low - approx_low, exact_high - approx_high])
     assert differences.max() <= 1
     assert (differences == 0).mean() >= 0.9
+
+
+def _enumerated_bounds(scores: list[float]) -> tuple[int, int]:
+    """Percentile bounds of the rounded mean over all n**n resamples, in integer arithmetic on the decimals
+    the scores stand for (every test score here has at most 9 decimals)."""
+    n = len(scores)
+    unit = 10**9
+    exact = [Fraction(repr(float(s))) * unit for s in scores]
+    assert all(e.denominator == 1 for e in exact), scores
+    ints = np.array([int(e) for e in exact], dtype=np.int64)
+    draws = np.indices((n,) * n).reshape(n, -1)
+    sums = ints[draws].sum(axis=0)
+    cents = (2 * 100 * sums + n * unit) // (2 * n * unit)  # mean rounded half up at 2 dp
+    values, counts = np.unique(cents, return_counts=True)
+    cum = np.cumsum(counts)
+    total = n**n
+    low = values[np.argmax(cum * 1000 >= 25 * total)]
+    high = values[np.argmax(cum * 1000 >= 975 * total)]
+    return int(low), int(high)
+
+
+def _near_threshold_sets(seed: int, count: int) -> list[list[float]]:
+    """2 dp scores, one or two of them moved a small fraction of a cent off the lattice: resampled sums that
+    hold them sit that fraction from a rounding threshold, so the 2 dp bracket leaves bounds open and only
+    finer grids settle them."""
+    rng = np.random.default_rng(seed)
+    out = []
+    for _ in range(count):
+        n = int(rng.integers(3, 7))
+        scores = [float(c) / 100 for c in rng.integers(150, 350, n)]
+        for k in range(int(rng.integers(1, 3))):
+            offset = float(rng.choice([1.0, -1.0])) * 10.0 ** -float(rng.uniform(2.3, 4.7))
+            scores[k] = round(scores[k] + offset, 9)
+        out.append(scores)
+    return out
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_bounds_settled_at_every_refinement_step_equal_the_enumeration(seed: int, rs) -> None:
+    """Scores built to sit a small fraction of a grid step off rounding thresholds: the brackets settle them
+    at every step of the refinement (1, 3, 10, 30, 100 x the 2 dp grid), one side first past the second
+    step; every settled bound is the enumeration's, and a finer finest grid settles them all."""
+    sets = _near_threshold_sets(seed, 70)
+    expected = [_enumerated_bounds(s) for s in sets]
+    shipped = exact_bootstrap.mean_distributions(
+        [np.array(s) for s in sets], 2, LEVELS, rs.bootstrap.exact_grid_decimals
+    )
+    assert {100, 300, 1000, 3000} <= set(shipped.grid[shipped.certified].tolist())
+    for k, scores in enumerate(sets):
+        if shipped.certified[k]:
+            assert (shipped.low[k], shipped.high[k]) == expected[k], scores
+    fine = exact_bootstrap.mean_distributions([np.array(s) for s in sets], 2, LEVELS, 8)
+    assert fine.certified.all()
+    assert [(int(a), int(b)) for a, b in zip(fine.low, fine.high, strict=True)] == expected
+
+
+def test_enumeration_in_integers_agrees_with_the_fraction_enumeration() -> None:
+    """The fast enumeration above against the plain one (Fractions, resample by resample)."""
+    two_dp = [[round(float(v), 2) for v in s] for s in _item_sets(9, 12)]
+    for scores in _near_threshold_sets(9, 12) + two_dp:
+        if len(scores) <= 5:
+            assert _enumerated_bounds(scores) == _brute_average(scores), scores

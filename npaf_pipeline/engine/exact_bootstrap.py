@@ -5,14 +5,22 @@ whose sum is the n-fold convolution of the empirical distribution of its items. 
 (1/G of a point) that convolution is computed exactly enough by FFT, and the distribution of the mean
 rounded at the rule set's precision follows from the distribution of the sum at the rounding thresholds.
 Item scores that are not on the grid are bracketed: once rounded down and once up, every item moves the
-sum the same way, so the true probability of "rounded mean <= v" lies between the two grids' values. A
-bound is taken only when both grids give the same percentile, which makes it the ideal bootstrap's bound
-whatever the scores' further digits; otherwise the grid is refined tenfold, up to the rule set's
-``bootstrap.exact_grid_decimals`` (the last grid then rounds each score to nearest, and the bound is marked
-uncertified: only a score within half a grid step of where it would change the bound can make it differ).
-Scores held at the published precision (most metrics enter averages at 2 dp) sit on every grid exactly, so
-only the unrounded scores ever need a finer grid, and the finer grids are computed for those organisations
-only.
+sum the same way, so the true probability of "rounded mean <= v" lies between the two grids' values. Every
+grid computed for an organisation tightens the same two bounds (the least of its floor grids' distribution
+functions above, the greatest of its ceiling grids' below). A bound is taken only when both give the same
+percentile, which makes it the ideal bootstrap's bound whatever the scores' further digits; otherwise the
+grid is refined, in steps of about three (1, 3, 10, 30, 100 times the 2 dp grid: the bracket narrows in
+proportion to the grid, so each step leaves about a third open for three times the transform length, and
+the work per step stays level), up to the rule set's ``bootstrap.exact_grid_decimals`` (the last grid then
+rounds each score to nearest, and the bound is marked uncertified: only a score within half a grid step of
+where it would change the bound can make it differ). The first two steps compute both sides; from the
+third, one side first, the one the midpoint of the bounds says settles the open percentile (the floor grid
+shows a level not reached, the ceiling grid a level reached), and the other side of the same grid only for
+what it leaves open. Scores held at the published precision (most metrics enter averages at 2 dp) sit on
+every grid exactly, so only the unrounded scores ever need a finer grid, and the finer grids are computed
+for those organisations only. The rank mixture uses the midpoint of the floor and ceiling grid of the
+finest step computed on both sides (2 dp, or 1/300 of a point for an organisation the 2 dp bracket left
+open): an approximation of the distribution, not a bound.
 
 Rank range. Replicates resample organisations independently, so an organisation's key (segment, rounded
 average) is a function of its own rounded mean only, and its rank is 1 + the number of others whose key is
@@ -44,6 +52,11 @@ _MAX_FFT_CELLS = 8_000_000
 """FFT work held in memory at once (organisations x transform length)."""
 _WORKERS = 1
 """FFT threads: one, so a run's cost does not depend on what else the machine is doing."""
+_TWO_SIDED_STEPS = 2
+"""Refinement steps computed on both sides of the bracket for every open organisation (then one side first)."""
+_Z_FAR = 10.0
+"""Standard deviations beyond which the refined normal approximation is taken as 0 or 1 (its error there is
+below 1e-19)."""
 _NEGLIGIBLE = 1e-13
 """Probability below which an (organisation, rounded mean) pair is left out of the rank mixture."""
 
@@ -54,16 +67,20 @@ class MeanDistributions:
 
     ``pmf[i, c]`` is the probability that organisation i's rounded mean is ``(origin + c) / 10**precision``.
     ``low``/``high`` are the percentile bounds in rounded units (-1 for an organisation without items);
-    ``decimals`` the grid at which each organisation's bounds were taken; ``certified`` whether the two
-    bracketing grids agreed there (False only when refinement stopped at the finest grid).
+    ``grid`` the grid (points per unit of score) at which each organisation's bounds were settled;
+    ``certified`` whether the bracketing grids agreed (False only when refinement stopped at the finest grid).
     """
 
     origin: int
     pmf: np.ndarray
     low: np.ndarray
     high: np.ndarray
-    decimals: np.ndarray
+    grid: np.ndarray
     certified: np.ndarray
+
+
+Cdf = tuple[int, np.ndarray]
+"""(origin, cumulative probabilities): P(rounded mean <= origin + c) at index c, in rounded units."""
 
 
 def mean_distributions(
@@ -71,62 +88,148 @@ def mean_distributions(
 ) -> MeanDistributions:
     """Exact bootstrap distributions of the rounded mean of each organisation's item ``scores``.
 
-    Grids run from ``precision`` decimals to ``max_decimals`` (the rule set's ``exact_grid_decimals``).
+    Grids run from ``precision`` decimals to ``max_decimals`` (the rule set's ``exact_grid_decimals``) in the
+    steps of :func:`_refinements`.
     """
     t = len(scores)
     n = np.array([len(s) for s in scores], dtype=np.int64)
-    low = np.full(t, -1, dtype=np.int64)
-    high = np.full(t, -1, dtype=np.int64)
-    decimals = np.full(t, -1, dtype=np.int64)
-    certified = np.ones(t, dtype=bool)
-    cdfs: dict[int, tuple[int, np.ndarray]] = {}
+    out = _Settled(t, levels)
+    s = 10**precision
+    steps = _refinements(max(0, max_decimals - precision))
     pending = [i for i in range(t) if n[i] > 0]
-    d = precision
-    for extra in range(max(0, max_decimals - precision) + 1):
+    for step, r in enumerate(steps):
         if not pending:
             break
-        d = precision + extra
-        floors, ceils = _snap(scores, pending, d, "floor"), _snap(scores, pending, d, "ceil")
-        below = _rounded_mean_cdfs(floors, n[pending], d, precision)
-        # organisations whose scores all sit on this grid have one distribution, not two
-        apart = [k for k in range(len(pending)) if not np.array_equal(floors[k], ceils[k])]
-        above = list(below)
-        for k, cdf in zip(
-            apart, _rounded_mean_cdfs([ceils[k] for k in apart], n[pending][apart], d, precision), strict=True
-        ):
-            above[k] = cdf
-        still = []
+        grid = s * r
+        if step < _TWO_SIDED_STEPS:
+            # both sides of the bracket for every open organisation: their midpoint is the distribution the
+            # rank mixture uses, so it is taken from a grid that does not depend on which side settles a bound
+            below, above = _both_sides(scores, pending, n, grid, s)
+            for i, fl, ce in zip(pending, below, above, strict=True):
+                if i in out.upper:
+                    out.tighten(i, fl, "floor")
+                    out.tighten(i, ce, "ceil")
+                else:
+                    out.upper[i], out.lower[i] = fl, ce
+                out.pair[i] = (fl, ce)
+            pending = out.settle(pending, grid)
+            continue
+        # each organisation's open percentiles are settled by one side of the bracket: the floor grid if the
+        # midpoint of its bounds says the level is not reached there, the ceiling grid otherwise. That side
+        # first; the other side of the same grid only for what it leaves open.
+        first = {i: out.side(i) for i in pending}
+        for attempt in (0, 1):
+            for how in ("floor", "ceil"):
+                rows = [i for i in pending if (first[i] == how) == (attempt == 0)]
+                if rows:
+                    got = _rounded_mean_cdfs(_snap(scores, rows, grid, how), n[rows], grid, s)
+                    for i, cdf in zip(rows, got, strict=True):
+                        out.tighten(i, cdf, how)
+            pending = out.settle(pending, grid)
+            if not pending:
+                break
+    if pending:  # bounds still apart at the finest grid: round every score to its nearest grid point
+        grid = s * steps[-1]
+        nearest = _rounded_mean_cdfs(_snap(scores, pending, grid, "nearest"), n[pending], grid, s)
         for k, i in enumerate(pending):
-            (origin_a, a), (origin_b, b) = below[k], above[k]
-            pa, pb = _percentiles(origin_a, a, levels), _percentiles(origin_b, b, levels)
-            if pa == pb:
-                low[i], high[i] = pa
-                decimals[i] = d
-                # the rank mixture uses the midpoint of the brackets (identical when every score is on the grid)
-                cdfs[i] = _midpoint(origin_a, a, origin_b, b)
+            out.low[i], out.high[i] = _percentiles(*nearest[k], levels)
+            out.grid[i] = grid
+            out.certified[i] = False
+            out.cdfs[i] = nearest[k]
+    return out.distributions()
+
+
+def _both_sides(
+    scores: list[np.ndarray], rows: list[int], n: np.ndarray, grid: int, s: int
+) -> tuple[list[Cdf], list[Cdf]]:
+    """Distribution functions of the floor grid and of the ceiling grid (one transform where they coincide)."""
+    floors, ceils = _snap(scores, rows, grid, "floor"), _snap(scores, rows, grid, "ceil")
+    below = _rounded_mean_cdfs(floors, n[rows], grid, s)
+    # organisations whose scores all sit on this grid have one distribution, not two
+    apart = [k for k in range(len(rows)) if not np.array_equal(floors[k], ceils[k])]
+    above = list(below)
+    for k, cdf in zip(apart, _rounded_mean_cdfs([ceils[k] for k in apart], n[rows][apart], grid, s), strict=True):
+        above[k] = cdf
+    return below, above
+
+
+def _refinements(extra: int) -> list[int]:
+    """Grid refinements (the grid is ``10**precision * r`` points a unit): 1, 3, 10, 30, ... up to 10**extra.
+
+    Each step leaves open about a third of what the step before left open (the bracket narrows in proportion
+    to the grid), for about three times the transform length, so the work per step stays level.
+    """
+    out, r = [1], 1
+    while r < 10**extra:
+        out += [3 * r, 10 * r]
+        r *= 10
+    return out
+
+
+class _Settled:
+    """Per organisation: the bounds of its rounded mean's distribution function while open, the result once
+    settled."""
+
+    def __init__(self, t: int, levels: tuple[float, float]) -> None:
+        self.levels = levels
+        self.low = np.full(t, -1, dtype=np.int64)
+        self.high = np.full(t, -1, dtype=np.int64)
+        self.grid = np.full(t, -1, dtype=np.int64)
+        self.certified = np.ones(t, dtype=bool)
+        self.cdfs: dict[int, Cdf] = {}
+        self.upper: dict[int, Cdf] = {}  # from floor grids: the distribution function is at most this
+        self.lower: dict[int, Cdf] = {}  # from ceiling grids: at least this
+        self.pair: dict[int, tuple[Cdf, Cdf]] = {}  # floor and ceiling grid of the finest grid with both
+
+    def tighten(self, i: int, cdf: Cdf, how: str) -> None:
+        if how == "floor":
+            self.upper[i] = _combine(self.upper[i], cdf, np.minimum)
+        else:
+            self.lower[i] = _combine(self.lower[i], cdf, np.maximum)
+
+    def settle(self, pending: list[int], grid: int) -> list[int]:
+        """Take the bounds of every organisation whose upper and lower distribution functions give the same
+        percentiles (then the ideal bootstrap's, which lies between them); return the others."""
+        still = []
+        for i in pending:
+            up, lo = self.upper[i], self.lower[i]
+            p = _percentiles(*up, self.levels)
+            if p == _percentiles(*lo, self.levels):
+                self.low[i], self.high[i] = p
+                self.grid[i] = grid
+                # the rank mixture uses the midpoint of the floor and ceiling grids of the finest grid that has
+                # both (one distribution when every score is on that grid)
+                self.cdfs[i] = _midpoint(*self.pair.pop(i))
+                del self.upper[i], self.lower[i]
             else:
                 still.append(i)
-        pending = still
-    if pending:  # brackets still apart at the finest grid: round every score to its nearest grid point
-        nearest = _rounded_mean_cdfs(_snap(scores, pending, d, "nearest"), n[pending], d, precision)
-        for k, i in enumerate(pending):
-            low[i], high[i] = _percentiles(*nearest[k], levels)
-            decimals[i] = d
-            certified[i] = False
-            cdfs[i] = nearest[k]
-    if not cdfs:
-        return MeanDistributions(0, np.zeros((t, 1)), low, high, decimals, certified)
-    origin = min(o for o, _ in cdfs.values())
-    width = max(o + c.size for o, c in cdfs.values()) - origin
-    pmf = np.zeros((t, width))
-    for i, (o, c) in cdfs.items():
-        pmf[i, o - origin : o - origin + c.size] = np.diff(c, prepend=0.0)
-    return MeanDistributions(origin, np.clip(pmf, 0.0, None), low, high, decimals, certified)
+        return still
+
+    def side(self, i: int) -> str:
+        """The grid side likely to settle organisation i's first open percentile."""
+        up, lo = _widen_pair(self.upper[i], self.lower[i])
+        u, w = up[1], lo[1]
+        for q in self.levels:
+            at = int(np.argmax(u >= q - _TOL))
+            if w[at] < q - _TOL:  # open at ``at``: reached there by the upper bound, not by the lower
+                return "ceil" if (u[at] + w[at]) / 2 >= q - _TOL else "floor"
+        return "floor"
+
+    def distributions(self) -> MeanDistributions:
+        t = self.low.size
+        if not self.cdfs:
+            return MeanDistributions(0, np.zeros((t, 1)), self.low, self.high, self.grid, self.certified)
+        origin = min(o for o, _ in self.cdfs.values())
+        width = max(o + c.size for o, c in self.cdfs.values()) - origin
+        pmf = np.zeros((t, width))
+        for i, (o, c) in self.cdfs.items():
+            pmf[i, o - origin : o - origin + c.size] = np.diff(c, prepend=0.0)
+        return MeanDistributions(origin, np.clip(pmf, 0.0, None), self.low, self.high, self.grid, self.certified)
 
 
-def _snap(scores: list[np.ndarray], rows: list[int], decimals: int, how: str) -> list[np.ndarray]:
-    """Scores as integers on the 10**-decimals grid: rounded down, up or to nearest off the grid."""
-    g = 10.0**decimals
+def _snap(scores: list[np.ndarray], rows: list[int], grid: int, how: str) -> list[np.ndarray]:
+    """Scores as integers on a grid of ``grid`` points a unit: rounded down, up or to nearest off the grid."""
+    g = float(grid)
     out = []
     for i in rows:
         scaled = np.asarray(scores[i], dtype=np.float64) * g
@@ -142,23 +245,20 @@ def _snap(scores: list[np.ndarray], rows: list[int], decimals: int, how: str) ->
     return out
 
 
-def _rounded_mean_cdfs(
-    ints: list[np.ndarray], n: np.ndarray, decimals: int, precision: int
-) -> list[tuple[int, np.ndarray]]:
+def _rounded_mean_cdfs(ints: list[np.ndarray], n: np.ndarray, grid: int, s: int) -> list[Cdf]:
     """(origin, cumulative probabilities) of each rounded resampled mean, origin in rounded units.
 
-    The sum of n draws (integers on the grid) has the n-fold convolution of the empirical distribution,
-    computed as the n-th power of its discrete Fourier transform. A mean rounds half up to v (in rounded
-    units) when ``S < (2v + 1) n G / (2 s)`` (S the sum, G the grid, s the rounded scale), so the
-    distribution of v is the sum's cumulative distribution read at those thresholds.
+    The sum of n draws (integers on a grid of G points a unit) has the n-fold convolution of the empirical
+    distribution, computed as the n-th power of its discrete Fourier transform. A mean rounds half up to v
+    (in rounded units of 1/s) when ``S < (2v + 1) n G / (2 s)`` (S the sum), so the distribution of v is the
+    sum's cumulative distribution read at those thresholds.
     """
-    g = 10**decimals
-    s = 10**precision
+    g = grid
     lo = np.array([int(a.min()) for a in ints], dtype=np.int64)
     span = np.array([int(a.max()) for a in ints], dtype=np.int64) - lo
     support = n * span + 1
     length = np.array([_fft_length(int(m)) for m in support], dtype=np.int64)
-    out: list[tuple[int, np.ndarray] | None] = [None] * len(ints)
+    out: list[Cdf | None] = [None] * len(ints)
     for size in np.unique(length):
         members = np.flatnonzero(length == size)
         step = max(1, _MAX_FFT_CELLS // int(size))
@@ -168,38 +268,78 @@ def _rounded_mean_cdfs(
             weight = np.concatenate([np.full(ints[k].size, 1.0 / n[k]) for k in chunk])
             base = np.bincount(flat, weights=weight, minlength=chunk.size * int(size)).reshape(chunk.size, -1)
             spectrum = _power(sfft.rfft(base, axis=1, workers=_WORKERS), n[chunk])
-            cum = np.cumsum(sfft.irfft(spectrum, n=int(size), axis=1, workers=_WORKERS), axis=1)
-            for r, k in enumerate(chunk):
-                nk, lok = int(n[k]), int(lo[k])
-                total_lo, total_hi = nk * lok, nk * (lok + int(span[k]))
-                v_lo = (2 * s * total_lo + nk * g) // (2 * nk * g)
-                v_hi = (2 * s * total_hi + nk * g) // (2 * nk * g)
-                v = np.arange(v_lo, v_hi + 1, dtype=np.int64)
-                # largest sum (grid units) whose mean rounds to <= v, relative to the smallest possible sum
-                limit = -(-((2 * v + 1) * nk * g) // (2 * s)) - 1 - total_lo
-                limit = np.minimum(limit, int(support[k]) - 1)
-                c = np.where(limit >= 0, cum[r, np.clip(limit, 0, None)], 0.0)
-                # transform noise (about 1e-16) must not make the distribution function fall or leave [0, 1]
-                c = np.clip(np.maximum.accumulate(c / cum[r, int(support[k]) - 1]), 0.0, 1.0)
-                out[k] = (int(v_lo), c)
+            pmf = sfft.irfft(spectrum, n=int(size), axis=1, workers=_WORKERS)
+            for r, (origin, c) in enumerate(_read_thresholds(pmf, n[chunk], lo[chunk], span[chunk], g, s)):
+                out[chunk[r]] = (origin, c)
     return out  # type: ignore[return-value]
+
+
+def _read_thresholds(pmf: np.ndarray, n: np.ndarray, lo: np.ndarray, span: np.ndarray, g: int, s: int) -> list[Cdf]:
+    """Distribution function of each row's rounded mean from the distribution of its sum (rows of ``pmf``,
+    sums relative to the smallest possible one), for all rows at once.
+
+    The sums between consecutive rounding thresholds are added up block by block (one ``reduceat`` over the
+    chunk), so no running sum over the whole support is formed.
+    """
+    rows, size = pmf.shape
+    support = n * span + 1
+    total_lo, total_hi = n * lo, n * (lo + span)
+    v_lo = (2 * s * total_lo + n * g) // (2 * n * g)
+    v_hi = (2 * s * total_hi + n * g) // (2 * n * g)
+    count = v_hi - v_lo + 1
+    first = np.concatenate(([0], np.cumsum(count)[:-1]))
+    row = np.repeat(np.arange(rows), count)
+    col = np.arange(int(count.sum())) - first[row]
+    v = v_lo[row] + col
+    # largest sum (grid units) whose mean rounds to <= v, relative to the smallest possible sum
+    limit = -(-((2 * v + 1) * n[row] * g) // (2 * s)) - 1 - total_lo[row]
+    ends = np.minimum(np.clip(limit, -1, None), support[row] - 1) + 1  # the last end of a row is its support
+    starts = np.where(col == 0, 0, np.concatenate(([0], ends[:-1])))
+    # block sums [start, end) of every row, each row closed at its support (the sum after it is dropped)
+    flat = np.concatenate((pmf.ravel(), [0.0]))
+    idx = np.insert(row * size + starts, first + count, np.arange(rows) * size + support)
+    sums = np.add.reduceat(flat, idx)
+    keep = np.ones(idx.size, dtype=bool)
+    keep[first + count + np.arange(rows)] = False
+    blocks = np.where(ends > starts, sums[keep], 0.0)
+    table = np.zeros((rows, int(count.max())))
+    table[row, col] = blocks
+    cum = np.cumsum(table, axis=1)
+    cum /= cum[np.arange(rows), count - 1][:, None]
+    # transform noise (about 1e-16) must not make the distribution function fall or leave [0, 1]
+    cum = np.clip(np.maximum.accumulate(cum, axis=1), 0.0, 1.0)
+    return [(int(v_lo[r]), cum[r, : count[r]]) for r in range(rows)]
 
 
 def _power(spectrum: np.ndarray, n: np.ndarray) -> np.ndarray:
     """Each row raised to its own integer power by repeated squaring (a few complex products, no logarithms)."""
+    exponent = n.astype(np.int64)
+    if (exponent == exponent[0]).all():
+        return _power_uniform(spectrum, int(exponent[0]))
+    # rows with different exponents: masked products, no row gathered or scattered
     result = np.ones_like(spectrum)
     base = spectrum.copy()
-    exponent = n.astype(np.int64).copy()
+    exponent = exponent.copy()
     while exponent.any():
-        odd = np.flatnonzero(exponent & 1)
-        if odd.size == exponent.size:
-            result *= base
-        elif odd.size:
-            result[odd] *= base[odd]
+        odd = (exponent & 1).astype(bool)
+        if odd.any():
+            np.multiply(result, base, out=result, where=odd[:, None])
         exponent >>= 1
         if exponent.any():
-            base *= base
+            np.multiply(base, base, out=base)
     return result
+
+
+def _power_uniform(spectrum: np.ndarray, e: int) -> np.ndarray:
+    result: np.ndarray | None = None
+    base = spectrum.copy()
+    while e:
+        if e & 1:
+            result = base.copy() if result is None else np.multiply(result, base, out=result)
+        e >>= 1
+        if e:
+            np.multiply(base, base, out=base)
+    return np.ones_like(spectrum) if result is None else result
 
 
 def _fft_length(m: int) -> int:
@@ -215,11 +355,13 @@ def _percentiles(origin: int, cdf: np.ndarray, levels: tuple[float, float]) -> t
     return origin + lo, origin + hi
 
 
-def _midpoint(origin_a: int, a: np.ndarray, origin_b: int, b: np.ndarray) -> tuple[int, np.ndarray]:
-    if origin_a == origin_b and a.size == b.size and np.array_equal(a, b):
-        return origin_a, a
+def _widen_pair(a: Cdf, b: Cdf) -> tuple[Cdf, Cdf]:
+    """Both distribution functions on their common axis (0 below a function's origin, 1 above its end)."""
+    (origin_a, ca), (origin_b, cb) = a, b
+    if origin_a == origin_b and ca.size == cb.size:
+        return a, b
     origin = min(origin_a, origin_b)
-    end = max(origin_a + a.size, origin_b + b.size)
+    end = max(origin_a + ca.size, origin_b + cb.size)
 
     def widen(o: int, c: np.ndarray) -> np.ndarray:
         full = np.ones(end - origin)
@@ -227,7 +369,19 @@ def _midpoint(origin_a: int, a: np.ndarray, origin_b: int, b: np.ndarray) -> tup
         full[o - origin : o - origin + c.size] = c
         return full
 
-    return origin, (widen(origin_a, a) + widen(origin_b, b)) / 2
+    return (origin, widen(origin_a, ca)), (origin, widen(origin_b, cb))
+
+
+def _combine(a: Cdf, b: Cdf, op: np.ufunc) -> Cdf:
+    (origin, ca), (_, cb) = _widen_pair(a, b)
+    return origin, op(ca, cb)
+
+
+def _midpoint(a: Cdf, b: Cdf) -> Cdf:
+    if a[0] == b[0] and a[1].size == b[1].size and np.array_equal(a[1], b[1]):
+        return a
+    (origin, ca), (_, cb) = _widen_pair(a, b)
+    return origin, (ca + cb) / 2
 
 
 # --- ranks ---------------------------------------------------------------------------------------------------
@@ -347,19 +501,37 @@ def _divide_out(total: np.ndarray, p: np.ndarray) -> np.ndarray:
 
 def _rna_cdf(x: np.ndarray, mu: np.ndarray, var: np.ndarray, skew: np.ndarray) -> np.ndarray:
     """Refined normal approximation of P(count <= x) for a Poisson-binomial count (Volkova 1996)."""
-    sd = np.sqrt(var)
-    safe = np.where(sd > 1e-9, sd, 1.0)
-    z = (x + 0.5 - mu) / safe
-    density = np.exp(-0.5 * z * z) / np.sqrt(2 * np.pi)
-    approx = ndtr(z) + skew * (1 - z * z) * density / (6 * safe**3)
-    point = (x + 0.5 >= mu).astype(np.float64)  # a (nearly) certain count
-    return np.clip(np.where(sd > 1e-9, approx, point), 0.0, 1.0)
+    return _Rna(mu, var, skew).cdf(x)
+
+
+class _Rna:
+    """The refined normal approximation with its per-term constants computed once, for repeated evaluation."""
+
+    def __init__(self, mu: np.ndarray, var: np.ndarray, skew: np.ndarray) -> None:
+        sd = np.sqrt(var)
+        self.spread = sd > 1e-9
+        safe = np.where(self.spread, sd, 1.0)
+        self.mu = mu
+        self.inv = 1.0 / safe
+        self.coef = skew / (6 * safe**3) / np.sqrt(2 * np.pi)
+
+    def cdf(self, x: np.ndarray) -> np.ndarray:
+        z = (x + 0.5 - self.mu) * self.inv
+        # beyond _Z_FAR standard deviations the approximation is 0 or 1 to within 1e-19 (the normal tail and
+        # the skewness term both carry exp(-z**2 / 2)): only the terms near x need the special functions
+        out = (z > 0).astype(np.float64)
+        near = np.flatnonzero(np.abs(z) < _Z_FAR)
+        zn = z[near]
+        out[near] = ndtr(zn) + self.coef[near] * (1 - zn * zn) * np.exp(-0.5 * zn * zn)
+        point = (x + 0.5 >= self.mu).astype(np.float64)  # a (nearly) certain count
+        return np.clip(np.where(self.spread, out, point), 0.0, 1.0)
 
 
 def _bisect_rank(
     rows: np.ndarray, weight: np.ndarray, mu: np.ndarray, var: np.ndarray, skew: np.ndarray, t: int, level: float
 ) -> np.ndarray:
     """Smallest rank r (1..t) per organisation with P(rank <= r) >= level, all organisations at once."""
+    rna = _Rna(mu, var, skew)
     lo = np.ones(t, dtype=np.int64)
     hi = np.full(t, t, dtype=np.int64)
     while True:
@@ -368,7 +540,7 @@ def _bisect_rank(
             return lo
         mid = (lo + hi) // 2
         at = mid[rows] - 1  # rank <= mid  <=>  count of better others <= mid - 1
-        mix = np.bincount(rows, weights=weight * _rna_cdf(at, mu, var, skew), minlength=t)
+        mix = np.bincount(rows, weights=weight * rna.cdf(at), minlength=t)
         reach = mix >= level - _TOL
         hi = np.where(active & reach, mid, hi)
         lo = np.where(active & ~reach, mid + 1, lo)

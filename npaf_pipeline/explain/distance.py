@@ -49,13 +49,14 @@ def variant_of(population: str | None) -> str:
 def org_segments(scenarios: pl.DataFrame, scores: pl.DataFrame, cuts: pl.DataFrame, rs: RuleSet) -> pl.DataFrame:
     """The unadjusted segment of each scenario: an organisation with one metric's score replaced.
 
-    ``scenarios``: sid, org_code, metric_id (changed), new_score. ``scores``: engine metric scores (SCORE_KEYS) of
-    one quarter. Lookup composites are recomputed from their (possibly changed) inputs, then the engine's own
-    items, average and cut-point rule apply. Returns sid, average_score_raw, average_score, unadjusted_segment.
+    ``scenarios``: sid, quarter, org_code, metric_id (changed), new_score. ``scores``: engine metric scores
+    (SCORE_KEYS) of the scenarios' quarters. Lookup composites are recomputed from their (possibly changed)
+    inputs, then the engine's own items, average and cut-point rule apply, each scenario against its own quarter's
+    cut-points. Returns sid, average_score_raw, average_score, unadjusted_segment.
     """
     lookups = [m.id for m in rs.metrics if isinstance(m.method, Lookup)]
     rows = (
-        scores.join(scenarios.rename({"metric_id": "_changed"}), on="org_code", how="inner")
+        scores.join(scenarios.rename({"metric_id": "_changed"}), on=["quarter", "org_code"], how="inner")
         .with_columns(
             pl.when(pl.col("metric_id") == pl.col("_changed"))
             .then(pl.col("new_score"))
@@ -77,6 +78,7 @@ def org_segments(scenarios: pl.DataFrame, scores: pl.DataFrame, cuts: pl.DataFra
 
 @dataclass
 class _Pair:
+    quarter: str
     org_code: str
     metric_id: str
     target: int
@@ -107,26 +109,49 @@ def _candidates(family: Family, current: float, others: np.ndarray, decimals: in
 def segment_distance(
     metric_scores: pl.DataFrame, cutpoints: pl.DataFrame, org_seg: pl.DataFrame, rs: RuleSet
 ) -> pl.DataFrame:
-    """One row per quarter, segmented organisation and metric that feeds its average (see module docstring)."""
-    parts = [
-        _one_quarter(quarter, metric_scores, cutpoints, org_seg, rs)
+    """One row per quarter, segmented organisation and metric that feeds its average (see module docstring).
+
+    The candidates of every quarter are bisected together, so each bisection step is one call of the engine's
+    stages for the whole run rather than one per quarter.
+    """
+    quarters = [
+        (quarter, *_quarter_candidates(quarter, metric_scores, org_seg, rs))
         for quarter in sorted(metric_scores["quarter"].unique().to_list())
     ]
+    pairs = [pair for _, _, _, quarter_pairs in quarters for pair in quarter_pairs]
+    found = _bisect(pairs, metric_scores.select(SCORE_KEYS), cutpoints, rs)
+    parts = []
+    for quarter, orgs, frame, _ in quarters:
+        if frame is None:
+            continue
+        result = pl.DataFrame(
+            [row[1:] for row in found if row[0] == quarter],
+            schema={
+                "org_code": pl.String,
+                "metric_id": pl.String,
+                "value_for_better": pl.Float64,
+                "score_for_better": pl.Float64,
+                "segment_reached": pl.Int64,
+                "_has_candidates": pl.Boolean,
+            },
+            orient="row",
+        )
+        parts.append(_finish(frame.join(result, on=["org_code", "metric_id"], how="left"), orgs, rs))
     parts = [p for p in parts if p.height]
     return (
         pl.concat(parts, how="vertical_relaxed").sort("quarter_label", "org_code", "metric_id") if parts else _empty()
     )
 
 
-def _one_quarter(
-    quarter: str, metric_scores: pl.DataFrame, cutpoints: pl.DataFrame, org_seg: pl.DataFrame, rs: RuleSet
-) -> pl.DataFrame:
+def _quarter_candidates(
+    quarter: str, metric_scores: pl.DataFrame, org_seg: pl.DataFrame, rs: RuleSet
+) -> tuple[pl.DataFrame, pl.DataFrame | None, list[_Pair]]:
+    """(segmented organisations, one row per organisation and feeding metric, pairs to bisect) of one quarter."""
     label = parse_quarter(quarter).label
     orgs = org_seg.filter((pl.col("quarter_label") == label) & pl.col("unadjusted_segment").is_not_null())
     if orgs.is_empty():
-        return _empty()
+        return orgs, None, []
     scores = metric_scores.filter(pl.col("quarter") == quarter)
-    cuts = cutpoints.filter(pl.col("quarter") == quarter)
     feeds = feeding_metrics(rs)
     rows = scores.filter(
         pl.col("metric_id").is_in(list(feeds)) & pl.col("value").is_not_null() & pl.col("score").is_not_null()
@@ -160,25 +185,10 @@ def _one_quarter(
             if seg > 1 and family is not None:
                 others = np.delete(values, i)
                 cand, cand_scores = _candidates(family, float(values[i]), others, decimals)
-                pairs.append(_Pair(code, str(metric_id), seg - 1, cand, cand_scores))
-    found = _bisect(pairs, scores.select(SCORE_KEYS), cuts, rs)
-    frame = pl.DataFrame(meta, schema_overrides={"value": pl.Float64, "score": pl.Float64}) if meta else None
-    if frame is None:
-        return _empty()
-    result = pl.DataFrame(
-        found,
-        schema={
-            "org_code": pl.String,
-            "metric_id": pl.String,
-            "value_for_better": pl.Float64,
-            "score_for_better": pl.Float64,
-            "segment_reached": pl.Int64,
-            "_has_candidates": pl.Boolean,
-        },
-        orient="row",
-    )
-    frame = frame.join(result, on=["org_code", "metric_id"], how="left")
-    return _finish(frame, orgs, rs)
+                pairs.append(_Pair(quarter, code, str(metric_id), seg - 1, cand, cand_scores))
+    if not meta:
+        return orgs, None, []
+    return orgs, pl.DataFrame(meta, schema_overrides={"value": pl.Float64, "score": pl.Float64}), pairs
 
 
 def _bisect(pairs: list[_Pair], scores: pl.DataFrame, cuts: pl.DataFrame, rs: RuleSet) -> list[tuple]:
@@ -187,7 +197,7 @@ def _bisect(pairs: list[_Pair], scores: pl.DataFrame, cuts: pl.DataFrame, rs: Ru
     live = [p for p in pairs if p.values.size]
     for p in pairs:
         if not p.values.size:
-            out.append((p.org_code, p.metric_id, None, None, None, False))
+            out.append((p.quarter, p.org_code, p.metric_id, None, None, None, False))
     if not live:
         return out
     best = _segments(live, [p.values.size - 1 for p in live], scores, cuts, rs)
@@ -214,9 +224,11 @@ def _bisect(pairs: list[_Pair], scores: pl.DataFrame, cuts: pl.DataFrame, rs: Ru
     it = iter(reached)
     for i, p in enumerate(live):
         if hi[i] is None:
-            out.append((p.org_code, p.metric_id, None, None, None, True))
+            out.append((p.quarter, p.org_code, p.metric_id, None, None, None, True))
         else:
-            out.append((p.org_code, p.metric_id, float(p.values[hi[i]]), float(p.scores[hi[i]]), next(it), True))
+            out.append(
+                (p.quarter, p.org_code, p.metric_id, float(p.values[hi[i]]), float(p.scores[hi[i]]), next(it), True)
+            )
     return out
 
 
@@ -226,6 +238,7 @@ def _segments(pairs: list[_Pair], index: list[int], scores: pl.DataFrame, cuts: 
     scenarios = pl.DataFrame(
         {
             "sid": [f"{i}" for i in range(len(pairs))],
+            "quarter": [p.quarter for p in pairs],
             "org_code": [p.org_code for p in pairs],
             "metric_id": [p.metric_id for p in pairs],
             "new_score": [float(p.scores[j]) for p, j in zip(pairs, index, strict=True)],

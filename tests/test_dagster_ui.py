@@ -130,6 +130,13 @@ def test_each_partition_describes_its_own_quarter(ui: dict, key: str, label: str
     assert set(stored["quarter"]) == {label}
 
 
+def test_the_publish_shows_where_its_time_went(ui: dict) -> None:
+    stages = _materialization(ui["port"], "published_snapshot", "2025-07")["publish_seconds"]
+    seconds = {row["stage"]: float(row["seconds"]) for row in stages}
+    assert {"tables", "explanation_tables", "write", "acceptance organisation_segmentation"} <= set(seconds)
+    assert list(seconds.values()) == sorted(seconds.values(), reverse=True)  # longest first
+
+
 def test_a_check_that_compared_nothing_is_skipped_not_passed(ui: dict) -> None:
     data = graphql(
         ui["port"],

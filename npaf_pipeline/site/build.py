@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import multiprocessing
 import os
-import re
 import shutil
 import time
 from concurrent.futures import ProcessPoolExecutor
@@ -18,28 +17,28 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
+from jinja2 import Environment
 from markupsafe import Markup
 
 from npaf_pipeline import __version__
 from npaf_pipeline.site import charts
 from npaf_pipeline.site.model import (
-    CHANGE_CLASSES,
     ICB,
     SiteModel,
     build_model,
     change_summary,
     cutpoints,
+    distance_panel,
     distribution,
     movement,
     org_file,
     slug,
 )
 from npaf_pipeline.site.snapshot import Snapshot, load_snapshot
+from npaf_pipeline.site.templating import environment
 from npaf_pipeline.site.vega import install_bundle
 
 MARKER = ".npaf-site"
-INDENT = re.compile(r"\n[ \t]+")  # template indentation: meaningless in HTML, about a tenth of a page
 STATIC = ("site.css", "site.js")
 
 
@@ -68,49 +67,6 @@ class SiteReport:
         return "\n".join(lines)
 
 
-def _fmt(value: Any, dp: int = 2) -> str:
-    if value is None:
-        return "–"
-    if isinstance(value, bool):
-        return "yes" if value else "no"
-    if isinstance(value, int):
-        return f"{value:,}"
-    if isinstance(value, float):
-        text = f"{value:,.{dp}f}"
-        return "0" if text.strip("-0.,") == "" else text
-    return str(value)
-
-
-def _value(value: Any, unit: str | None) -> str:
-    """A metric value in its unit, as a reader expects it (percent with %, counts without decimals)."""
-    if value is None:
-        return "–"
-    if unit == "percent":
-        return f"{value:,.1f}%"
-    if unit == "count":
-        return f"{value:,.0f}"
-    if unit == "percentage points":
-        return f"{value:+,.1f} pp"
-    return _fmt(float(value), 2)
-
-
-def _environment() -> Environment:
-    env = Environment(
-        loader=PackageLoader("npaf_pipeline.site", "templates"),
-        autoescape=select_autoescape(["html"]),
-        undefined=StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-    )
-    env.filters["num"] = _fmt
-    env.filters["value"] = _value
-    env.filters["slug"] = slug
-    env.filters["orgfile"] = org_file
-    env.globals["segment_colours"] = charts.SEGMENT_COLOURS
-    env.globals["classes"] = CHANGE_CLASSES
-    return env
-
-
 class _Writer:
     """Renders templates into the staging folder; links are relative to each page's folder."""
 
@@ -118,27 +74,21 @@ class _Writer:
         self.root, self.env, self.common = root, env, common
         self.pages = 0
         self._templates: dict[str, Any] = {}
+        self._folders: set[Path] = set()
 
-    def chart(self, spec: dict[str, Any], name: str, script: str | None = None) -> dict[str, Any]:
-        """A chart for a page (``name`` unique within it, so pages come out the same however they are split over
-        processes); with ``script``, its spec goes into that .js file (shared by several pages)."""
+    def chart(self, spec: dict[str, Any], name: str) -> dict[str, Any]:
+        """A chart with its data inline in the page (``name`` unique within it)."""
         chart_id = f"chart-{name}"
-        if script is None:
-            return {"id": chart_id, "json": charts.spec_json(spec), "label": spec["description"], "script": None}
-        path = self.root / script
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(
-            f"(window.NPAF_SPECS = window.NPAF_SPECS || {{}})[{chart_id!r}] = {charts.spec_json(spec)};\n",
-            encoding="utf-8",
-        )
-        return {"id": chart_id, "json": None, "label": spec["description"], "script": Path(script).name}
+        return {"id": chart_id, "json": charts.spec_json(spec), "label": spec["description"]}
 
     def page(self, relative: str, template: str, **context: Any) -> None:
         path = self.root / relative
         depth = relative.count("/")
         tpl = self._templates.get(template) or self._templates.setdefault(template, self.env.get_template(template))
-        text = INDENT.sub("\n", tpl.render(**self.common, **context, root="../" * depth, here=relative))
-        path.parent.mkdir(parents=True, exist_ok=True)
+        text = tpl.render(**self.common, **context, root="../" * depth, here=relative)
+        if path.parent not in self._folders:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            self._folders.add(path.parent)
         path.write_text(text, encoding="utf-8")
         self.pages += 1
 
@@ -213,7 +163,7 @@ def _write_pages(root: Path, snap: Snapshot, model: SiteModel, bundle: str, docs
         "version": __version__,
         "rule_sets": rule_sets,
     }
-    w = _Writer(root, _environment(), common)
+    w = _Writer(root, environment(), common)
 
     # home and the organisation directory
     w.page(
@@ -361,16 +311,14 @@ def _org_pages(codes: list[str]) -> int:
             if (q, code) in model.seg
         ]
         hist_chart = (
-            w.chart(
-                charts.history_chart(
-                    history,
-                    "Average score per quarter with its likely range, coloured by segment; the numbers are in "
-                    "the history table.",
-                ),
-                "history",
-                script=f"org/{org_file(code)}/history.js",
-            )
-            if len([h for h in history if h.get("average_score") is not None]) > 1
+            {
+                "id": "chart-history",
+                "template": "history",
+                "table": "history-table",
+                "label": "Average score per quarter with its likely range, coloured by segment; the numbers are "
+                "in the history table.",
+            }
+            if sum(1 for h in history if h.get("average_score") is not None) > 1
             else None
         )
         # the same on every quarter's page (the current quarter is marked by CSS from the page's data-quarter)
@@ -402,7 +350,7 @@ def _org_pages(codes: list[str]) -> int:
                 }
                 if drivers
                 else None,
-                distance=model.distance.get((label, code)) if model.distance is not None else None,
+                distance=distance_panel(rows) if (rows := (model.distance or {}).get((label, code))) else None,
                 change=(model.changes or {}).get((label, code)),
                 move=movement(model, label, code),
                 history_html=history_html,

@@ -117,7 +117,7 @@ def build_model(snap: Snapshot) -> SiteModel:
     if values is not None:
         used = (
             values.group_by("quarter_label", "org_code", "source", "source_file", "source_sha256")
-            .agg(pl.len().alias("n_values"), pl.col("metric_id").sort().alias("metrics"))
+            .agg(pl.len().alias("n_values"))
             .sort("quarter_label", "org_code", "source_file")
         )
         sources = _group(used.to_dicts(), "quarter_label", "org_code")
@@ -329,6 +329,33 @@ def change_summary(model: SiteModel, label: str) -> list[dict[str, Any]]:
         elif cls == "significant":
             entry["significant_no_change"] += 1
     return [per[t] | {"org_type": t} for t in _type_order(list(per))]
+
+
+def distance_panel(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    """The segment_distance rows of one organisation and quarter, arranged to say each thing once.
+
+    A note is a list of findings separated by '; '. Findings every row shares (the override caps the segment, a
+    support decision) are said once above the table; the table holds the metrics with a value for the better
+    segment, each with the rest of its note; the metrics without one are listed by code under their note (their
+    names and values are in the metrics table). Nothing in the rows is dropped.
+    """
+    parts = [[p for p in (r.get("note") or "").split("; ") if p] for r in rows]
+    common = [p for p in parts[0] if all(p in other for other in parts[1:])] if len(rows) > 1 else []
+    reach: list[dict[str, Any]] = []
+    without: dict[str, list[str]] = {}
+    for row, found in zip(rows, parts, strict=True):
+        own = "; ".join(p for p in found if p not in common)
+        if row.get("value_for_better") is not None:
+            reach.append(row | {"own_note": own})
+        else:
+            without.setdefault(own, []).append(row["metric_id"])
+    return {
+        "first": rows[0],
+        "common": common,
+        "reach": reach,
+        "without": [{"note": note, "metrics": ids} for note, ids in without.items()],
+        "metrics": len(rows),
+    }
 
 
 def cutpoints(model: SiteModel, label: str) -> list[dict[str, Any]]:

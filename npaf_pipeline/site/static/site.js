@@ -60,15 +60,30 @@
     form.addEventListener("change", apply);
   }
 
-  // A chart drawn from a table of the page: the cells marked data-f give the fields (data-v the exact number).
+  // A chart drawn from a table of the page: the header cells marked data-f name the fields their column gives; with
+  // data-num the column's cells give numbers (several field names take the cell's numbers in order, as in a range
+  // "1.92–2.34"; a dash or an empty cell is missing), otherwise the cell's text.
+  var NUMBER = /-?\d[\d,]*(?:\.\d+)?/g;
+
   function fromTable(name, table) {
     var template = (window.NPAF_CHART_TEMPLATES || {})[name];
     if (!template || !table) return null;
+    var columns = [];
+    Array.prototype.forEach.call(table.tHead.rows[0].cells, function (th, index) {
+      if (th.hasAttribute("data-f")) {
+        columns.push({ index: index, fields: th.getAttribute("data-f").split(" "), num: th.hasAttribute("data-num") });
+      }
+    });
     var values = Array.prototype.map.call(table.tBodies[0].rows, function (row) {
       var datum = {};
-      row.querySelectorAll("[data-f]").forEach(function (cell) {
-        var v = cell.getAttribute("data-v");
-        datum[cell.getAttribute("data-f")] = v === null ? cell.textContent.trim() : (v === "" ? null : parseFloat(v));
+      columns.forEach(function (column) {
+        var cell = row.cells[column.index];
+        var text = cell ? cell.textContent.trim() : "";
+        if (!column.num) { datum[column.fields[0]] = text; return; }
+        var numbers = text.match(NUMBER) || [];
+        column.fields.forEach(function (field, i) {
+          datum[field] = i < numbers.length ? parseFloat(numbers[i].replace(/,/g, "")) : null;
+        });
       });
       return datum;
     });
@@ -89,7 +104,7 @@
         if (spec) spec.description = el.getAttribute("aria-label") || "";
       } else {
         var source = document.getElementById(el.getAttribute("data-spec"));
-        spec = source ? JSON.parse(source.textContent) : (window.NPAF_SPECS || {})[el.getAttribute("data-chart")];
+        spec = source ? JSON.parse(source.textContent) : null;
       }
       if (!spec) { console.error("chart " + el.id + ": no specification"); return; }
       spec.config = Object.assign({}, window.NPAF_CHART_CONFIG || {}, spec.config || {});

@@ -7,6 +7,7 @@ a previous site (the ``.npaf-site`` marker) or nothing at all.
 
 from __future__ import annotations
 
+import json
 import multiprocessing
 import os
 import shutil
@@ -18,7 +19,6 @@ from pathlib import Path
 from typing import Any
 
 from jinja2 import Environment
-from markupsafe import Markup
 
 from npaf_pipeline import __version__
 from npaf_pipeline.site import charts
@@ -79,18 +79,26 @@ class _Writer:
     def chart(self, spec: dict[str, Any], name: str) -> dict[str, Any]:
         """A chart with its data inline in the page (``name`` unique within it)."""
         chart_id = f"chart-{name}"
-        return {"id": chart_id, "json": charts.spec_json(spec), "label": spec["description"]}
+        return {"id": chart_id, "json": charts.spec_json(spec)}
+
+    def fragment(self, relative: str, name: str, html: str) -> None:
+        """A piece of HTML shared by several pages, written once as a script that hands it to site.js, which puts
+        it into each page's ``data-fragment`` element of that name."""
+        key, text = json.dumps(name), json.dumps(html, ensure_ascii=False)
+        self._write(relative, f"(window.NPAF_FRAGMENTS = window.NPAF_FRAGMENTS || {{}})[{key}] = {text};\n")
 
     def page(self, relative: str, template: str, **context: Any) -> None:
-        path = self.root / relative
         depth = relative.count("/")
         tpl = self._templates.get(template) or self._templates.setdefault(template, self.env.get_template(template))
-        text = tpl.render(**self.common, **context, root="../" * depth, here=relative)
+        self._write(relative, tpl.render(**self.common, **context, root="../" * depth, here=relative))
+        self.pages += 1
+
+    def _write(self, relative: str, text: str) -> None:
+        path = self.root / relative
         if path.parent not in self._folders:
             path.parent.mkdir(parents=True, exist_ok=True)
             self._folders.add(path.parent)
         path.write_text(text, encoding="utf-8")
-        self.pages += 1
 
 
 def _link_base(site: Path, snapshot: Path) -> str | None:
@@ -288,6 +296,10 @@ def _write_pages(root: Path, snap: Snapshot, model: SiteModel, bundle: str, docs
     return general + pages
 
 
+# Charts drawn from a table of the organisation page (the specs are in site.js; see charts.TABLE_CHARTS).
+HISTORY_CHART = {"id": "chart-history", "template": "history", "table": "history-table"}
+DRIVERS_CHART = {"id": "chart-drivers", "template": "drivers", "table": "drivers-table"}
+
 # The state the organisation pages are rendered from, inherited by forked workers (never pickled).
 _ORG_STATE: tuple[_Writer, Snapshot, SiteModel, str | None] | None = None
 PARALLEL_FROM = 150  # organisations; below this a pool costs more than it saves
@@ -310,19 +322,9 @@ def _org_pages(codes: list[str]) -> int:
             for q in org["quarters"]
             if (q, code) in model.seg
         ]
-        hist_chart = (
-            {
-                "id": "chart-history",
-                "template": "history",
-                "table": "history-table",
-                "label": "Average score per quarter with its likely range, coloured by segment; the numbers are "
-                "in the history table.",
-            }
-            if sum(1 for h in history if h.get("average_score") is not None) > 1
-            else None
-        )
-        # the same on every quarter's page (the current quarter is marked by CSS from the page's data-quarter)
-        history_html = Markup(history_template.render(history=history, history_chart=hist_chart))
+        hist_chart = HISTORY_CHART if sum(1 for h in history if h.get("average_score") is not None) > 1 else None
+        # the same on every quarter's page, so written once (site.js marks the page's own quarter)
+        w.fragment(f"org/{org_file(code)}/history.js", "history", history_template.render(history=history))
         for label in org["quarters"]:
             row = model.seg.get((label, code))
             drivers = model.explanation.get((label, code)) if model.explanation is not None else None
@@ -341,19 +343,11 @@ def _org_pages(codes: list[str]) -> int:
                 source_no={s["source_file"]: i for i, s in enumerate(sources, 1)},
                 system=model.system.get((label, code), []),
                 drivers=drivers,
-                drivers_chart={
-                    "id": "chart-drivers",
-                    "template": "drivers",
-                    "table": "drivers-table",
-                    "label": f"Pull of each item on the average score of {org['org_name'] or code} against its "
-                    f"type's mean, {label}; the numbers are in the drivers table.",
-                }
-                if drivers
-                else None,
+                drivers_chart=DRIVERS_CHART if drivers else None,
                 distance=distance_panel(rows) if (rows := (model.distance or {}).get((label, code))) else None,
                 change=(model.changes or {}).get((label, code)),
                 move=movement(model, label, code),
-                history_html=history_html,
+                history_chart=hist_chart,
                 league_type=org["org_type"] if (label, org["org_type"]) in model.league else None,
                 has_explanation=model.explanation is not None,
                 has_distance=model.distance is not None,

@@ -41,6 +41,8 @@ def history_chart() -> dict[str, Any]:
     y = {"scale": {"domain": [1, 4], "reverse": True}, "title": "Average score (1 best, 4 worst)"}
     x = {"field": "quarter", "type": "ordinal", "title": None, "axis": {"labelAngle": 0}}
     return {
+        "description": "Average score per quarter with its likely range, coloured by segment; the numbers are in the "
+        "history table.",
         "width": "container",
         "height": 220,
         "transform": [{"filter": "isValid(datum.average)"}],
@@ -105,6 +107,8 @@ def drivers_chart() -> dict[str, Any]:
     page, so it is kept once per site; its data are read from the drivers table of the page (see site.js), so the
     chart and its table cannot disagree and the numbers are not written twice."""
     return {
+        "description": "Pull of each item on the average score against the type's mean; the numbers are in the "
+        "drivers table.",
         "width": "container",
         "height": {"step": 18},
         "transform": [

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
@@ -15,6 +14,55 @@ from npaf_pipeline.site.snapshot import Snapshot
 CHANGE_CLASSES = ("override", "significant", "not_significant")
 ICB = "icb"
 
+# The columns of the long tables that the organisation pages show (org.html); the rest are not read into Python.
+KEYS = ("quarter_label", "org_code")
+METRIC_COLUMNS = (
+    *KEYS,
+    "org_type",
+    "metric_id",
+    "metric_name",
+    "domain",
+    "domain_name",
+    "role",
+    "value",
+    "unit",
+    "period",
+    "direction",
+    "score",
+    "metric_rank",
+    "type_count",
+    "type_median",
+    "type_lower_quartile",
+    "type_upper_quartile",
+    "source_file",
+    "source_row",
+)
+DRIVER_COLUMNS = (
+    "item_id",
+    "item_name",
+    "domain",
+    "score",
+    "weight",
+    "contribution",
+    "pull_vs_type_mean",
+    "pull_vs_cut_above",
+    "driver_rank",
+)
+DISTANCE_COLUMNS = (
+    "average_score",
+    "points_to_better",
+    "points_to_worse",
+    "metric_id",
+    "metric_name",
+    "unit",
+    "value",
+    "value_for_better",
+    "can_close_alone",
+    "note",
+    "override_capped",
+    "segment_without_override",
+)
+
 
 def slug(label: str) -> str:
     """'2025-26 Q1' -> '2025-26-Q1' (folder and file names without spaces)."""
@@ -26,14 +74,15 @@ def org_file(code: str) -> str:
     return "".join(c if c.isalnum() else "_" for c in code)
 
 
-def _records(frame: pl.DataFrame) -> list[dict[str, Any]]:
-    """Rows as dicts, NaN read as missing (the templates and JSON treat both alike)."""
-    rows = frame.to_dicts()
-    for row in rows:
-        for key, value in row.items():
-            if isinstance(value, float) and math.isnan(value):
-                row[key] = None
-    return rows
+def _records(frame: pl.DataFrame, columns: tuple[str, ...] | None = None) -> list[dict[str, Any]]:
+    """Rows as dicts, NaN read as missing (the templates and JSON treat both alike); with ``columns``, only those
+    the pages show (the wide tables have many more, and turning every cell into a Python object is the cost)."""
+    if columns is not None:
+        frame = frame.select([c for c in columns if c in frame.columns])
+    floats = [name for name, dtype in frame.schema.items() if dtype.is_float()]
+    if floats:
+        frame = frame.with_columns(pl.col(floats).fill_nan(None))
+    return frame.to_dicts()
 
 
 def _group(rows: list[dict[str, Any]], *keys: str) -> dict[Any, list[dict[str, Any]]]:
@@ -113,7 +162,7 @@ def build_model(snap: Snapshot) -> SiteModel:
         frame = frame.sort(
             "quarter_label", "org_code", "domain", "role", "metric_id", descending=[False] * 3 + [True, False]
         )
-        metrics = _group(_records(frame), "quarter_label", "org_code")
+        metrics = _group(_records(frame, METRIC_COLUMNS), "quarter_label", "org_code")
     if values is not None:
         used = (
             values.group_by("quarter_label", "org_code", "source", "source_file", "source_sha256")
@@ -160,13 +209,13 @@ def build_model(snap: Snapshot) -> SiteModel:
         else {}
     )
 
-    def optional(name: str, *sort: str) -> dict[tuple[str, str], list[dict[str, Any]]] | None:
+    def optional(name: str, columns: tuple[str, ...], *sort: str) -> dict[tuple[str, str], list[dict[str, Any]]] | None:
         if not snap.has(name):
             return None
-        return _group(_records(snap.table(name).sort(*sort)), "quarter_label", "org_code")
+        return _group(_records(snap.table(name).sort(*sort), KEYS + columns), "quarter_label", "org_code")
 
-    explanation = optional("segment_explanation", "quarter_label", "org_code", "driver_rank")
-    distance = optional("segment_distance", "quarter_label", "org_code", "metric_id")
+    explanation = optional("segment_explanation", DRIVER_COLUMNS, "quarter_label", "org_code", "driver_rank")
+    distance = optional("segment_distance", DISTANCE_COLUMNS, "quarter_label", "org_code", "metric_id")
     changes = None
     if snap.has("segment_changes"):
         changes = {(r["quarter_label"], r["org_code"]): r for r in _records(snap.table("segment_changes"))}

@@ -89,7 +89,6 @@
     });
     var spec = JSON.parse(JSON.stringify(template));
     spec.data = { values: values };
-    spec.description = "";
     return spec;
   }
 
@@ -101,16 +100,29 @@
       var spec;
       if (el.hasAttribute("data-template")) {
         spec = fromTable(el.getAttribute("data-template"), document.getElementById(el.getAttribute("data-table")));
-        if (spec) spec.description = el.getAttribute("aria-label") || "";
       } else {
         var source = document.getElementById(el.getAttribute("data-spec"));
         spec = source ? JSON.parse(source.textContent) : null;
       }
       if (!spec) { console.error("chart " + el.id + ": no specification"); return; }
+      el.setAttribute("role", "img");
+      el.setAttribute("aria-label", spec.description || "Chart; its numbers are in the table beside it.");
+      el.tabIndex = 0;
       spec.config = Object.assign({}, window.NPAF_CHART_CONFIG || {}, spec.config || {});
       window.vegaEmbed(el, spec, { mode: "vega-lite", actions: false, renderer: "svg" }).then(function () {
         el.classList.add("drawn");
       }).catch(function (error) { console.error("chart " + el.id + ": " + error); });
+    });
+  }
+
+  // Pieces of HTML shared by several pages (an organisation's history table), each kept once in a script beside
+  // the pages (window.NPAF_FRAGMENTS) and put into this page's element of the same name.
+  function fillFragments() {
+    var fragments = window.NPAF_FRAGMENTS || {};
+    document.querySelectorAll("[data-fragment]").forEach(function (el) {
+      var html = fragments[el.getAttribute("data-fragment")];
+      if (typeof html === "string") el.innerHTML = html;
+      else console.error("fragment " + el.getAttribute("data-fragment") + ": not loaded");
     });
   }
 
@@ -124,6 +136,7 @@
   }
 
   document.addEventListener("DOMContentLoaded", function () {
+    fillFragments();
     markCurrentQuarter();
     document.querySelectorAll("table.sortable").forEach(makeSortable);
     document.querySelectorAll("form.filters").forEach(makeFilter);

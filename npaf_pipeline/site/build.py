@@ -30,6 +30,8 @@ from npaf_pipeline.site.model import (
     cutpoints,
     distance_panel,
     distribution,
+    driver_rows,
+    metric_rows,
     movement,
     org_file,
     slug,
@@ -315,35 +317,38 @@ def _org_pages(codes: list[str]) -> int:
     w, snap, model, docs_base = _ORG_STATE
     before = w.pages
     history_template = w.env.get_template("_history.html")
+    chart = w.env.get_template("_macros.html").module.chart  # the same two charts on every page: rendered once
+    history_chart, drivers_chart = chart(HISTORY_CHART), chart(DRIVERS_CHART)
+    manifests = {label: _docs_ref(path, snap.root, docs_base) for label, path in _manifests(snap, model).items()}
     for code in codes:
         org = model.orgs[code]
+        folder = f"org/{org_file(code)}"
         history = [
             model.seg[(q, code)] | {"n": model.type_counts.get((q, model.seg[(q, code)]["org_type"]))}
             for q in org["quarters"]
             if (q, code) in model.seg
         ]
-        hist_chart = HISTORY_CHART if sum(1 for h in history if h.get("average_score") is not None) > 1 else None
+        hist_chart = history_chart if sum(1 for h in history if h.get("average_score") is not None) > 1 else None
         # the same on every quarter's page, so written once (site.js marks the page's own quarter)
-        w.fragment(f"org/{org_file(code)}/history.js", "history", history_template.render(history=history))
+        w.fragment(f"{folder}/history.js", "history", history_template.render(history=history))
         for label in org["quarters"]:
             row = model.seg.get((label, code))
-            drivers = model.explanation.get((label, code)) if model.explanation is not None else None
-            manifest_file = snap.manifest_path(label)
+            drivers = driver_rows((model.explanation or {}).get((label, code), []))
             sources = model.sources.get((label, code), [])
+            source_no = {s["source_file"]: i for i, s in enumerate(sources, 1)}
             w.page(
-                f"org/{org_file(code)}/{slug(label)}.html",
+                f"{folder}/{slug(label)}.html",
                 "org.html",
                 title=f"{org['org_name'] or code}, {label}",
                 label=label,
                 org=org,
                 row=row,
                 n=model.type_counts.get((label, org["org_type"])),
-                metrics=model.metrics.get((label, code), []),
+                metrics=metric_rows(model.metrics.get((label, code), []), source_no),
                 sources=sources,
-                source_no={s["source_file"]: i for i, s in enumerate(sources, 1)},
                 system=model.system.get((label, code), []),
                 drivers=drivers,
-                drivers_chart=DRIVERS_CHART if drivers else None,
+                drivers_chart=drivers_chart if drivers else None,
                 distance=distance_panel(rows) if (rows := (model.distance or {}).get((label, code))) else None,
                 change=(model.changes or {}).get((label, code)),
                 move=movement(model, label, code),
@@ -353,9 +358,14 @@ def _org_pages(codes: list[str]) -> int:
                 has_distance=model.distance is not None,
                 has_changes=model.changes is not None,
                 rule=model.rule_set(label),
-                manifest=_docs_ref(manifest_file, snap.root, docs_base) if manifest_file.is_file() else None,
+                manifest=manifests.get(label),
             )
     return w.pages - before
+
+
+def _manifests(snap: Snapshot, model: SiteModel) -> dict[str, Path]:
+    """The manifest file of each quarter that has one."""
+    return {label: path for label in model.quarters if (path := snap.manifest_path(label)).is_file()}
 
 
 def _docs_ref(path: Path | None, snapshot_root: Path, base: str | None) -> dict[str, str] | None:

@@ -9,6 +9,7 @@ from typing import Any
 import polars as pl
 
 from npaf_pipeline.quarters import parse_quarter
+from npaf_pipeline.site.formats import fmt, metric_value
 from npaf_pipeline.site.snapshot import Snapshot
 
 CHANGE_CLASSES = ("override", "significant", "not_significant")
@@ -87,8 +88,16 @@ def _records(frame: pl.DataFrame, columns: tuple[str, ...] | None = None) -> lis
 
 def _group(rows: list[dict[str, Any]], *keys: str) -> dict[Any, list[dict[str, Any]]]:
     out: dict[Any, list[dict[str, Any]]] = defaultdict(list)
-    for row in rows:
-        out[tuple(row[k] for k in keys) if len(keys) > 1 else row[keys[0]]].append(row)
+    if len(keys) == 2:
+        first, second = keys
+        for row in rows:
+            out[(row[first], row[second])].append(row)
+    elif len(keys) == 1:
+        for row in rows:
+            out[row[keys[0]]].append(row)
+    else:
+        for row in rows:
+            out[tuple(row[k] for k in keys)].append(row)
     return out
 
 
@@ -378,6 +387,63 @@ def change_summary(model: SiteModel, label: str) -> list[dict[str, Any]]:
         elif cls == "significant":
             entry["significant_no_change"] += 1
     return [per[t] | {"org_type": t} for t in _type_order(list(per))]
+
+
+def metric_rows(rows: list[dict[str, Any]], source_no: dict[str, int]) -> list[dict[str, Any]]:
+    """The metrics table of an organisation page as display strings, one dict per row (a domain's first row
+    carries the domain's name). Formatted here, not in the template: it is the largest table of every page."""
+    out = []
+    domain = object()
+    for r in rows:
+        unit, direction, score = r["unit"], r["direction"], r["score"]
+        value = metric_value(r["value"], unit)
+        if direction:
+            value += " ↑" if direction == "higher" else " ↓"
+        rank = "–" if r["metric_rank"] is None else str(r["metric_rank"])
+        if r["type_count"]:
+            rank += f" of {r['type_count']}"
+        source = r["period"] or ""
+        if r.get("source_file"):
+            source += f" [{source_no.get(r['source_file'], '?')}]"
+            if r.get("source_row"):
+                source += f" row {r['source_row']}"
+        out.append(
+            {
+                "group": r["domain_name"] if r["domain"] != domain else None,
+                "input": r["role"] == "input",
+                "id": r["metric_id"],
+                "name": r["metric_name"],
+                "value": value,
+                "quartiles": (
+                    metric_value(r["type_lower_quartile"], unit),
+                    metric_value(r["type_median"], unit),
+                    metric_value(r["type_upper_quartile"], unit),
+                ),
+                "score": fmt(score),
+                "band": int((score or 0) + 0.5),
+                "rank": rank,
+                "source": source,
+            }
+        )
+        domain = r["domain"]
+    return out
+
+
+def driver_rows(rows: list[dict[str, Any]]) -> list[tuple[str, ...]]:
+    """The drivers table (segment_explanation rows in driver order) as display strings: item, domain, score,
+    weight, contribution, pull against the type's mean and against the cut above."""
+    return [
+        (
+            r["item_name"] or r["item_id"],
+            r["domain"],
+            fmt(r["score"]),
+            fmt(r["weight"], 3),
+            fmt(r["contribution"], 3),
+            fmt(r["pull_vs_type_mean"], 3),
+            fmt(r["pull_vs_cut_above"], 3),
+        )
+        for r in rows
+    ]
 
 
 def distance_panel(rows: list[dict[str, Any]]) -> dict[str, Any]:

@@ -1,4 +1,4 @@
-"""The Jinja environment of the site: its filters, and two settings that keep rendering ~2,000 pages quick.
+"""The Jinja environment of the site: its filters, and the settings that keep rendering ~2,000 pages quick.
 
 Templates are indented for reading; the indentation is taken out of the template source once, when a template
 is loaded, rather than out of every page written. Page data are plain dictionaries, so a field is looked up as a
@@ -15,36 +15,11 @@ from typing import Any
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
 from npaf_pipeline.site import charts
+from npaf_pipeline.site.formats import fmt, metric_value
 from npaf_pipeline.site.model import CHANGE_CLASSES, org_file, slug
 
 INDENT = re.compile(r"\n[ \t]+")  # leading indentation of a template line: meaningless in HTML
 DICT_METHODS = frozenset(dir(dict))
-
-
-def fmt(value: Any, dp: int = 2) -> str:
-    if value is None:
-        return "–"
-    if isinstance(value, bool):
-        return "yes" if value else "no"
-    if isinstance(value, int):
-        return f"{value:,}"
-    if isinstance(value, float):
-        text = f"{value:,.{dp}f}"
-        return "0" if text.strip("-0.,") == "" else text
-    return str(value)
-
-
-def metric_value(value: Any, unit: str | None) -> str:
-    """A metric value in its unit, as a reader expects it (percent with %, counts without decimals)."""
-    if value is None:
-        return "–"
-    if unit == "percent":
-        return f"{value:,.1f}%"
-    if unit == "count":
-        return f"{value:,.0f}"
-    if unit == "percentage points":
-        return f"{value:+,.1f} pp"
-    return fmt(float(value), 2)
 
 
 class _Loader(PackageLoader):
@@ -78,4 +53,18 @@ def environment() -> Environment:
     env.filters["orgfile"] = org_file
     env.globals["segment_colours"] = charts.SEGMENT_COLOURS
     env.globals["classes"] = CHANGE_CLASSES
+    env.filters["segment"] = _segment_badges(env)
     return env
+
+
+def _segment_badges(env: Environment) -> Callable[[Any], Any]:
+    """The ``segment`` filter: the _macros.html badge of a segment, rendered once per value (1 to 5, or none)
+    rather than on every use (a macro call costs more than the rest of a table row)."""
+    macro = env.get_template("_macros.html").module.segment
+    badges = {value: macro(value) for value in (None, 1, 2, 3, 4, 5)}
+
+    def badge(value: Any) -> Any:
+        found = badges.get(value) if not isinstance(value, bool) else None
+        return found if found is not None else macro(value)
+
+    return badge

@@ -6,6 +6,7 @@
     var cell = row.children[index];
     if (!cell) return type === "num" ? Infinity : "";
     var raw = cell.hasAttribute("data-v") ? cell.getAttribute("data-v") : cell.textContent.trim();
+    if (raw === "\u2013") raw = ""; // a dash shows a missing value
     if (type === "num") {
       var n = parseFloat(raw);
       return isNaN(n) ? Infinity : n;

@@ -167,6 +167,31 @@ def test_every_page_loads_offline_with_no_errors_and_draws_its_charts(published:
     assert drawn >= len(list((site / "org").iterdir()))  # at least a history chart per organisation
 
 
+def test_an_organisations_history_is_kept_once_and_shown_on_each_of_its_pages(published: Path) -> None:
+    """The history table is in the organisation's history.js, not repeated in each quarter page; in the browser
+    each page shows it, a row per published quarter with the published average, the page's own quarter marked."""
+    site = published / "site"
+    seg = _read(published, "organisation_segmentation").sort("quarter_label")
+    code = seg["org_code"].sort()[0]
+    mine = seg.filter(pl.col("org_code") == code)
+    quarters = mine["quarter_label"].to_list()
+    averages = [f"{a:.2f}" for a in mine["average_score"]]
+    folder = site / "org" / code
+    assert (folder / "history.js").is_file()
+    with chromium() as browser:
+        for label in quarters:
+            page_file = folder / f"{slug(label)}.html"
+            assert 'id="history-table"' not in page_file.read_text(encoding="utf-8")
+            with browser.visit(page_file) as (page, visit):
+                table = page.locator("#history-table")
+                shown = table.locator("tbody th").all_inner_texts()
+                shown_averages = table.locator("tbody td:first-of-type").all_inner_texts()
+                marked = table.locator("tbody tr.current th").all_inner_texts()
+            assert shown == quarters and shown_averages == averages
+            assert marked == [label]
+            assert visit.console_errors == [] and visit.page_errors == [] and visit.outside_requests == []
+
+
 def test_league_tables_keep_the_published_order_and_sort_and_filter_in_the_page(published: Path) -> None:
     site = published / "site"
     seg = _read(published, "organisation_segmentation").select("quarter_label", "org_code", "org_type")

@@ -7,9 +7,9 @@ a previous site (the ``.npaf-site`` marker) or nothing at all.
 
 from __future__ import annotations
 
+import json
 import multiprocessing
 import os
-import re
 import shutil
 import time
 from concurrent.futures import ProcessPoolExecutor
@@ -18,28 +18,29 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
-from markupsafe import Markup
+from jinja2 import Environment
 
 from npaf_pipeline import __version__
 from npaf_pipeline.site import charts
 from npaf_pipeline.site.model import (
-    CHANGE_CLASSES,
     ICB,
     SiteModel,
     build_model,
     change_summary,
     cutpoints,
+    distance_panel,
     distribution,
+    driver_rows,
+    metric_rows,
     movement,
     org_file,
     slug,
 )
 from npaf_pipeline.site.snapshot import Snapshot, load_snapshot
+from npaf_pipeline.site.templating import environment
 from npaf_pipeline.site.vega import install_bundle
 
 MARKER = ".npaf-site"
-INDENT = re.compile(r"\n[ \t]+")  # template indentation: meaningless in HTML, about a tenth of a page
 STATIC = ("site.css", "site.js")
 
 
@@ -68,49 +69,6 @@ class SiteReport:
         return "\n".join(lines)
 
 
-def _fmt(value: Any, dp: int = 2) -> str:
-    if value is None:
-        return "–"
-    if isinstance(value, bool):
-        return "yes" if value else "no"
-    if isinstance(value, int):
-        return f"{value:,}"
-    if isinstance(value, float):
-        text = f"{value:,.{dp}f}"
-        return "0" if text.strip("-0.,") == "" else text
-    return str(value)
-
-
-def _value(value: Any, unit: str | None) -> str:
-    """A metric value in its unit, as a reader expects it (percent with %, counts without decimals)."""
-    if value is None:
-        return "–"
-    if unit == "percent":
-        return f"{value:,.1f}%"
-    if unit == "count":
-        return f"{value:,.0f}"
-    if unit == "percentage points":
-        return f"{value:+,.1f} pp"
-    return _fmt(float(value), 2)
-
-
-def _environment() -> Environment:
-    env = Environment(
-        loader=PackageLoader("npaf_pipeline.site", "templates"),
-        autoescape=select_autoescape(["html"]),
-        undefined=StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-    )
-    env.filters["num"] = _fmt
-    env.filters["value"] = _value
-    env.filters["slug"] = slug
-    env.filters["orgfile"] = org_file
-    env.globals["segment_colours"] = charts.SEGMENT_COLOURS
-    env.globals["classes"] = CHANGE_CLASSES
-    return env
-
-
 class _Writer:
     """Renders templates into the staging folder; links are relative to each page's folder."""
 
@@ -118,29 +76,31 @@ class _Writer:
         self.root, self.env, self.common = root, env, common
         self.pages = 0
         self._templates: dict[str, Any] = {}
+        self._folders: set[Path] = set()
 
-    def chart(self, spec: dict[str, Any], name: str, script: str | None = None) -> dict[str, Any]:
-        """A chart for a page (``name`` unique within it, so pages come out the same however they are split over
-        processes); with ``script``, its spec goes into that .js file (shared by several pages)."""
+    def chart(self, spec: dict[str, Any], name: str) -> dict[str, Any]:
+        """A chart with its data inline in the page (``name`` unique within it)."""
         chart_id = f"chart-{name}"
-        if script is None:
-            return {"id": chart_id, "json": charts.spec_json(spec), "label": spec["description"], "script": None}
-        path = self.root / script
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(
-            f"(window.NPAF_SPECS = window.NPAF_SPECS || {{}})[{chart_id!r}] = {charts.spec_json(spec)};\n",
-            encoding="utf-8",
-        )
-        return {"id": chart_id, "json": None, "label": spec["description"], "script": Path(script).name}
+        return {"id": chart_id, "json": charts.spec_json(spec)}
+
+    def fragment(self, relative: str, name: str, html: str) -> None:
+        """A piece of HTML shared by several pages, written once as a script that hands it to site.js, which puts
+        it into each page's ``data-fragment`` element of that name."""
+        key, text = json.dumps(name), json.dumps(html, ensure_ascii=False)
+        self._write(relative, f"(window.NPAF_FRAGMENTS = window.NPAF_FRAGMENTS || {{}})[{key}] = {text};\n")
 
     def page(self, relative: str, template: str, **context: Any) -> None:
-        path = self.root / relative
         depth = relative.count("/")
         tpl = self._templates.get(template) or self._templates.setdefault(template, self.env.get_template(template))
-        text = INDENT.sub("\n", tpl.render(**self.common, **context, root="../" * depth, here=relative))
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text, encoding="utf-8")
+        self._write(relative, tpl.render(**self.common, **context, root="../" * depth, here=relative))
         self.pages += 1
+
+    def _write(self, relative: str, text: str) -> None:
+        path = self.root / relative
+        if path.parent not in self._folders:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            self._folders.add(path.parent)
+        path.write_text(text, encoding="utf-8")
 
 
 def _link_base(site: Path, snapshot: Path) -> str | None:
@@ -213,7 +173,7 @@ def _write_pages(root: Path, snap: Snapshot, model: SiteModel, bundle: str, docs
         "version": __version__,
         "rule_sets": rule_sets,
     }
-    w = _Writer(root, _environment(), common)
+    w = _Writer(root, environment(), common)
 
     # home and the organisation directory
     w.page(
@@ -338,6 +298,10 @@ def _write_pages(root: Path, snap: Snapshot, model: SiteModel, bundle: str, docs
     return general + pages
 
 
+# Charts drawn from a table of the organisation page (the specs are in site.js; see charts.TABLE_CHARTS).
+HISTORY_CHART = {"id": "chart-history", "template": "history", "table": "history-table"}
+DRIVERS_CHART = {"id": "chart-drivers", "template": "drivers", "table": "drivers-table"}
+
 # The state the organisation pages are rendered from, inherited by forked workers (never pickled).
 _ORG_STATE: tuple[_Writer, Snapshot, SiteModel, str | None] | None = None
 PARALLEL_FROM = 150  # organisations; below this a pool costs more than it saves
@@ -353,67 +317,55 @@ def _org_pages(codes: list[str]) -> int:
     w, snap, model, docs_base = _ORG_STATE
     before = w.pages
     history_template = w.env.get_template("_history.html")
+    chart = w.env.get_template("_macros.html").module.chart  # the same two charts on every page: rendered once
+    history_chart, drivers_chart = chart(HISTORY_CHART), chart(DRIVERS_CHART)
+    manifests = {label: _docs_ref(path, snap.root, docs_base) for label, path in _manifests(snap, model).items()}
     for code in codes:
         org = model.orgs[code]
+        folder = f"org/{org_file(code)}"
         history = [
             model.seg[(q, code)] | {"n": model.type_counts.get((q, model.seg[(q, code)]["org_type"]))}
             for q in org["quarters"]
             if (q, code) in model.seg
         ]
-        hist_chart = (
-            w.chart(
-                charts.history_chart(
-                    history,
-                    "Average score per quarter with its likely range, coloured by segment; the numbers are in "
-                    "the history table.",
-                ),
-                "history",
-                script=f"org/{org_file(code)}/history.js",
-            )
-            if len([h for h in history if h.get("average_score") is not None]) > 1
-            else None
-        )
-        # the same on every quarter's page (the current quarter is marked by CSS from the page's data-quarter)
-        history_html = Markup(history_template.render(history=history, history_chart=hist_chart))
+        hist_chart = history_chart if sum(1 for h in history if h.get("average_score") is not None) > 1 else None
+        # the same on every quarter's page, so written once (site.js marks the page's own quarter)
+        w.fragment(f"{folder}/history.js", "history", history_template.render(history=history))
         for label in org["quarters"]:
             row = model.seg.get((label, code))
-            drivers = model.explanation.get((label, code)) if model.explanation is not None else None
-            manifest_file = snap.manifest_path(label)
+            drivers = driver_rows((model.explanation or {}).get((label, code), []))
             sources = model.sources.get((label, code), [])
+            source_no = {s["source_file"]: i for i, s in enumerate(sources, 1)}
             w.page(
-                f"org/{org_file(code)}/{slug(label)}.html",
+                f"{folder}/{slug(label)}.html",
                 "org.html",
                 title=f"{org['org_name'] or code}, {label}",
                 label=label,
                 org=org,
                 row=row,
                 n=model.type_counts.get((label, org["org_type"])),
-                metrics=model.metrics.get((label, code), []),
+                metrics=metric_rows(model.metrics.get((label, code), []), source_no),
                 sources=sources,
-                source_no={s["source_file"]: i for i, s in enumerate(sources, 1)},
                 system=model.system.get((label, code), []),
                 drivers=drivers,
-                drivers_chart={
-                    "id": "chart-drivers",
-                    "template": "drivers",
-                    "table": "drivers-table",
-                    "label": f"Pull of each item on the average score of {org['org_name'] or code} against its "
-                    f"type's mean, {label}; the numbers are in the drivers table.",
-                }
-                if drivers
-                else None,
-                distance=model.distance.get((label, code)) if model.distance is not None else None,
+                drivers_chart=drivers_chart if drivers else None,
+                distance=distance_panel(rows) if (rows := (model.distance or {}).get((label, code))) else None,
                 change=(model.changes or {}).get((label, code)),
                 move=movement(model, label, code),
-                history_html=history_html,
+                history_chart=hist_chart,
                 league_type=org["org_type"] if (label, org["org_type"]) in model.league else None,
                 has_explanation=model.explanation is not None,
                 has_distance=model.distance is not None,
                 has_changes=model.changes is not None,
                 rule=model.rule_set(label),
-                manifest=_docs_ref(manifest_file, snap.root, docs_base) if manifest_file.is_file() else None,
+                manifest=manifests.get(label),
             )
     return w.pages - before
+
+
+def _manifests(snap: Snapshot, model: SiteModel) -> dict[str, Path]:
+    """The manifest file of each quarter that has one."""
+    return {label: path for label in model.quarters if (path := snap.manifest_path(label)).is_file()}
 
 
 def _docs_ref(path: Path | None, snapshot_root: Path, base: str | None) -> dict[str, str] | None:

@@ -1,8 +1,10 @@
 """Vega-Lite specifications of the site's charts (drawn in the page by the bundled Vega-Lite).
 
 Each chart's numbers are also in an HTML table next to it; the spec carries a ``description`` that Vega turns
-into the SVG's accessible label. Specs are plain dictionaries with inline data; the shared look (fonts, axes) is
-set once, at the head of assets/site.js.
+into the SVG's accessible label. Specs are plain Vega-Lite dictionaries (no per-chart validation pass at build
+time). A chart that is the same on every page (the drivers and history of an organisation) is written once, at the
+head of assets/site.js, with the shared look (fonts, axes), and the page fills it from the table beside it; the
+national page's chart carries its data inline.
 """
 
 from __future__ import annotations
@@ -32,26 +34,18 @@ def _segment_colour(field: str, title: str = "Segment") -> dict[str, Any]:
     }
 
 
-def history_chart(rows: list[dict[str, Any]], description: str) -> dict[str, Any]:
-    """Average score per quarter with its likely range (a rule) and the segment as the point's colour."""
-    data = [
-        {
-            "quarter": r["quarter_label"],
-            "average": r["average_score"],
-            "low": r["average_score_low"],
-            "high": r["average_score_high"],
-            "segment": r["final_segment"],
-        }
-        for r in rows
-        if r.get("average_score") is not None
-    ]
+def history_chart() -> dict[str, Any]:
+    """Average score per quarter with its likely range (a rule) and the segment as the point's colour. The same
+    on every organisation page, so it is kept once per site; its data are read from the page's history table (see
+    site.js): the chart and its table cannot disagree and the numbers are written once."""
     y = {"scale": {"domain": [1, 4], "reverse": True}, "title": "Average score (1 best, 4 worst)"}
     x = {"field": "quarter", "type": "ordinal", "title": None, "axis": {"labelAngle": 0}}
     return {
-        "description": description,
+        "description": "Average score per quarter with its likely range, coloured by segment; the numbers are in the "
+        "history table.",
         "width": "container",
         "height": 220,
-        "data": {"values": data},
+        "transform": [{"filter": "isValid(datum.average)"}],
         "layer": [
             {
                 "mark": {"type": "rule", "strokeWidth": 3, "color": "#AEB7BD"},
@@ -113,6 +107,8 @@ def drivers_chart() -> dict[str, Any]:
     page, so it is kept once per site; its data are read from the drivers table of the page (see site.js), so the
     chart and its table cannot disagree and the numbers are not written twice."""
     return {
+        "description": "Pull of each item on the average score against the type's mean; the numbers are in the "
+        "drivers table.",
         "width": "container",
         "height": {"step": 18},
         "transform": [
@@ -135,7 +131,7 @@ def drivers_chart() -> dict[str, Any]:
 
 
 # Charts whose spec is the same on every page: written once into site.js, filled from a table of the page.
-TABLE_CHARTS = {"drivers": drivers_chart}
+TABLE_CHARTS = {"drivers": drivers_chart, "history": history_chart}
 
 
 def config_script() -> str:

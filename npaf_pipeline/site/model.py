@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
@@ -10,10 +9,60 @@ from typing import Any
 import polars as pl
 
 from npaf_pipeline.quarters import parse_quarter
+from npaf_pipeline.site.formats import fmt, metric_value
 from npaf_pipeline.site.snapshot import Snapshot
 
 CHANGE_CLASSES = ("override", "significant", "not_significant")
 ICB = "icb"
+
+# The columns of the long tables that the organisation pages show (org.html); the rest are not read into Python.
+KEYS = ("quarter_label", "org_code")
+METRIC_COLUMNS = (
+    *KEYS,
+    "org_type",
+    "metric_id",
+    "metric_name",
+    "domain",
+    "domain_name",
+    "role",
+    "value",
+    "unit",
+    "period",
+    "direction",
+    "score",
+    "metric_rank",
+    "type_count",
+    "type_median",
+    "type_lower_quartile",
+    "type_upper_quartile",
+    "source_file",
+    "source_row",
+)
+DRIVER_COLUMNS = (
+    "item_id",
+    "item_name",
+    "domain",
+    "score",
+    "weight",
+    "contribution",
+    "pull_vs_type_mean",
+    "pull_vs_cut_above",
+    "driver_rank",
+)
+DISTANCE_COLUMNS = (
+    "average_score",
+    "points_to_better",
+    "points_to_worse",
+    "metric_id",
+    "metric_name",
+    "unit",
+    "value",
+    "value_for_better",
+    "can_close_alone",
+    "note",
+    "override_capped",
+    "segment_without_override",
+)
 
 
 def slug(label: str) -> str:
@@ -26,20 +75,29 @@ def org_file(code: str) -> str:
     return "".join(c if c.isalnum() else "_" for c in code)
 
 
-def _records(frame: pl.DataFrame) -> list[dict[str, Any]]:
-    """Rows as dicts, NaN read as missing (the templates and JSON treat both alike)."""
-    rows = frame.to_dicts()
-    for row in rows:
-        for key, value in row.items():
-            if isinstance(value, float) and math.isnan(value):
-                row[key] = None
-    return rows
+def _records(frame: pl.DataFrame, columns: tuple[str, ...] | None = None) -> list[dict[str, Any]]:
+    """Rows as dicts, NaN read as missing (the templates and JSON treat both alike); with ``columns``, only those
+    the pages show (the wide tables have many more, and turning every cell into a Python object is the cost)."""
+    if columns is not None:
+        frame = frame.select([c for c in columns if c in frame.columns])
+    floats = [name for name, dtype in frame.schema.items() if dtype.is_float()]
+    if floats:
+        frame = frame.with_columns(pl.col(floats).fill_nan(None))
+    return frame.to_dicts()
 
 
 def _group(rows: list[dict[str, Any]], *keys: str) -> dict[Any, list[dict[str, Any]]]:
     out: dict[Any, list[dict[str, Any]]] = defaultdict(list)
-    for row in rows:
-        out[tuple(row[k] for k in keys) if len(keys) > 1 else row[keys[0]]].append(row)
+    if len(keys) == 2:
+        first, second = keys
+        for row in rows:
+            out[(row[first], row[second])].append(row)
+    elif len(keys) == 1:
+        for row in rows:
+            out[row[keys[0]]].append(row)
+    else:
+        for row in rows:
+            out[tuple(row[k] for k in keys)].append(row)
     return out
 
 
@@ -113,11 +171,11 @@ def build_model(snap: Snapshot) -> SiteModel:
         frame = frame.sort(
             "quarter_label", "org_code", "domain", "role", "metric_id", descending=[False] * 3 + [True, False]
         )
-        metrics = _group(_records(frame), "quarter_label", "org_code")
+        metrics = _group(_records(frame, METRIC_COLUMNS), "quarter_label", "org_code")
     if values is not None:
         used = (
             values.group_by("quarter_label", "org_code", "source", "source_file", "source_sha256")
-            .agg(pl.len().alias("n_values"), pl.col("metric_id").sort().alias("metrics"))
+            .agg(pl.len().alias("n_values"))
             .sort("quarter_label", "org_code", "source_file")
         )
         sources = _group(used.to_dicts(), "quarter_label", "org_code")
@@ -160,13 +218,13 @@ def build_model(snap: Snapshot) -> SiteModel:
         else {}
     )
 
-    def optional(name: str, *sort: str) -> dict[tuple[str, str], list[dict[str, Any]]] | None:
+    def optional(name: str, columns: tuple[str, ...], *sort: str) -> dict[tuple[str, str], list[dict[str, Any]]] | None:
         if not snap.has(name):
             return None
-        return _group(_records(snap.table(name).sort(*sort)), "quarter_label", "org_code")
+        return _group(_records(snap.table(name).sort(*sort), KEYS + columns), "quarter_label", "org_code")
 
-    explanation = optional("segment_explanation", "quarter_label", "org_code", "driver_rank")
-    distance = optional("segment_distance", "quarter_label", "org_code", "metric_id")
+    explanation = optional("segment_explanation", DRIVER_COLUMNS, "quarter_label", "org_code", "driver_rank")
+    distance = optional("segment_distance", DISTANCE_COLUMNS, "quarter_label", "org_code", "metric_id")
     changes = None
     if snap.has("segment_changes"):
         changes = {(r["quarter_label"], r["org_code"]): r for r in _records(snap.table("segment_changes"))}
@@ -329,6 +387,90 @@ def change_summary(model: SiteModel, label: str) -> list[dict[str, Any]]:
         elif cls == "significant":
             entry["significant_no_change"] += 1
     return [per[t] | {"org_type": t} for t in _type_order(list(per))]
+
+
+def metric_rows(rows: list[dict[str, Any]], source_no: dict[str, int]) -> list[dict[str, Any]]:
+    """The metrics table of an organisation page as display strings, one dict per row (a domain's first row
+    carries the domain's name). Formatted here, not in the template: it is the largest table of every page."""
+    out = []
+    domain = object()
+    for r in rows:
+        unit, direction, score = r["unit"], r["direction"], r["score"]
+        value = metric_value(r["value"], unit)
+        if direction:
+            value += " ↑" if direction == "higher" else " ↓"
+        rank = "–" if r["metric_rank"] is None else str(r["metric_rank"])
+        if r["type_count"]:
+            rank += f" of {r['type_count']}"
+        source = r["period"] or ""
+        if r.get("source_file"):
+            source += f" [{source_no.get(r['source_file'], '?')}]"
+            if r.get("source_row"):
+                source += f" row {r['source_row']}"
+        out.append(
+            {
+                "group": r["domain_name"] if r["domain"] != domain else None,
+                "input": r["role"] == "input",
+                "id": r["metric_id"],
+                "name": r["metric_name"],
+                "value": value,
+                "quartiles": (
+                    metric_value(r["type_lower_quartile"], unit),
+                    metric_value(r["type_median"], unit),
+                    metric_value(r["type_upper_quartile"], unit),
+                ),
+                "score": fmt(score),
+                "band": int((score or 0) + 0.5),
+                "rank": rank,
+                "source": source,
+            }
+        )
+        domain = r["domain"]
+    return out
+
+
+def driver_rows(rows: list[dict[str, Any]]) -> list[tuple[str, ...]]:
+    """The drivers table (segment_explanation rows in driver order) as display strings: item, domain, score,
+    weight, contribution, pull against the type's mean and against the cut above."""
+    return [
+        (
+            r["item_name"] or r["item_id"],
+            r["domain"],
+            fmt(r["score"]),
+            fmt(r["weight"], 3),
+            fmt(r["contribution"], 3),
+            fmt(r["pull_vs_type_mean"], 3),
+            fmt(r["pull_vs_cut_above"], 3),
+        )
+        for r in rows
+    ]
+
+
+def distance_panel(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    """The segment_distance rows of one organisation and quarter, arranged to say each thing once.
+
+    A note is a list of findings separated by '; '. Findings every row shares (the override caps the segment, a
+    support decision) are said once above the table; the table holds the metrics with a value for the better
+    segment, each with the rest of its note; the metrics without one are listed by code under their note (their
+    names and values are in the metrics table). Nothing in the rows is dropped.
+    """
+    parts = [[p for p in (r.get("note") or "").split("; ") if p] for r in rows]
+    common = [p for p in parts[0] if all(p in other for other in parts[1:])] if len(rows) > 1 else []
+    reach: list[dict[str, Any]] = []
+    without: dict[str, list[str]] = {}
+    for row, found in zip(rows, parts, strict=True):
+        own = "; ".join(p for p in found if p not in common)
+        if row.get("value_for_better") is not None:
+            reach.append(row | {"own_note": own})
+        else:
+            without.setdefault(own, []).append(row["metric_id"])
+    return {
+        "first": rows[0],
+        "common": common,
+        "reach": reach,
+        "without": [{"note": note, "metrics": ids} for note, ids in without.items()],
+        "metrics": len(rows),
+    }
 
 
 def cutpoints(model: SiteModel, label: str) -> list[dict[str, Any]]:

@@ -6,6 +6,7 @@
     var cell = row.children[index];
     if (!cell) return type === "num" ? Infinity : "";
     var raw = cell.hasAttribute("data-v") ? cell.getAttribute("data-v") : cell.textContent.trim();
+    if (raw === "\u2013") raw = ""; // a dash shows a missing value
     if (type === "num") {
       var n = parseFloat(raw);
       return isNaN(n) ? Infinity : n;
@@ -60,21 +61,35 @@
     form.addEventListener("change", apply);
   }
 
-  // A chart drawn from a table of the page: the cells marked data-f give the fields (data-v the exact number).
+  // A chart drawn from a table of the page: the header cells marked data-f name the fields their column gives; with
+  // data-num the column's cells give numbers (several field names take the cell's numbers in order, as in a range
+  // "1.92–2.34"; a dash or an empty cell is missing), otherwise the cell's text.
+  var NUMBER = /-?\d[\d,]*(?:\.\d+)?/g;
+
   function fromTable(name, table) {
     var template = (window.NPAF_CHART_TEMPLATES || {})[name];
     if (!template || !table) return null;
+    var columns = [];
+    Array.prototype.forEach.call(table.tHead.rows[0].cells, function (th, index) {
+      if (th.hasAttribute("data-f")) {
+        columns.push({ index: index, fields: th.getAttribute("data-f").split(" "), num: th.hasAttribute("data-num") });
+      }
+    });
     var values = Array.prototype.map.call(table.tBodies[0].rows, function (row) {
       var datum = {};
-      row.querySelectorAll("[data-f]").forEach(function (cell) {
-        var v = cell.getAttribute("data-v");
-        datum[cell.getAttribute("data-f")] = v === null ? cell.textContent.trim() : (v === "" ? null : parseFloat(v));
+      columns.forEach(function (column) {
+        var cell = row.cells[column.index];
+        var text = cell ? cell.textContent.trim() : "";
+        if (!column.num) { datum[column.fields[0]] = text; return; }
+        var numbers = text.match(NUMBER) || [];
+        column.fields.forEach(function (field, i) {
+          datum[field] = i < numbers.length ? parseFloat(numbers[i].replace(/,/g, "")) : null;
+        });
       });
       return datum;
     });
     var spec = JSON.parse(JSON.stringify(template));
     spec.data = { values: values };
-    spec.description = "";
     return spec;
   }
 
@@ -86,16 +101,29 @@
       var spec;
       if (el.hasAttribute("data-template")) {
         spec = fromTable(el.getAttribute("data-template"), document.getElementById(el.getAttribute("data-table")));
-        if (spec) spec.description = el.getAttribute("aria-label") || "";
       } else {
         var source = document.getElementById(el.getAttribute("data-spec"));
-        spec = source ? JSON.parse(source.textContent) : (window.NPAF_SPECS || {})[el.getAttribute("data-chart")];
+        spec = source ? JSON.parse(source.textContent) : null;
       }
       if (!spec) { console.error("chart " + el.id + ": no specification"); return; }
+      el.setAttribute("role", "img");
+      el.setAttribute("aria-label", spec.description || "Chart; its numbers are in the table beside it.");
+      el.tabIndex = 0;
       spec.config = Object.assign({}, window.NPAF_CHART_CONFIG || {}, spec.config || {});
       window.vegaEmbed(el, spec, { mode: "vega-lite", actions: false, renderer: "svg" }).then(function () {
         el.classList.add("drawn");
       }).catch(function (error) { console.error("chart " + el.id + ": " + error); });
+    });
+  }
+
+  // Pieces of HTML shared by several pages (an organisation's history table), each kept once in a script beside
+  // the pages (window.NPAF_FRAGMENTS) and put into this page's element of the same name.
+  function fillFragments() {
+    var fragments = window.NPAF_FRAGMENTS || {};
+    document.querySelectorAll("[data-fragment]").forEach(function (el) {
+      var html = fragments[el.getAttribute("data-fragment")];
+      if (typeof html === "string") el.innerHTML = html;
+      else console.error("fragment " + el.getAttribute("data-fragment") + ": not loaded");
     });
   }
 
@@ -109,6 +137,7 @@
   }
 
   document.addEventListener("DOMContentLoaded", function () {
+    fillFragments();
     markCurrentQuarter();
     document.querySelectorAll("table.sortable").forEach(makeSortable);
     document.querySelectorAll("form.filters").forEach(makeFilter);

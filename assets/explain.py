@@ -14,7 +14,7 @@ from assets.ingest import OWNERS
 from assets.partitions import labels_of, quarterly
 from assets.settings import NpafSettings
 from npaf_pipeline.explain.changes import national_summary
-from npaf_pipeline.explain.checks import contribution_gaps, unclassed_changes, what_if_mismatches
+from npaf_pipeline.explain.checks import contribution_gaps, run_mismatches, unclassed_changes
 from npaf_pipeline.explain.snapshot import read_quarter
 
 DRIVERS = dg.AssetKey(["explain", "segment_explanation"])
@@ -72,8 +72,7 @@ def explanation_tables(context: dg.AssetExecutionContext, npaf: NpafSettings) ->
     gaps = contribution_gaps(org_seg, drivers) if drivers.height else org_seg.head(0)
     # a quarter of the run with no data is not in the snapshot: there is nothing of it to re-run
     published = set(org_seg["quarter_label"].to_list()) if org_seg.height else set()
-    reruns = [what_if_mismatches(out, q).with_columns(pl.lit(q).alias("quarter")) for q in quarters if q in published]
-    mismatches = pl.concat(reruns) if reruns else pl.DataFrame({"quarter": []}, schema={"quarter": pl.String})
+    mismatches = run_mismatches(out, [q for q in quarters if q in published])  # one engine run for the run's quarters
     unclassed = unclassed_changes(changes) if changes.height else changes
     summary = national_summary(changes) if changes.height else pl.DataFrame()
 

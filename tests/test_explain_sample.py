@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import dagster as dg
 import polars as pl
+import pyarrow.parquet as pq
 import pytest
 
 from assets.explain import CHANGES, DISTANCE, DRIVERS, explanation_tables
@@ -14,7 +16,7 @@ from assets.settings import NpafSettings
 from npaf_pipeline import cli, inputs
 from npaf_pipeline.engine import run
 from npaf_pipeline.explain.changes import CLASSES, national_summary
-from npaf_pipeline.explain.checks import contribution_gaps, what_if_mismatches
+from npaf_pipeline.explain.checks import contribution_gaps, run_mismatches, what_if_mismatches
 from npaf_pipeline.explain.snapshot import read_manifest, read_quarter
 from npaf_pipeline.explain.whatif import full, hold_population, load_quarter
 from npaf_pipeline.publish import publish_quarters
@@ -158,6 +160,7 @@ def test_what_if_of_unchanged_values_reproduces_the_snapshot(published) -> None:
     out = published[0]
     for q in QUARTERS:
         assert what_if_mismatches(out, q).is_empty(), q
+    assert run_mismatches(out, QUARTERS).is_empty()  # the Dagster check: every quarter in one engine run
     inputs = load_quarter(out, QUARTERS[-1])
     org = inputs.org_seg.filter(pl.col("unadjusted_segment") > 1)["org_code"][0]
     held = hold_population(inputs, org, {})
@@ -229,3 +232,19 @@ def test_dagster_assets_check_the_published_tables(published, tmp_path: Path) ->
     assert int(rows["all"]["changed"]) == changes["segment_changed"].sum()
     manifest = json.loads((out / "manifests" / "fy=2025-26" / "quarter=Q2" / "manifest.json").read_text())
     assert "segment_changes" in manifest["tables"] and "segment_changes_summary" in manifest
+
+
+def test_the_rerun_check_names_a_published_rank_the_engine_does_not_reproduce(published, tmp_path: Path) -> None:
+    out = tmp_path / "output"
+    shutil.copytree(published[0], out, symlinks=True)
+    part = next((out / "current" / "organisation_segmentation").rglob("quarter=Q2/*.parquet"))
+    table = pq.read_table(part)
+    frame = pl.from_arrow(table)
+    org = frame.filter(pl.col("amr_rank").is_not_null())["org_code"][0]
+    frame = frame.with_columns(
+        pl.when(pl.col("org_code") == org).then(pl.col("amr_rank") + 1).otherwise(pl.col("amr_rank")).alias("amr_rank")
+    )
+    pq.write_table(frame.to_arrow().cast(table.schema), part)
+    found = run_mismatches(out, QUARTERS)
+    assert found.select("quarter", "org_code").rows() == [(QUARTERS[1], org)]
+    assert found["published_rank"][0] == found["amr_rank"][0] + 1

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 import polars as pl
 
+from npaf_pipeline.engine import run
 from npaf_pipeline.explain.changes import CLASSES
-from npaf_pipeline.explain.whatif import full, load_quarter
+from npaf_pipeline.explain.whatif import load_quarter
 
 TOLERANCE = 1e-9
 
@@ -33,12 +35,46 @@ def unclassed_changes(changes: pl.DataFrame) -> pl.DataFrame:
 
 def what_if_mismatches(out: Path, quarter: str) -> pl.DataFrame:
     """Organisations whose segment or rank the what-if of unchanged values does not reproduce; empty when fine."""
-    inputs = load_quarter(out, quarter)
-    if inputs.org_seg.is_empty():
-        return pl.DataFrame()
-    seg = full(inputs, inputs.org_seg["org_code"][0], {}, with_ranges=False).segmentation
-    return seg.filter(
-        ~pl.col("adjusted_segment").eq_missing(pl.col("published_segment"))
-        | ~pl.col("final_segment").eq_missing(pl.col("published_final_segment"))
-        | ~pl.col("amr_rank").eq_missing(pl.col("published_rank"))
-    ).select("org_code", "published_segment", "adjusted_segment", "published_rank", "amr_rank")
+    return run_mismatches(out, [quarter]).drop("quarter")
+
+
+def run_mismatches(out: Path, quarters: Sequence[str]) -> pl.DataFrame:
+    """:func:`what_if_mismatches` of several quarters with one engine run (the engine treats each quarter on its
+    own, as the pipeline's run of them did): quarter, org_code, published and re-run segment and rank."""
+    loaded = [load_quarter(out, q) for q in quarters]
+    loaded = [q for q in loaded if not q.org_seg.is_empty()]
+    if not loaded:
+        return pl.DataFrame(schema={"quarter": pl.String, "org_code": pl.String})
+    tests = [q.system_tests for q in loaded if q.system_tests is not None]
+    result = run(
+        pl.concat([q.values for q in loaded], how="vertical_relaxed"),
+        pl.concat([q.orgs for q in loaded], how="vertical_relaxed").unique("org_code", keep="first"),
+        loaded[0].rs,
+        pl.concat([q.flags for q in loaded], how="vertical_relaxed"),
+        pl.concat(tests, how="vertical_relaxed") if tests else None,
+        with_ranges=False,
+    )
+    published = pl.concat(
+        [
+            q.org_seg.select(
+                pl.lit(q.quarter).alias("quarter"),
+                "org_code",
+                pl.col("adjusted_segment").alias("published_segment"),
+                pl.col("final_segment").alias("published_final_segment"),
+                pl.col("amr_rank").alias("published_rank"),
+            )
+            for q in loaded
+        ],
+        how="vertical_relaxed",
+    )
+    seg = result.segmentation.select("quarter", "org_code", "adjusted_segment", "final_segment", "amr_rank")
+    return (
+        seg.join(published, on=["quarter", "org_code"], how="full", coalesce=True)
+        .filter(
+            ~pl.col("adjusted_segment").eq_missing(pl.col("published_segment"))
+            | ~pl.col("final_segment").eq_missing(pl.col("published_final_segment"))
+            | ~pl.col("amr_rank").eq_missing(pl.col("published_rank"))
+        )
+        .select("quarter", "org_code", "published_segment", "adjusted_segment", "published_rank", "amr_rank")
+        .sort("quarter", "org_code")
+    )

@@ -136,7 +136,7 @@ def test_a_running_daemon_lets_queued_runs_through_and_a_stopped_one_is_named(tm
 
     import dagster as dg
 
-    from assets.commands.launch import HEARTBEAT_FRESH_S, queue_problem
+    from assets.commands.launch import HEARTBEAT_FRESH_S, QUEUE_DAEMON, queue_problem
 
     home = _queuing_home(tmp_path)
     env = {**os.environ, "DAGSTER_HOME": str(home), "NPAF_LANDING_DIR": str(tmp_path), "NPAF_OUTPUT_DIR": str(tmp_path)}
@@ -154,7 +154,8 @@ def test_a_running_daemon_lets_queued_runs_through_and_a_stopped_one_is_named(tm
                 assert daemon.poll() is None, "dagster-daemon exited"
                 time.sleep(1)
             assert queue_problem(instance, home) == ""
-            later = time.time() + HEARTBEAT_FRESH_S + 600
+            beat = instance.get_daemon_heartbeats()[QUEUE_DAEMON].timestamp
+            later = beat + HEARTBEAT_FRESH_S + 600  # twelve minutes after the daemon's last heartbeat
             assert "its daemon last ran 12 min ago" in queue_problem(instance, home, now=later)
     finally:
         daemon.terminate()

@@ -86,6 +86,7 @@ def _run(args: argparse.Namespace) -> int:
         Launcher,
         child_env,
         queue_problem,
+        queues_runs,
         run_tags,
     )
     from assets.commands.progress import RunState, follow
@@ -113,7 +114,7 @@ def _run(args: argparse.Namespace) -> int:
             hint = (
                 "this instance queues runs for the Dagster daemon; it is running, so the run starts when the "
                 f"daemon picks it up (or launch at once with {START_AT_ONCE})"
-                if isinstance(instance.run_coordinator, dg.QueuedRunCoordinator)
+                if queues_runs(instance)
                 else ""
             )
             live = not args.quiet and sys.stderr.isatty()

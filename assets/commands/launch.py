@@ -116,15 +116,20 @@ START_AT_ONCE = (
 )
 
 
+def queues_runs(instance: Any) -> bool:
+    """True when runs submitted to ``instance`` wait for the daemon (Dagster's default run coordinator)."""
+    import dagster as dg
+
+    return isinstance(instance.run_coordinator, dg.QueuedRunCoordinator)
+
+
 def queue_problem(instance: Any, home: Path, now: float | None = None) -> str:
     """Why a run submitted to ``instance`` would never start, or "" when it will.
 
     Dagster's default run coordinator queues runs for the daemon. With no daemon running a submitted run waits
     forever, so a backfill refuses to launch instead of hanging.
     """
-    import dagster as dg
-
-    if not isinstance(instance.run_coordinator, dg.QueuedRunCoordinator):
+    if not queues_runs(instance):
         return ""
     beat = instance.get_daemon_heartbeats().get(QUEUE_DAEMON)
     age = (now if now is not None else time.time()) - beat.timestamp if beat else None

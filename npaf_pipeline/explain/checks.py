@@ -9,7 +9,7 @@ import polars as pl
 
 from npaf_pipeline.engine import run
 from npaf_pipeline.explain.changes import CLASSES
-from npaf_pipeline.explain.whatif import load_quarter
+from npaf_pipeline.explain.whatif import NOT_AS_PUBLISHED, load_quarter, published_outcomes
 
 TOLERANCE = 1e-9
 
@@ -55,26 +55,13 @@ def run_mismatches(out: Path, quarters: Sequence[str]) -> pl.DataFrame:
         with_ranges=False,
     )
     published = pl.concat(
-        [
-            q.org_seg.select(
-                pl.lit(q.quarter).alias("quarter"),
-                "org_code",
-                pl.col("adjusted_segment").alias("published_segment"),
-                pl.col("final_segment").alias("published_final_segment"),
-                pl.col("amr_rank").alias("published_rank"),
-            )
-            for q in loaded
-        ],
+        [published_outcomes(q.org_seg).with_columns(pl.lit(q.quarter).alias("quarter")) for q in loaded],
         how="vertical_relaxed",
     )
     seg = result.segmentation.select("quarter", "org_code", "adjusted_segment", "final_segment", "amr_rank")
     return (
         seg.join(published, on=["quarter", "org_code"], how="full", coalesce=True)
-        .filter(
-            ~pl.col("adjusted_segment").eq_missing(pl.col("published_segment"))
-            | ~pl.col("final_segment").eq_missing(pl.col("published_final_segment"))
-            | ~pl.col("amr_rank").eq_missing(pl.col("published_rank"))
-        )
+        .filter(NOT_AS_PUBLISHED)
         .select("quarter", "org_code", "published_segment", "adjusted_segment", "published_rank", "amr_rank")
         .sort("quarter", "org_code")
     )

@@ -194,17 +194,31 @@ class FullOutcome:
     movers: pl.DataFrame  # organisations whose score, segment or rank moved (the changed one included)
 
 
+NOT_AS_PUBLISHED = (
+    ~pl.col("adjusted_segment").eq_missing(pl.col("published_segment"))
+    | ~pl.col("final_segment").eq_missing(pl.col("published_final_segment"))
+    | ~pl.col("amr_rank").eq_missing(pl.col("published_rank"))
+)
+"""A re-run organisation whose segment, final segment or rank differs from what was published."""
+
+
+def published_outcomes(org_seg: pl.DataFrame) -> pl.DataFrame:
+    """The published segment, final segment and rank of each organisation, named to sit beside a re-run's."""
+    return org_seg.select(
+        "org_code",
+        pl.col("adjusted_segment").alias("published_segment"),
+        pl.col("final_segment").alias("published_final_segment"),
+        pl.col("amr_rank").alias("published_rank"),
+    )
+
+
 def full(inputs: QuarterInputs, org: str, changes: Mapping[str, float], with_ranges: bool = True) -> FullOutcome:
     """The whole quarter re-run with ``changes``: everyone's scores, the cut-points and ranks move as they would."""
     values = _changed_values(inputs, org, changes) if changes else inputs.values
     result = run(values, inputs.orgs, inputs.rs, inputs.flags, inputs.system_tests, with_ranges=with_ranges)
     seg = result.segmentation
-    published = inputs.org_seg.select(
-        "org_code",
-        pl.col("average_score").alias("published_average"),
-        pl.col("adjusted_segment").alias("published_segment"),
-        pl.col("final_segment").alias("published_final_segment"),
-        pl.col("amr_rank").alias("published_rank"),
+    published = published_outcomes(inputs.org_seg).with_columns(
+        inputs.org_seg["average_score"].alias("published_average")
     )
     keep = ["org_code", "org_type", "average_score_raw", "average_score", "unadjusted_segment"]
     keep += ["adjusted_segment", "final_segment", "amr_rank", "cut_1", "cut_2", "cut_3"]
@@ -226,13 +240,7 @@ def full(inputs: QuarterInputs, org: str, changes: Mapping[str, float], with_ran
     movers = (
         joined.join(score_counts, on="org_code", how="left")
         .with_columns(pl.col("scores_moved").fill_null(0))
-        .filter(
-            (pl.col("scores_moved") > 0)
-            | ~pl.col("adjusted_segment").eq_missing(pl.col("published_segment"))
-            | ~pl.col("final_segment").eq_missing(pl.col("published_final_segment"))
-            | ~pl.col("amr_rank").eq_missing(pl.col("published_rank"))
-            | (pl.col("org_code") == org)
-        )
+        .filter((pl.col("scores_moved") > 0) | NOT_AS_PUBLISHED | (pl.col("org_code") == org))
         .sort("org_code")
     )
     mine = joined.filter(pl.col("org_code") == org)

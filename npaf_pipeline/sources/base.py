@@ -224,7 +224,7 @@ def _reason() -> pl.Expr:
     (``<column> is not a number (...)``) rather than as its regular expression."""
     named = pl.coalesce(pl.col("column"), pl.lit("row"))
     check = pl.col("check")
-    said = pl.when(check.is_in(list(_IN_WORDS))).then(check.replace(_IN_WORDS)).otherwise(pl.lit("fails ") + check)
+    said = check.replace_strict(_IN_WORDS, default=pl.lit("fails ") + check, return_dtype=pl.String)
     return pl.concat_str([named, pl.lit(" "), said]).alias("reason")
 
 

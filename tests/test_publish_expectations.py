@@ -18,6 +18,7 @@ import pytest
 from npaf_pipeline.engine import run
 from npaf_pipeline.publish.data_docs import DataDocsError, localise_page
 from npaf_pipeline.publish.expectations import (
+    NULL_REQUIRED,
     AcceptanceError,
     AcceptanceResult,
     ExpectationOutcome,
@@ -191,6 +192,14 @@ def _scored_but_not_segmented(t: Tables) -> Tables:
     return {**t, "organisation_segmentation": seg.filter(pl.col("org_code") != seg["org_code"][0])}
 
 
+def _note_missing(t: Tables) -> Tables:
+    return {**t, "segment_distance": set_first(t["segment_distance"], "note", None)}
+
+
+def _nan_contribution(t: Tables) -> Tables:
+    return {**t, "segment_explanation": set_first(t["segment_explanation"], "contribution", float("nan"))}
+
+
 SCORES_KEY = "fy, quarter, org_code, metric_id"
 CORRUPTIONS = [
     (_segment_of_seven, "organisation_segmentation", "expect_column_values_to_be_in_set", "final_segment", 7),
@@ -205,6 +214,15 @@ CORRUPTIONS = [
         None,
     ),
     (_scored_but_not_segmented, "metric_scores", "expect_column_values_to_be_null", "org_code", None),
+    # every column declared not nullable, checked by one expectation that names the null columns of each row
+    (_note_missing, "segment_distance", "expect_column_values_to_be_null", NULL_REQUIRED, "note"),
+    (
+        _nan_contribution,
+        "segment_explanation",
+        "expect_column_values_to_be_null",
+        NULL_REQUIRED,
+        "contribution",
+    ),
 ]
 
 

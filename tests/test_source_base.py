@@ -142,6 +142,24 @@ def test_screened_validation_gives_what_pandera_gives_on_rtt_rows(tmp_path) -> N
         _assert_same_as_pandera(mutant, RttFullRaw)
 
 
+def test_stacking_the_alike_band_columns_screens_every_row_as_the_whole_model_does(tmp_path) -> None:
+    from tests.test_source_rtt_full import write_rtt
+
+    frame = rtt_full._read_csv(write_rtt(tmp_path / "rtt.csv"))
+    typed = frame.with_columns(pl.col(c).cast(pl.Int64, strict=False) for c in rtt_full.BANDS)
+    mutants = [*_mutants(frame, seed=6, trials=14, keep=("source_row",)), *_mutants(typed, seed=7, trials=8)]
+    stacked_something = 0
+    for mutant in [frame, typed, *mutants]:
+        parsed = [c for c in rtt_full.BANDS if mutant.schema[c].is_integer()]
+        whole = base.screen_rows(mutant, RttFullRaw, parsed=parsed)
+        stacked = base.screen_rows(mutant, RttFullRaw, parsed=parsed, uniform=rtt_full.BANDS)
+        assert (whole is None) == (stacked is None)
+        if whole is not None and stacked is not None:
+            assert stacked.equals(whole)
+            stacked_something += int(base.failing(whole).any())
+    assert stacked_something >= 5  # rows failing on band cells and on other columns, not only clean frames
+
+
 def test_screened_validation_gives_what_pandera_gives_on_ae_rows(tmp_path) -> None:
     from tests.test_source_ae_monthly import _row, _write
 

@@ -39,6 +39,7 @@ SEGMENTATION_TYPE = "org_type_in_organisation_segmentation"
 MISSING_FROM_SEGMENTATION = "org_code_if_missing_from_organisation_segmentation"
 STATUS_FAILED = "status_is_failed"
 SYSTEM_FAILED = "failed_rows_in_system_considerations"
+NULL_REQUIRED = "required_columns_that_are_null"
 DERIVED_COLUMNS = {
     "organisation_segmentation": (TYPE_COUNT, SYSTEM_FAILED),
     "league_table": (SEGMENTATION_SEGMENT, SEGMENTATION_TYPE, TYPE_COUNT),
@@ -193,10 +194,8 @@ def _check_specs(name: str, checks: Sequence[Any]) -> list[Spec]:
 
 
 def _column_specs(name: str, column: Any) -> list[Spec]:
-    """Nullability, flags, range, allowed values and pattern of one declared column."""
+    """Flags, range, allowed values and pattern of one declared column (nullability: :func:`_required_spec`)."""
     specs = []
-    if not column.nullable:
-        specs.append(Spec("ExpectColumnValuesToNotBeNull", {"column": name}, name, "declared not nullable"))
     if str(column.dtype) == "Boolean":
         specs.append(Spec("ExpectColumnValuesToBeInSet", {"column": name, "value_set": [True, False]}, name, "flag"))
     bounds = _bounds(column.checks)
@@ -205,12 +204,28 @@ def _column_specs(name: str, column: Any) -> list[Spec]:
     return specs + _check_specs(name, column.checks)
 
 
+def required_columns(model: type[pa.DataFrameModel]) -> list[str]:
+    """The columns the model declares not nullable."""
+    return [name for name, column in model.to_schema().columns.items() if not column.nullable]
+
+
+def _required_spec(model: type[pa.DataFrameModel]) -> list[Spec]:
+    """Every column declared not nullable has no nulls: one expectation on :data:`NULL_REQUIRED` (which names, per
+    row, the required columns that are null) rather than one per column, as GX costs about the same per
+    expectation whatever it checks; a failure still names the column, the row and its quarter."""
+    required = required_columns(model)
+    if not required:
+        return []
+    why = "declared not nullable: " + ", ".join(required)
+    return [Spec("ExpectColumnValuesToBeNull", {"column": NULL_REQUIRED}, NULL_REQUIRED, why)]
+
+
 def schema_specs(model: type[pa.DataFrameModel], derived: Sequence[str] = ()) -> list[Spec]:
     """Everything the model declares: the exact columns (plus ``derived``), primary key and column checks."""
     schema = model.to_schema()
-    columns = [*schema.columns, *derived]
+    columns = [*schema.columns, *derived, *([NULL_REQUIRED] if required_columns(model) else [])]
     specs = [Spec("ExpectTableColumnsToMatchSet", {"column_set": columns, "exact_match": True}, None, "columns")]
-    specs += _key_specs(schema)
+    specs += _key_specs(schema) + _required_spec(model)
     for name, column in schema.columns.items():
         specs += _column_specs(name, column)
     return specs
@@ -330,7 +345,7 @@ def with_derived(tables: Mapping[str, pl.DataFrame], rs: RuleSet) -> dict[str, p
         .agg(pl.col("failed").sum().cast(pl.Int64).alias(SYSTEM_FAILED))
         .rename({"icb_code": "org_code"})
     )
-    return {
+    derived = {
         **tables,
         "system_considerations": system.with_columns((pl.col("status") == "failed").alias(STATUS_FAILED)),
         "organisation_segmentation": seg.with_columns(_type_count("org_type")).join(counted, on=on, how="left"),
@@ -342,6 +357,27 @@ def with_derived(tables: Mapping[str, pl.DataFrame], rs: RuleSet) -> dict[str, p
             pl.when(missing).then(pl.col("org_code")).alias(MISSING_FROM_SEGMENTATION)
         ).drop("_found"),
     }
+    models = published_models([(d.id, d.name) for d in rs.domains])
+    return {
+        name: frame.with_columns(_null_required(required_columns(models[name]), frame.schema))
+        if name in models and required_columns(models[name])
+        else frame
+        for name, frame in derived.items()
+    }
+
+
+def _null_required(required: Sequence[str], schema: pl.Schema) -> pl.Expr:
+    """Per row, the required columns that are null (a float NaN counts, as in GX's pandas frames), comma
+    separated; null when there is none."""
+    missing = {
+        c: pl.col(c).is_null() | (pl.col(c).is_nan() if schema[c].is_float() else pl.lit(False))
+        for c in required
+        if c in schema
+    }
+    if not missing:
+        return pl.lit(None, dtype=pl.String).alias(NULL_REQUIRED)
+    names = pl.concat_str([pl.when(m).then(pl.lit(c)) for c, m in missing.items()], separator=", ", ignore_nulls=True)
+    return pl.when(pl.any_horizontal(missing.values())).then(names).alias(NULL_REQUIRED)
 
 
 def table_specs(rs: RuleSet, quarters: Sequence[str] = ()) -> dict[str, list[Spec]]:

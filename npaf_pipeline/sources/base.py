@@ -7,12 +7,14 @@ quarantined (file, row, column, rule, value), never dropped; a file that cannot 
 
 from __future__ import annotations
 
+import copy
 import functools
 import hashlib
 import operator
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pandera.polars as pa
 import polars as pl
@@ -185,28 +187,83 @@ def _pandera_records(
 
 
 def screen_rows(
-    frame: pl.DataFrame, model: type[pa.DataFrameModel], *, parsed: Collection[str] = ()
+    frame: pl.DataFrame,
+    model: type[pa.DataFrameModel],
+    *,
+    parsed: Collection[str] = (),
+    uniform: Sequence[str] = (),
 ) -> pl.DataFrame | None:
     """Whether each row of ``frame`` passes ``model``: a one-column boolean frame (``passes``), a row per row.
 
-    Pandera validates the whole frame once (``validate(lazy=True)``, its public API), so a row passes exactly
-    when pandera finds nothing wrong with it. None when a failure is not tied to a row (a column missing or of
-    another dtype): the caller then validates with pandera, which words the problem.
+    Pandera validates the whole frame (``validate(lazy=True)``, its public API), so a row passes exactly when
+    pandera finds nothing wrong with it. None when a failure is not tied to a row (a column missing or of another
+    dtype): the caller then validates with pandera, which words the problem.
 
     ``parsed``: columns the model declares as text but that the caller has already read as numbers; they are
     checked as their text (a number the parser accepted is written back in the form the text patterns accept,
     and a row that does not is reported as failing, for the caller's text path to word).
+
+    ``uniform``: columns the model declares alike (dtype, nullability, and checks that each look at one cell,
+    e.g. RTT's 105 weekly bands). Pandera runs each check of each column as a query of its own, which for a small
+    file costs far more than the cells; these columns are stacked into one and validated as that one column
+    against the same declaration, and the rest of the model runs on the whole frame as before.
     """
     checked = frame.with_columns(pl.col(c).cast(pl.String) for c in parsed if c in frame.columns)
+    uniform = tuple(uniform)
+    if not uniform:
+        found = [_failing_rows(model.to_schema(), checked)]
+    elif any(c not in frame.columns or checked.schema[c] != checked.schema[uniform[0]] for c in uniform):
+        return None  # pandera on the whole model words a missing column or one of another dtype
+    else:
+        rest, cell = _split_schema(model, uniform)
+        cells = pl.concat([checked.select(pl.col(c).alias(STACKED)) for c in uniform])
+        found = [_failing_rows(rest, checked), _failing_rows(cell, cells, modulo=frame.height)]
+    if any(f is None for f in found):
+        return None
+    bad = pl.concat([f for f in found if f is not None]).unique().implode()
+    return pl.DataFrame({"passes": ~pl.int_range(frame.height, eager=True, dtype=pl.Int64).is_in(bad)})
+
+
+STACKED = "cell"
+
+
+def _declaration(column: Any) -> tuple[Any, ...]:
+    return (
+        str(column.dtype),
+        column.nullable,
+        column.unique,
+        column.coerce,
+        [(c.name, c.statistics) for c in column.checks],
+    )
+
+
+@functools.cache
+def _split_schema(
+    model: type[pa.DataFrameModel], uniform: tuple[str, ...]
+) -> tuple[pa.DataFrameSchema, pa.DataFrameSchema]:
+    """The model without the uniform columns' checks (they stay declared, nullable), and their declaration as the
+    one column ``STACKED``: the cell of row r of the k-th uniform column is row ``k * height + r`` of it."""
+    schema = model.to_schema()
+    first = schema.columns[uniform[0]]
+    for name in uniform:
+        if _declaration(schema.columns[name]) != _declaration(first):
+            raise ValueError(f"{model.__name__}: column {name!r} is not declared like {uniform[0]!r}")
+    rest = schema.update_columns({c: {"checks": [], "nullable": True} for c in uniform})
+    return rest, pa.DataFrameSchema({STACKED: copy.deepcopy(first).set_name(STACKED)})
+
+
+def _failing_rows(schema: pa.DataFrameSchema, frame: pl.DataFrame, modulo: int | None = None) -> pl.Series | None:
+    """Rows of ``frame`` that fail ``schema`` (as rows of the original frame when it was stacked ``modulo``);
+    None when a failure is not tied to a row."""
     try:
-        model.validate(checked, lazy=True)
-        return pl.DataFrame({"passes": pl.repeat(True, frame.height, eager=True, dtype=pl.Boolean)})
+        schema.validate(frame, lazy=True)
+        return pl.Series("index", [], dtype=pl.Int64)
     except pa.errors.SchemaErrors as exc:
         cases = exc.failure_cases
     if cases["index"].null_count():
         return None
-    bad = cases["index"].cast(pl.Int64).unique().implode()
-    return pl.DataFrame({"passes": ~pl.int_range(frame.height, eager=True, dtype=pl.Int64).is_in(bad)})
+    index = cases["index"].cast(pl.Int64)
+    return index % modulo if modulo else index
 
 
 def failing(screen: pl.DataFrame) -> pl.Series:

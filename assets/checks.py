@@ -91,14 +91,19 @@ def with_names(frame: pl.DataFrame, orgs: pl.DataFrame | None) -> pl.DataFrame:
     return out.select([*order[:at], "org_name", *order[at:]])
 
 
-def per_quarter(context: dg.AssetExecutionContext, build: Callable[[str], Mapping[str, Any]]) -> None:
+def per_quarter(
+    context: dg.AssetExecutionContext,
+    build: Callable[[str], Mapping[str, Any]],
+    asset_key: dg.AssetKey | None = None,
+) -> None:
     """Metadata of each partition from that quarter's rows only (a single run covers many partitions; without this
-    every partition of the run would show the whole range's counts)."""
+    every partition of the run would show the whole range's counts, and Dagster would store the whole range's
+    tables once per partition). ``asset_key``: which asset of a multi-asset."""
     from assets.partitions import quarter_of
 
     for key in context.partition_keys:
         label = quarter_of(key).label  # the NHS quarter first: the UI shows partitions by key (2025-04)
-        context.add_asset_metadata({"quarter": label, **build(label)}, partition_key=key)
+        context.add_asset_metadata({"quarter": label, **build(label)}, asset_key=asset_key, partition_key=key)
 
 
 def of_quarter(frame: pl.DataFrame, label: str) -> pl.DataFrame:

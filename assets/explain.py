@@ -9,7 +9,7 @@ from collections.abc import Iterator
 import dagster as dg
 import polars as pl
 
-from assets.checks import table_metadata
+from assets.checks import per_quarter, table_metadata
 from assets.ingest import OWNERS
 from assets.partitions import labels_of, quarterly
 from assets.settings import NpafSettings
@@ -76,33 +76,43 @@ def explanation_tables(context: dg.AssetExecutionContext, npaf: NpafSettings) ->
     unclassed = unclassed_changes(changes) if changes.height else changes
     summary = national_summary(changes) if changes.height else pl.DataFrame()
 
-    yield dg.MaterializeResult(asset_key=DRIVERS, metadata={"rows": drivers.height, "preview": table_metadata(drivers)})
+    def of(frame: pl.DataFrame, label: str) -> pl.DataFrame:
+        return frame.filter(pl.col("quarter_label") == label) if frame.height else frame
+
+    per_quarter(
+        context,
+        lambda q: {"rows": of(drivers, q).height, "preview": table_metadata(of(drivers, q))},
+        asset_key=DRIVERS,
+    )
+    per_quarter(
+        context,
+        lambda q: {
+            "rows": of(distance, q).height,
+            "metrics_that_can_close_alone": of(distance, q).filter(pl.col("can_close_alone").fill_null(False)).height,
+            "preview": table_metadata(of(distance, q)),
+        },
+        asset_key=DISTANCE,
+    )
+    per_quarter(
+        context,
+        lambda q: {"rows": of(changes, q).height, "national_change_summary": table_metadata(of(summary, q))},
+        asset_key=CHANGES,
+    )
+    yield dg.MaterializeResult(asset_key=DRIVERS)
     yield dg.AssetCheckResult(
         asset_key=DRIVERS,
         check_name="contributions_add_up",
         passed=gaps.height == 0,
         metadata={"organisations_off": gaps.height, "failures": table_metadata(gaps)},
     )
-    can = distance.filter(pl.col("can_close_alone").fill_null(False)).height if distance.height else 0
-    yield dg.MaterializeResult(
-        asset_key=DISTANCE,
-        metadata={"rows": distance.height, "metrics_that_can_close_alone": can, "preview": table_metadata(distance)},
-    )
+    yield dg.MaterializeResult(asset_key=DISTANCE)
     yield dg.AssetCheckResult(
         asset_key=DISTANCE,
         check_name="what_if_reproduces_published",
         passed=mismatches.height == 0,
         metadata={"mismatches": mismatches.height, "failures": table_metadata(mismatches)},
     )
-    per_quarter = {
-        f"national_change_summary {q}": table_metadata(summary.filter(pl.col("quarter_label") == q))
-        for q in quarters
-        if summary.height and summary.filter(pl.col("quarter_label") == q).height
-    }
-    yield dg.MaterializeResult(
-        asset_key=CHANGES,
-        metadata={"rows": changes.height, "national_change_summary": table_metadata(summary), **per_quarter},
-    )
+    yield dg.MaterializeResult(asset_key=CHANGES)
     yield dg.AssetCheckResult(
         asset_key=CHANGES,
         check_name="every_change_classed",

@@ -217,19 +217,30 @@ def test_dagster_assets_check_the_published_tables(published, tmp_path: Path) ->
     settings = NpafSettings(landing_dir=str(tmp_path), output_dir=str(out), state_dir=str(tmp_path / "state"))
     result = dg.materialize(
         [explanation_tables],
-        partition_key="2025-07",
+        tags={"dagster/asset_partition_range_start": "2025-04", "dagster/asset_partition_range_end": "2025-10"},
         resources={"npaf": settings},
         instance=dg.DagsterInstance.ephemeral(),
-    )
+    )  # one run over the three quarters, as a backfill runs them
     assert result.success
     checks = {c.check_name: c.passed for c in result.get_asset_check_evaluations()}
     assert checks == {"contributions_add_up": True, "what_if_reproduces_published": True, "every_change_classed": True}
-    events = {e.asset_key: e.materialization.metadata for e in result.get_asset_materialization_events()}
-    assert set(events) == {DRIVERS, DISTANCE, CHANGES}
-    summary = events[CHANGES]["national_change_summary 2025-26 Q2"].value
-    rows = {r.data["org_type"]: r.data for r in summary.records}
-    changes = read_quarter(out, "segment_changes", QUARTERS[1])
-    assert int(rows["all"]["changed"]) == changes["segment_changed"].sum()
+    events = {
+        (e.asset_key, e.partition): e.materialization.metadata for e in result.get_asset_materialization_events()
+    }
+    assert set(events) == {(k, p) for k in (DRIVERS, DISTANCE, CHANGES) for p in ("2025-04", "2025-07", "2025-10")}
+    for key, label in zip(("2025-04", "2025-07", "2025-10"), QUARTERS, strict=True):
+        changes = read_quarter(out, "segment_changes", label)
+        n = changes.height if changes is not None else 0  # none in the first quarter: it has no previous one
+        meta = events[(CHANGES, key)]  # each partition describes its own quarter only
+        assert meta["quarter"].value == label
+        assert meta["rows"].value == n
+        summary = meta["national_change_summary"].value.records
+        assert {r.data["quarter_label"] for r in summary} == ({label} if n else set())
+        if changes is not None and n:
+            rows = {r.data["org_type"]: r.data for r in summary}
+            assert int(rows["all"]["changed"]) == changes["segment_changed"].sum()
+        drivers = read_quarter(out, "segment_explanation", label)
+        assert events[(DRIVERS, key)]["rows"].value == drivers.height
     manifest = json.loads((out / "manifests" / "fy=2025-26" / "quarter=Q2" / "manifest.json").read_text())
     assert "segment_changes" in manifest["tables"] and "segment_changes_summary" in manifest
 

@@ -86,18 +86,27 @@ class _Pair:
     scores: np.ndarray
 
 
-def _candidates(family: Family, current: float, others: np.ndarray, decimals: int) -> tuple[np.ndarray, np.ndarray]:
+def _grid(family: Family, values: np.ndarray, decimals: int) -> np.ndarray:
+    """The grid values where a score on this metric can change, for any organisation of the group: the allowed
+    grid points at and one step beyond every breakpoint of all the group's values, least improvement first.
+
+    One organisation's breakpoints are those of the others, a subset of these; the extra points (at its own value
+    and one step beyond it) are scored like every other candidate, and only the least improving value of each
+    better score is kept, so they cannot change an answer."""
+    step = 10.0**-decimals
+    g0 = snap(family.breakpoints(values), decimals, family.sign)
+    grid = np.unique(np.concatenate([g0, np.round(g0 - family.sign * step, decimals)]))
+    grid = grid[family.allowed(grid)]
+    return grid[np.argsort(-(grid * family.sign), kind="stable")]
+
+
+def _candidates(family: Family, grid: np.ndarray, current: float, others: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Grid values that improve on ``current`` where the score changes, least improvement first, with the score
     at each (only the least improving value of each new, better score is kept)."""
-    step = 10.0**-decimals
-    raw = family.breakpoints(others)
-    g0 = snap(raw, decimals, family.sign)
-    cand = np.unique(np.concatenate([g0, np.round(g0 - family.sign * step, decimals)]))
-    keys = cand * family.sign
-    cand = cand[(keys < current * family.sign) & family.allowed(cand)]
+    keys = grid * family.sign
+    cand = grid[np.searchsorted(-keys, -current * family.sign, side="right") :]  # keys fall along the grid
     if cand.size == 0:
         return cand, cand
-    cand = cand[np.argsort(-(cand * family.sign), kind="stable")]
     scores = family.scores(cand, others)
     best_so_far = np.minimum.accumulate(scores)
     keep = np.concatenate([[True], best_so_far[1:] < best_so_far[:-1]])
@@ -166,6 +175,7 @@ def _quarter_candidates(
         values = group["value"].to_numpy().astype(np.float64)
         units = group["unit"].to_list()
         group_scores = group["score"].to_list()
+        grids: dict[int, np.ndarray] = {}  # per display precision (a unit variant may have its own)
         for i, code in enumerate(codes):
             seg = segment_of.get(code)
             if seg is None:
@@ -183,8 +193,9 @@ def _quarter_candidates(
             }
             meta.append(row)
             if seg > 1 and family is not None:
-                others = np.delete(values, i)
-                cand, cand_scores = _candidates(family, float(values[i]), others, decimals)
+                if decimals not in grids:
+                    grids[decimals] = _grid(family, values, decimals)
+                cand, cand_scores = _candidates(family, grids[decimals], float(values[i]), np.delete(values, i))
                 pairs.append(_Pair(quarter, code, str(metric_id), seg - 1, cand, cand_scores))
     if not meta:
         return orgs, None, []

@@ -81,7 +81,7 @@ def explanation_tables(context: dg.AssetExecutionContext, npaf: NpafSettings) ->
 
     per_quarter(
         context,
-        lambda q: {"rows": of(drivers, q).height, "preview": table_metadata(of(drivers, q))},
+        lambda q: {"rows": of(drivers, q).height, "preview": table_metadata(of(drivers, q), 10)},
         asset_key=DRIVERS,
     )
     per_quarter(
@@ -89,7 +89,7 @@ def explanation_tables(context: dg.AssetExecutionContext, npaf: NpafSettings) ->
         lambda q: {
             "rows": of(distance, q).height,
             "metrics_that_can_close_alone": of(distance, q).filter(pl.col("can_close_alone").fill_null(False)).height,
-            "preview": table_metadata(of(distance, q)),
+            "preview": table_metadata(of(distance, q), 10),
         },
         asset_key=DISTANCE,
     )

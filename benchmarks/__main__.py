@@ -130,7 +130,7 @@ def run_backfills(work: Path, out: Path, backfills: list[plans.Backfill], extra:
             "workdir": str(work / f"run-{b.key}"),
             "sidecar": str(sidecar),
         }
-        pyperf(spec, out, 1, b.values, env=b.env)
+        pyperf(spec, out, b.values, 1, env=b.env)  # a fresh process per run, as npaf backfill launches it
         records = [json.loads(line) for line in sidecar.read_text().splitlines()]
         extra["backfills"][name] = {"quarters": b.quarters, "nof_files": b.nof_files, "runs": records}
 

@@ -44,6 +44,8 @@ class Backfill:
     first: str
     last: str
     values: int = 1
+    """Runs, each in a worker process of its own: a backfill runs in a fresh process, as ``npaf backfill``
+    launches it, so what a run loads for itself (Great Expectations, the NOF parses) is in each run's time."""
     env: dict[str, str] = field(default_factory=dict)
 
     @property

@@ -28,11 +28,14 @@ TARGETS = {
     6: "engine time and memory linear in organisations × quarters: log-log slope ≤ 1.05 at the large end",
 }
 LIMITS = {
-    1: "The acceptance suite now validates each table once per run and builds the Data Docs once, a near-fixed "
-    "cost of about 4 s of CPU (Great Expectations building its metric graph for each of about 150 expectations, "
-    "then saving results and rendering pages), so it dominates a short run and not a long one; the explanation "
-    "tables and the scorecard site add steps of their own. Next: fewer, wider expectations (one per table "
-    "where GX allows several columns at once), or validating the explanation tables with pandera only.",
+    1: "Great Expectations. The acceptance suite validates each table once per run (a passing table in GX's BASIC "
+    "result format; the list of failing rows only for a table that fails) and builds the Data Docs once; the "
+    "not-null rules of a table are one expectation. What remains is GX's cost per expectation, about 10 to 15 ms "
+    "whatever the row count (its metric graph, result and page for each), over the 244 expectations the contract "
+    "and the rule set declare, plus importing GX (3 to 4 s, in the run) and rendering the Data Docs (about 1 s). "
+    "The work itself (read, score, rank, write) is a few seconds. Next: the target needs the acceptance suite "
+    "to cost less than GX's per-expectation floor allows: fewer, wider expectations than the contract declares, "
+    "or the contract's rules evaluated by pandera and polars with GX reporting their outcome.",
     2: "The exact (ideal) bootstrap (`engine/exact_bootstrap.py`): FFT convolutions of each organisation's items on "
     "an integer grid; where a trust's unrounded scores leave a bound open at 2 dp the grid is refined in steps of"
     " about three (1/300 of a point down to 10^-4), one side of the bracket first from the third step; rank "
@@ -49,16 +52,15 @@ LIMITS = {
     "memory the result is about twice the size shown there. Next: integer or `pl.Enum` keys in `EngineResult`, "
     "decoded when publishing (publishing joins the result with text frames today), or publishing each batch of "
     "quarters before scoring the next.",
-    4: "Pandera's public `validate(lazy=True)` (`sources.base.screen_rows`), which replaced the compiled screen "
-    "that handed pandera's check functions a stand-in frame: it runs each check as its own query, about 240 for "
-    "RTT's 121 columns, so a 100 MB RTT extract takes many times the read floor (the figure in this row; "
-    "1.2× with the compiled screen in "
-    "the 2026-11-23 run) and CHS 2.5× (1.8×). The rule of issue 15 was applied to `make run`'s backfill, side by "
-    "side with and without the screen (2 runs each, 2026-12-06, load 13-21 on 2 cores): 131 s and 192 s with "
-    "it, 126 s and 198 s without, within 3 %. The 32-quarter backfill on this page spends 12.7 s in "
-    "`ingest_rtt_full` against 2.0 s in the 2026-11-23 run with the screen (not side by side): about 10 % of "
-    "it, and more once publishing is faster. Next: declare each raw model's row rules as polars expressions "
-    "beside the pandera model and evaluate them together (public APIs both), or restore the screen.",
+    4: "Pandera's public `validate(lazy=True)` (`sources.base.screen_rows`). Columns a model declares alike "
+    "(RTT's 105 weekly bands: checks that each look at one cell) are screened by their distinct values, stacked "
+    "into one column, and the rest of the model sees them as read (integers), so a 100 MB RTT month is no longer "
+    "21 million cells cast to text, matched and parsed back. What remains for RTT is reading the file typed and "
+    "the other 16 columns' checks, each a query of its own over 209,000 rows (patterns, the totals against the "
+    "bands, the four-column key), then the period and total-row checks. CHS is not screened this way yet. The "
+    "compiled screen that handed pandera's check functions a stand-in frame was removed under issue 15's rule "
+    "(side by side, `make run`'s backfill was within 3 % without it, 2026-12-06). Next: the same distinct-value "
+    "screen for CHS and CWT counts, and the key check as one polars query.",
     5: "One parse per file content and process (`nof_csv`): ingest, organisations, flags and the comparison "
     "share it. A run split over processes (Dagster's multiprocess executor) parses once per process.",
     6: "Slopes over two points each (×10 → ×100 organisations at 32 quarters; 1 → 32 quarters at ×100): "
@@ -390,7 +392,9 @@ def _method(add: Any) -> None:
     )
     add(
         "- **Backfills** (`benchmarks/plan.py`): `quarterly_pipeline` in process over a whole range, as "
-        "`npaf backfill` runs it, from empty outputs; the time is the run after imports. `sample 6q` is "
+        "`npaf backfill` runs it, from empty outputs, each run in a fresh worker process (as `npaf backfill` "
+        "launches a run); the time is the run after the pipeline's imports, with what the run loads for itself "
+        "(Great Expectations, the NOF parses) in it. `sample 6q` is "
         "`make run`'s landing zone; `sample 32q` starts in 2017-18 Q1; `nof 1q` is NHS England's two Q1 NOF "
         "files with the trust reference and ETR. The publishing share is the `published_snapshot` step's time "
         "over the run's (Dagster's step events). The explanation layer is how much longer the run is for the "

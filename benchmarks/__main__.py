@@ -135,6 +135,17 @@ def run_backfills(work: Path, out: Path, backfills: list[plans.Backfill], extra:
         extra["backfills"][name] = {"quarters": b.quarters, "nof_files": b.nof_files, "runs": records}
 
 
+def portable(path: Path) -> None:
+    """pyperf's results without this checkout's location (its interpreter path, relative to the project)."""
+    if not path.exists():
+        return
+    suite = json.loads(path.read_text(encoding="utf-8"))
+    executable = suite.get("metadata", {}).get("python_executable")
+    if executable and Path(executable).is_relative_to(ROOT):
+        suite["metadata"]["python_executable"] = Path(executable).relative_to(ROOT).as_posix()
+        path.write_text(json.dumps(suite, separators=(",", ":")) + "\n", encoding="utf-8")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
     parser.add_argument("--quick", action="store_true", help="smallest sizes, one run each, into build/bench-quick/")
@@ -175,6 +186,8 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         shutil.rmtree(work, ignore_errors=True)
     extra["total_s"] = time.perf_counter() - started
+    for name in ("engine", "ingest", "backfill"):
+        portable(folder / f"{name}.json")
     (folder / "extra.json").write_text(json.dumps(extra, indent=1) + "\n", encoding="utf-8")
     path = report.write(folder, page, plots)
     log(f"wrote {folder} and {path} in {extra['total_s'] / 60:.1f} minutes")

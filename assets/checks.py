@@ -107,4 +107,9 @@ def per_quarter(
 
 
 def of_quarter(frame: pl.DataFrame, label: str) -> pl.DataFrame:
-    return frame.filter(pl.col("quarter") == label) if "quarter" in frame.columns else frame
+    """The rows of quarter ``label`` (e.g. ``2025-26 Q1``): by ``quarter_label`` in a published table (whose
+    ``quarter`` is ``Q1``), by ``quarter`` in the engine's frames; all of a frame without either."""
+    for column in ("quarter_label", "quarter"):
+        if column in frame.columns:
+            return frame.filter(pl.col(column) == label)
+    return frame

@@ -9,7 +9,7 @@ from collections.abc import Iterator
 import dagster as dg
 import polars as pl
 
-from assets.checks import per_quarter, table_metadata
+from assets.checks import of_quarter, per_quarter, table_metadata
 from assets.ingest import OWNERS
 from assets.partitions import labels_of, quarterly
 from assets.settings import NpafSettings
@@ -76,26 +76,23 @@ def explanation_tables(context: dg.AssetExecutionContext, npaf: NpafSettings) ->
     unclassed = unclassed_changes(changes) if changes.height else changes
     summary = national_summary(changes) if changes.height else pl.DataFrame()
 
-    def of(frame: pl.DataFrame, label: str) -> pl.DataFrame:
-        return frame.filter(pl.col("quarter_label") == label) if frame.height else frame
+    def distance_of(q: str) -> dict[str, object]:
+        rows = of_quarter(distance, q)
+        can = rows.filter(pl.col("can_close_alone").fill_null(False)).height if rows.height else 0
+        return {"rows": rows.height, "metrics_that_can_close_alone": can, "preview": table_metadata(rows, 10)}
 
     per_quarter(
         context,
-        lambda q: {"rows": of(drivers, q).height, "preview": table_metadata(of(drivers, q), 10)},
+        lambda q: {"rows": of_quarter(drivers, q).height, "preview": table_metadata(of_quarter(drivers, q), 10)},
         asset_key=DRIVERS,
     )
+    per_quarter(context, distance_of, asset_key=DISTANCE)
     per_quarter(
         context,
         lambda q: {
-            "rows": of(distance, q).height,
-            "metrics_that_can_close_alone": of(distance, q).filter(pl.col("can_close_alone").fill_null(False)).height,
-            "preview": table_metadata(of(distance, q), 10),
+            "rows": of_quarter(changes, q).height,
+            "national_change_summary": table_metadata(of_quarter(summary, q)),
         },
-        asset_key=DISTANCE,
-    )
-    per_quarter(
-        context,
-        lambda q: {"rows": of(changes, q).height, "national_change_summary": table_metadata(of(summary, q))},
         asset_key=CHANGES,
     )
     yield dg.MaterializeResult(asset_key=DRIVERS)

@@ -147,9 +147,14 @@ def test_stacking_the_alike_band_columns_screens_every_row_as_the_whole_model_do
 
     frame = rtt_full._read_csv(write_rtt(tmp_path / "rtt.csv"))
     typed = frame.with_columns(pl.col(c).cast(pl.Int64, strict=False) for c in rtt_full.BANDS)
-    mutants = [*_mutants(frame, seed=6, trials=14, keep=("source_row",)), *_mutants(typed, seed=7, trials=8)]
+    mixed = frame.with_columns(pl.col(c).cast(pl.Int64, strict=False) for c in rtt_full.BANDS[::2])  # text and ints
+    mutants = [
+        *_mutants(frame, seed=6, trials=14, keep=("source_row",)),
+        *_mutants(typed, seed=7, trials=8),
+        *_mutants(mixed, seed=8, trials=8),
+    ]
     stacked_something = 0
-    for mutant in [frame, typed, *mutants]:
+    for mutant in [frame, typed, mixed, *mutants]:
         parsed = [c for c in rtt_full.BANDS if mutant.schema[c].is_integer()]
         whole = base.screen_rows(mutant, RttFullRaw, parsed=parsed)
         stacked = base.screen_rows(mutant, RttFullRaw, parsed=parsed, uniform=rtt_full.BANDS)

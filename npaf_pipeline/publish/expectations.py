@@ -194,7 +194,7 @@ def _check_specs(name: str, checks: Sequence[Any]) -> list[Spec]:
 
 
 def _column_specs(name: str, column: Any) -> list[Spec]:
-    """Flags, range, allowed values and pattern of one declared column (nullability: :func:`_required_spec`)."""
+    """Flags, range, allowed values and pattern of one declared column (nullability: :func:`_required_specs`)."""
     specs = []
     if str(column.dtype) == "Boolean":
         specs.append(Spec("ExpectColumnValuesToBeInSet", {"column": name, "value_set": [True, False]}, name, "flag"))
@@ -209,23 +209,21 @@ def required_columns(model: type[pa.DataFrameModel]) -> list[str]:
     return [name for name, column in model.to_schema().columns.items() if not column.nullable]
 
 
-def _required_spec(model: type[pa.DataFrameModel]) -> list[Spec]:
+def _required_specs(required: Sequence[str]) -> list[Spec]:
     """Every column declared not nullable has no nulls: one expectation on :data:`NULL_REQUIRED` (which names, per
     row, the required columns that are null) rather than one per column, as GX costs about the same per
     expectation whatever it checks; a failure still names the column, the row and its quarter."""
-    required = required_columns(model)
-    if not required:
-        return []
     why = "declared not nullable: " + ", ".join(required)
-    return [Spec("ExpectColumnValuesToBeNull", {"column": NULL_REQUIRED}, NULL_REQUIRED, why)]
+    return [Spec("ExpectColumnValuesToBeNull", {"column": NULL_REQUIRED}, NULL_REQUIRED, why)] if required else []
 
 
 def schema_specs(model: type[pa.DataFrameModel], derived: Sequence[str] = ()) -> list[Spec]:
     """Everything the model declares: the exact columns (plus ``derived``), primary key and column checks."""
     schema = model.to_schema()
-    columns = [*schema.columns, *derived, *([NULL_REQUIRED] if required_columns(model) else [])]
+    required = required_columns(model)
+    columns = [*schema.columns, *derived, *([NULL_REQUIRED] if required else [])]
     specs = [Spec("ExpectTableColumnsToMatchSet", {"column_set": columns, "exact_match": True}, None, "columns")]
-    specs += _key_specs(schema) + _required_spec(model)
+    specs += _key_specs(schema) + _required_specs(required)
     for name, column in schema.columns.items():
         specs += _column_specs(name, column)
     return specs
@@ -357,11 +355,11 @@ def with_derived(tables: Mapping[str, pl.DataFrame], rs: RuleSet) -> dict[str, p
             pl.when(missing).then(pl.col("org_code")).alias(MISSING_FROM_SEGMENTATION)
         ).drop("_found"),
     }
-    models = published_models([(d.id, d.name) for d in rs.domains])
+    required = {
+        name: required_columns(model) for name, model in published_models([(d.id, d.name) for d in rs.domains]).items()
+    }
     return {
-        name: frame.with_columns(_null_required(required_columns(models[name]), frame.schema))
-        if name in models and required_columns(models[name])
-        else frame
+        name: frame.with_columns(_null_required(required[name], frame.schema)) if required.get(name) else frame
         for name, frame in derived.items()
     }
 

@@ -275,22 +275,22 @@ def _failing_cells(
     distinct value is validated once (a 100 MB RTT month holds 21 million band cells and a few thousand distinct
     values), as the screen sees it (``as_text``: parsed counts as text), and the rows holding a failing value are
     found after, in the frame as read."""
-    if any(frame.schema[c] != frame.schema[uniform[0]] for c in uniform):
-        cells = pl.concat([frame.select(pl.col(c).cast(as_text).alias(STACKED)) for c in uniform])
-        index = _failing_rows(cell, cells)
-        return None if index is None else index % frame.height
     per_column = frame.select(pl.col(c).unique().implode() for c in uniform)  # one query, columns in parallel
-    read = pl.concat([per_column[c].explode() for c in uniform]).unique().alias("read")
-    distinct = pl.DataFrame([read]).with_columns(pl.col("read").cast(as_text).alias(STACKED))
-    index = _failing_rows(cell, distinct.select(STACKED))
+    read = {c: per_column[c].explode() for c in uniform}
+    texts = pl.concat([values.cast(as_text) for values in read.values()]).unique()
+    index = _failing_rows(cell, pl.DataFrame({STACKED: texts}))
     if index is None:
         return None
-    bad = distinct["read"].gather(index)
+    bad = texts.gather(index)
     if bad.is_empty():
         return pl.Series("index", [], dtype=pl.Int64)
-    values, null_fails = bad.drop_nulls().implode(), bad.null_count() > 0
-    holds = pl.any_horizontal(pl.col(c).is_in(values) | (pl.col(c).is_null() & null_fails) for c in uniform)
-    return frame.select(holds.arg_true()).to_series().cast(pl.Int64)
+    bad_text, null_fails = bad.drop_nulls(), bad.null_count() > 0
+
+    def holds(c: str) -> pl.Expr:
+        values = read[c].filter(read[c].cast(as_text).is_in(bad_text)).implode()  # as read in column c
+        return pl.col(c).is_in(values) | (pl.col(c).is_null() & null_fails)
+
+    return frame.select(pl.any_horizontal(holds(c) for c in uniform).arg_true()).to_series().cast(pl.Int64)
 
 
 def _failing_rows(schema: pa.DataFrameSchema, frame: pl.DataFrame) -> pl.Series | None:

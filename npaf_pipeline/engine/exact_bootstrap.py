@@ -253,22 +253,27 @@ def _rounded_mean_cdfs(ints: list[np.ndarray], n: np.ndarray, grid: int, s: int)
     (in rounded units of 1/s) when ``S < (2v + 1) n G / (2 s)`` (S the sum), so the distribution of v is the
     sum's cumulative distribution read at those thresholds.
     """
+    if not ints:
+        return []
     g = grid
     lo = np.array([int(a.min()) for a in ints], dtype=np.int64)
     span = np.array([int(a.max()) for a in ints], dtype=np.int64) - lo
     support = n * span + 1
     length = np.array([_fft_length(int(m)) for m in support], dtype=np.int64)
     out: list[Cdf | None] = [None] * len(ints)
-    for size in np.unique(length):
-        members = np.flatnonzero(length == size)
-        step = max(1, _MAX_FFT_CELLS // int(size))
+    # batches share a transform length and a number of items, so each batch's spectrum is raised to one power
+    batch = length * (int(n.max()) + 1) + n
+    for key in np.unique(batch):
+        members = np.flatnonzero(batch == key)
+        size = int(length[members[0]])
+        step = max(1, _MAX_FFT_CELLS // size)
         for start in range(0, members.size, step):
             chunk = members[start : start + step]
-            flat = np.concatenate([r * int(size) + ints[k] - lo[k] for r, k in enumerate(chunk)])
+            flat = np.concatenate([r * size + ints[k] - lo[k] for r, k in enumerate(chunk)])
             weight = np.concatenate([np.full(ints[k].size, 1.0 / n[k]) for k in chunk])
-            base = np.bincount(flat, weights=weight, minlength=chunk.size * int(size)).reshape(chunk.size, -1)
-            spectrum = _power(sfft.rfft(base, axis=1, workers=_WORKERS), n[chunk])
-            pmf = sfft.irfft(spectrum, n=int(size), axis=1, workers=_WORKERS)
+            base = np.bincount(flat, weights=weight, minlength=chunk.size * size).reshape(chunk.size, -1)
+            spectrum = _power(sfft.rfft(base, axis=1, workers=_WORKERS), int(n[chunk[0]]))
+            pmf = sfft.irfft(spectrum, n=size, axis=1, workers=_WORKERS)
             for r, (origin, c) in enumerate(_read_thresholds(pmf, n[chunk], lo[chunk], span[chunk], g, s)):
                 out[chunk[r]] = (origin, c)
     return out  # type: ignore[return-value]
@@ -311,35 +316,21 @@ def _read_thresholds(pmf: np.ndarray, n: np.ndarray, lo: np.ndarray, span: np.nd
     return [(int(v_lo[r]), cum[r, : count[r]]) for r in range(rows)]
 
 
-def _power(spectrum: np.ndarray, n: np.ndarray) -> np.ndarray:
-    """Each row raised to its own integer power by repeated squaring (a few complex products, no logarithms)."""
-    exponent = n.astype(np.int64)
-    if (exponent == exponent[0]).all():
-        return _power_uniform(spectrum, int(exponent[0]))
-    # rows with different exponents: masked products, no row gathered or scattered
-    result = np.ones_like(spectrum)
-    base = spectrum.copy()
-    exponent = exponent.copy()
-    while exponent.any():
-        odd = (exponent & 1).astype(bool)
-        if odd.any():
-            np.multiply(result, base, out=result, where=odd[:, None])
-        exponent >>= 1
-        if exponent.any():
-            np.multiply(base, base, out=base)
-    return result
-
-
-def _power_uniform(spectrum: np.ndarray, e: int) -> np.ndarray:
+def _power(spectrum: np.ndarray, e: int) -> np.ndarray:
+    """``spectrum`` raised to the integer power ``e`` >= 1 by repeated squaring, in place where it can be: the
+    transform's output is ours to overwrite, and each squaring or product is one pass over it."""
     result: np.ndarray | None = None
-    base = spectrum.copy()
-    while e:
+    base = spectrum
+    while True:
         if e & 1:
-            result = base.copy() if result is None else np.multiply(result, base, out=result)
+            if result is None:
+                result = base if e == 1 else base.copy()
+            else:
+                np.multiply(result, base, out=result)
         e >>= 1
-        if e:
-            np.multiply(base, base, out=base)
-    return np.ones_like(spectrum) if result is None else result
+        if not e:
+            return result  # type: ignore[return-value]
+        np.multiply(base, base, out=base)
 
 
 def _fft_length(m: int) -> int:

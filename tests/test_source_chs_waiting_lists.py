@@ -269,6 +269,29 @@ def test_unreadable_count_is_quarantined_as_published(tmp_path: Path) -> None:
     )
 
 
+def test_a_damaged_workbook_read_with_clean_ones_is_quarantined_alone(tmp_path: Path) -> None:
+    """The service rows of all workbooks are screened together; the records and accounts stay each file's own."""
+    months = ["March 2025", "June 2025", "September 2025"]
+    paths = [_workbook(tmp_path / f"chs-{i}.xlsx", month=month) for i, month in enumerate(months)]
+    bad = {("Table 4g", "RBB", "(A) Audiology"): 250}
+    (tmp_path / "alone").mkdir()
+    alone = chs.read([_workbook(tmp_path / "alone" / "chs.xlsx", month=months[1], cells=bad)])
+    paths[1] = _workbook(tmp_path / "chs-1.xlsx", month=months[1], cells=bad)
+    together = chs.read(paths)
+    _accounting_holds(together)
+    assert [a.rows_quarantined for a in together.accounts] == [0, 1, 0]
+    record = _only_record(together)
+    assert record["source_file"] == str(paths[1])
+    expected = alone.quarantine.with_columns(pl.lit(str(paths[1])).alias("source_file"))
+    assert together.quarantine.drop("source_sha256").equals(expected.drop("source_sha256"))
+    by_quarter = together.values.group_by("quarter").agg(pl.col("org_code").sort()).sort("quarter")
+    assert by_quarter.rows() == [
+        ("2024-25 Q4", ["RAA", "RBB"]),
+        ("2025-26 Q1", ["RAA"]),
+        ("2025-26 Q2", ["RAA", "RBB"]),
+    ]
+
+
 def test_ill_formed_org_code_is_quarantined(tmp_path: Path) -> None:
     bad = [*ORGS[:4], ("Provider", "RB B", "TRUST B")]
     result = chs.read([_workbook(tmp_path / "chs.xlsx", orgs=dict.fromkeys(COUNTS, bad))])

@@ -22,9 +22,10 @@ from npaf_pipeline.quarters import Quarter, of_month
 from npaf_pipeline.sources.base import (
     AdapterResult,
     SourceFileError,
-    combine,
-    finish,
+    failing,
+    finish_by_file,
     relabel,
+    screen_rows,
     sha256_file,
     validate_rows,
     wanted_quarters,
@@ -73,20 +74,51 @@ class _Table:
 
 
 def read(paths: list[Path], quarters: list[str] | None = None) -> AdapterResult:
-    """Canonical OF0005 values, one per provider, from each workbook for the last month of a (requested) quarter."""
+    """Canonical OF0005 values, one per provider, from each workbook for the last month of a (requested) quarter.
+
+    Every workbook is read first; the service rows of all of them are then screened together (one pandera
+    validation instead of one per workbook: :class:`ChsServiceWaits` checks one row at a time, so a row passes
+    among all workbooks' rows exactly when it passes among its own), and only a workbook with a failing row is
+    validated again on its own, to word its quarantine records. The values are finished and accounted file by
+    file (:func:`finish_by_file`)."""
     wanted = wanted_quarters(quarters)
-    results: list[AdapterResult] = []
+    loaded: list[_Workbook] = []
     seen: dict[tuple[int, int], Path] = {}
     for path in map(Path, paths):
-        month, result = _read_file(path, wanted)
-        first = seen.setdefault(month, path)
+        book = _load(path)
+        first = seen.setdefault(book.month, path)
         if first != path:
-            raise SourceFileError(path, f"holds {month[0]}-{month[1]:02d}, as does {first}: keep one")
-        results.append(result)
-    return combine(results, SOURCE)
+            raise SourceFileError(path, f"holds {book.month[0]}-{book.month[1]:02d}, as does {first}: keep one")
+        loaded.append(book)
+    clean = _clean_waits([book.long for book in loaded])
+    files, values = [], []
+    for book, passes in zip(loaded, clean, strict=True):
+        waits, cell_bad = (book.long, empty_quarantine()) if passes else _service_waits(book)
+        quarantine = pl.concat([book.org_bad, cell_bad])
+        bad_rows = quarantine["source_row"].unique().implode()
+        accepted = book.orgs.filter(~pl.col("source_row").is_in(bad_rows))
+        quarter = of_month(*book.month)
+        if book.month == quarter.months[-1] and (wanted is None or quarter.label in wanted):
+            values.append(_values(book.path, book.sha, quarter, book.month, accepted, waits))
+        files.append((book.path, book.sha, book.rows, quarantine, accepted.height))
+    return finish_by_file(SOURCE, pl.concat(values) if values else empty_metric_values(), files)
 
 
-def _read_file(path: Path, wanted: set[str] | None) -> tuple[tuple[int, int], AdapterResult]:
+@dataclass
+class _Workbook:
+    """One workbook read: its month, its organisation rows validated, its service rows (one per row and service)."""
+
+    path: Path
+    sha: str
+    month: tuple[int, int]
+    rows: int
+    orgs: pl.DataFrame
+    org_bad: pl.DataFrame
+    tables: dict[str, _Table]
+    long: pl.DataFrame
+
+
+def _load(path: Path) -> _Workbook:
     book, sheets = _sheets(path)
     tables = {count: _table(path, sheet, book) for count, sheet in sheets.items()}
     months = {t.month for t in tables.values()}
@@ -104,17 +136,7 @@ def _read_file(path: Path, wanted: set[str] | None) -> tuple[tuple[int, int], Ad
         sha256=sha,
         column_names=dict(zip(COLUMNS.values(), base.header[:3], strict=True)),
     )
-    waits, cell_bad = _service_waits(path, sha, tables)
-    quarantine = pl.concat([org_bad, cell_bad])
-    bad_rows = quarantine["source_row"].unique().implode()
-    accepted = orgs.filter(~pl.col("source_row").is_in(bad_rows))
-    month = base.month
-    quarter = of_month(*month)
-    values = empty_metric_values()
-    if month == quarter.months[-1] and (wanted is None or quarter.label in wanted):
-        values = _values(path, sha, quarter, month, accepted, waits)
-    result = finish(SOURCE, path, sha, base.rows.height, values, quarantine, rows_accepted=accepted.height)
-    return month, result
+    return _Workbook(path, sha, base.month, base.rows.height, orgs, org_bad, tables, _long(tables))
 
 
 # --- reading the workbook ---------------------------------------------------------------------------------
@@ -225,8 +247,8 @@ def _check_aligned(path: Path, tables: dict[str, _Table]) -> None:
 # --- validation and values --------------------------------------------------------------------------------
 
 
-def _service_waits(path: Path, sha: str, tables: dict[str, _Table]) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """One row per organisation row and service, validated; quarantine records name the table and service."""
+def _long(tables: dict[str, _Table]) -> pl.DataFrame:
+    """One row per organisation row and service: the three tables' counts as published and as whole numbers."""
     services = tables["total"].header[3:]
     # service by service, each with its rows in order (the tables are aligned, see _check_aligned)
     first, *others = pl.collect_all(
@@ -234,27 +256,44 @@ def _service_waits(path: Path, sha: str, tables: dict[str, _Table]) -> tuple[pl.
         for count, t in tables.items()
     )
     counts = list(TABLES)
-    long = (
+    return (
         first.lazy()
         .with_columns(other[count] for count, other in zip(counts[1:], others, strict=True))
         .with_row_index("cell")
         .with_columns(_WAITS)
         .with_columns(_OVER_52_WEEKS)
+        .with_columns(pl.col("cell").cast(pl.Int64))
         .collect()
     )
+
+
+def _clean_waits(longs: list[pl.DataFrame]) -> list[bool]:
+    """Whether every service row of each workbook passes :class:`ChsServiceWaits`, screened all at once."""
+    if not longs:
+        return []
+    screen = screen_rows(pl.concat(longs, how="vertical_relaxed"), ChsServiceWaits)
+    if screen is None:  # a failure not tied to a row: each workbook's own validation words it
+        return [False] * len(longs)
+    passes = ~failing(screen)
+    out, start = [], 0
+    for long in longs:
+        out.append(bool(passes.slice(start, long.height).all()))
+        start += long.height
+    return out
+
+
+def _service_waits(book: _Workbook) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """One workbook's service rows validated; quarantine records name the table and service."""
+    tables, long = book.tables, book.long
     accepted, bad = validate_rows(
-        long.with_columns(pl.col("cell").cast(pl.Int64)),
-        ChsServiceWaits,
-        source=SOURCE,
-        path=path,
-        sha256=sha,
-        row_column="cell",
+        long, ChsServiceWaits, source=SOURCE, path=book.path, sha256=book.sha, row_column="cell"
     )
     if bad.is_empty():
         return accepted, empty_quarantine()
+    counts = list(TABLES)
     sheets = {c: tables[c].name for c in counts}
     sheets["over_52_weeks"] = f"{sheets['over_52_104']} + {sheets['over_104']}"
-    where = long.select(pl.col("cell").cast(pl.Int64).alias("_cell"), "source_row", "service")
+    where = long.select(pl.col("cell").alias("_cell"), "source_row", "service")
     bad = bad.rename({"source_row": "_cell"}).join(where, on="_cell", how="left")
     label = pl.concat_str([pl.col("column").str.strip_suffix(TEXT_SUFFIX).replace(sheets), pl.lit(": "), "service"])
     return accepted, relabel(bad.drop("_cell"), label)

@@ -224,9 +224,7 @@ def test_dagster_assets_check_the_published_tables(published, tmp_path: Path) ->
     assert result.success
     checks = {c.check_name: c.passed for c in result.get_asset_check_evaluations()}
     assert checks == {"contributions_add_up": True, "what_if_reproduces_published": True, "every_change_classed": True}
-    events = {
-        (e.asset_key, e.partition): e.materialization.metadata for e in result.get_asset_materialization_events()
-    }
+    events = {(e.asset_key, e.partition): e.materialization.metadata for e in result.get_asset_materialization_events()}
     assert set(events) == {(k, p) for k in (DRIVERS, DISTANCE, CHANGES) for p in ("2025-04", "2025-07", "2025-10")}
     for key, label in zip(("2025-04", "2025-07", "2025-10"), QUARTERS, strict=True):
         changes = read_quarter(out, "segment_changes", label)

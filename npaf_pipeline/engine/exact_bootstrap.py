@@ -300,10 +300,13 @@ def _read_thresholds(pmf: np.ndarray, n: np.ndarray, lo: np.ndarray, span: np.nd
     limit = -(-((2 * v + 1) * n[row] * g) // (2 * s)) - 1 - total_lo[row]
     ends = np.minimum(np.clip(limit, -1, None), support[row] - 1) + 1  # the last end of a row is its support
     starts = np.where(col == 0, 0, np.concatenate(([0], ends[:-1])))
-    # block sums [start, end) of every row, each row closed at its support (the sum after it is dropped)
-    flat = np.concatenate((pmf.ravel(), [0.0]))
+    # block sums [start, end) of every row, each row closed at its support (the sum after it is dropped). The
+    # distribution is read in place: indices at its end (the last row's empty blocks and its close when its support
+    # fills the row) are empty blocks, so they sum to nothing and the block before them runs to the end
+    flat = pmf.reshape(-1)
     idx = np.insert(row * size + starts, first + count, np.arange(rows) * size + support)
-    sums = np.add.reduceat(flat, idx)
+    inside = int(np.searchsorted(idx, flat.size))
+    sums = np.concatenate((np.add.reduceat(flat, idx[:inside]), np.zeros(idx.size - inside)))
     keep = np.ones(idx.size, dtype=bool)
     keep[first + count + np.arange(rows)] = False
     blocks = np.where(ends > starts, sums[keep], 0.0)

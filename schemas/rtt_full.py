@@ -67,6 +67,13 @@ def _band_sum(data=None) -> pl.Expr:
     return pl.sum_horizontal(as_number(c) for c in BANDS)
 
 
+def _count(data, column: str) -> pl.Expr:
+    """A count column's value, as a float: taken as it is when read as integers, parsed from its text otherwise."""
+    if data.lazyframe.collect_schema()[column].is_integer():
+        return pl.col(column).cast(pl.Float64)
+    return as_number(column)
+
+
 class _RttFullBase(pa.DataFrameModel):
     period: str = pa.Field(alias="Period", str_matches=PERIOD, description="e.g. RTT-June-2025")
     provider_parent_code: str = pa.Field(alias="Provider Parent Org Code", nullable=True)
@@ -97,15 +104,15 @@ class _RttFullBase(pa.DataFrameModel):
     @pa.check("Total All", name="total_all_is_bands_plus_unknown_start")
     def _total_all(cls, data) -> pl.LazyFrame:
         banded = pl.any_horizontal(pl.col(c).is_not_null() for c in BANDS)
-        expected = _band_sum(data) + as_number("Patients with unknown clock start date").fill_null(0)
-        return data.lazyframe.select(~banded | ((expected - as_number("Total All")).abs() < 1e-9))
+        expected = _band_sum(data) + _count(data, "Patients with unknown clock start date").fill_null(0)
+        return data.lazyframe.select(~banded | ((expected - _count(data, "Total All")).abs() < 1e-9))
 
     @pa.check("Total", name="total_is_sum_of_bands")
     def _total(cls, data) -> pl.LazyFrame:
         """Where NHS England fills Total (completed pathways), the bands add up to it. Total All, always filled, is
         checked against the bands too: what shows that a blank band held nobody."""
         banded = pl.any_horizontal(pl.col(c).is_not_null() for c in BANDS)
-        return data.lazyframe.select(~banded | ((_band_sum(data) - as_number("Total")).abs() < 1e-9))
+        return data.lazyframe.select(~banded | ((_band_sum(data) - _count(data, "Total")).abs() < 1e-9))
 
     class Config:
         unique = ["Provider Org Code", "Commissioner Org Code", "RTT Part Type", "Treatment Function Code"]

@@ -146,23 +146,68 @@ def test_stacking_the_alike_band_columns_screens_every_row_as_the_whole_model_do
     from tests.test_source_rtt_full import write_rtt
 
     frame = rtt_full._read_csv(write_rtt(tmp_path / "rtt.csv"))
-    typed = frame.with_columns(pl.col(c).cast(pl.Int64, strict=False) for c in rtt_full.BANDS)
-    mixed = frame.with_columns(pl.col(c).cast(pl.Int64, strict=False) for c in rtt_full.BANDS[::2])  # text and ints
+    typed = frame.with_columns(pl.col(c).cast(pl.Int64, strict=False) for c in rtt_full.COUNTS)
+    mixed = frame.with_columns(pl.col(c).cast(pl.Int64, strict=False) for c in rtt_full.COUNTS[::2])  # text and ints
     mutants = [
         *_mutants(frame, seed=6, trials=14, keep=("source_row",)),
-        *_mutants(typed, seed=7, trials=8),
+        *_mutants(typed, seed=7, trials=10),
         *_mutants(mixed, seed=8, trials=8),
     ]
+    damaged = [*_damaged_totals(frame), *_damaged_totals(typed)]
+    for mutant in damaged:  # each really fails, on its total's row only
+        parsed = [c for c in rtt_full.COUNTS if mutant.schema[c].is_integer()]
+        assert base.failing(base.screen_rows(mutant, RttFullRaw, parsed=parsed, uniform=rtt_full.COUNTS)).sum() == 1
+    mutants += damaged
     stacked_something = 0
     for mutant in [frame, typed, mixed, *mutants]:
-        parsed = [c for c in rtt_full.BANDS if mutant.schema[c].is_integer()]
+        parsed = [c for c in rtt_full.COUNTS if mutant.schema[c].is_integer()]
         whole = base.screen_rows(mutant, RttFullRaw, parsed=parsed)
-        stacked = base.screen_rows(mutant, RttFullRaw, parsed=parsed, uniform=rtt_full.BANDS)
-        assert (whole is None) == (stacked is None)
-        if whole is not None and stacked is not None:
-            assert stacked.equals(whole)
-            stacked_something += int(base.failing(whole).any())
-    assert stacked_something >= 5  # rows failing on band cells and on other columns, not only clean frames
+        # the bands alone, and the totals with them (the bands' checks, plus their own kept in the rest)
+        for uniform in (rtt_full.BANDS, rtt_full.COUNTS):
+            stacked = base.screen_rows(mutant, RttFullRaw, parsed=parsed, uniform=uniform)
+            assert (whole is None) == (stacked is None)
+            if whole is not None and stacked is not None:
+                assert stacked.equals(whole)
+                stacked_something += int(base.failing(whole).any())
+    assert stacked_something >= 10  # rows failing on band cells and on other columns, not only clean frames
+
+
+def _damaged_totals(frame: pl.DataFrame) -> list[pl.DataFrame]:
+    """The totals broken in each way their checks catch: a blank Total All, totals that do not add up, a negative."""
+    typed = frame.schema["Total"].is_integer()
+
+    def cell(value: int | None) -> int | str | None:
+        return value if typed or value is None else str(value)
+
+    def at(row: int, column: str, value: int | None) -> pl.DataFrame:
+        return frame.with_columns(
+            pl.when(pl.int_range(pl.len()) == row).then(pl.lit(cell(value))).otherwise(pl.col(column)).alias(column)
+        )
+
+    total = int(frame["Total All"][1])
+    return [
+        at(0, "Total All", None),
+        at(1, "Total All", total + 1),
+        at(1, "Total", total + 1),
+        at(2, "Patients with unknown clock start date", -1),
+        at(2, "Total", 10**16),
+    ]
+
+
+def test_a_column_not_declared_like_the_first_is_not_stacked() -> None:
+    # Total All refuses a blank that the bands allow: stacked first, its declaration would be the bands' stricter
+    with pytest.raises(ValueError, match="not declared like"):
+        base._split_schema(RttFullRaw, ("Total All", *rtt_full.BANDS), pl.Int64)
+    with pytest.raises(ValueError, match="not declared like"):  # a text column shares none of the counts' checks
+        base._split_schema(RttFullRaw, (*rtt_full.BANDS, "Period"), pl.Int64)
+    rest, _ = base._split_schema(RttFullRaw, tuple(rtt_full.COUNTS), pl.Int64)
+    kept = {c: [check.name for check in rest.columns[c].checks] for c in rtt_full.TOTALS}
+    assert kept == {
+        "Total": ["total_is_sum_of_bands"],
+        "Patients with unknown clock start date": [],
+        "Total All": ["total_all_is_bands_plus_unknown_start"],
+    }
+    assert not rest.columns["Total All"].nullable and rest.columns["Total"].nullable
 
 
 def test_screened_validation_gives_what_pandera_gives_on_ae_rows(tmp_path) -> None:

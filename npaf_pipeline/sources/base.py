@@ -204,18 +204,21 @@ def screen_rows(
     and a row that does not is reported as failing, for the caller's text path to word).
 
     ``uniform``: columns the model declares alike (dtype, nullability, and checks that each look at one cell,
-    e.g. RTT's 105 weekly bands). Pandera runs each check of each column as a query of its own, which for a small
-    file costs far more than the cells; these columns' distinct values are stacked into one column and validated
-    against the same declaration (:func:`_failing_cells`), and the rest of the model runs on the whole frame.
+    e.g. RTT's 105 weekly bands), the first column's declaration being the shared one; a later column may add
+    checks or refuse a blank (RTT's totals), which stay with it in the rest of the model. Pandera runs each check
+    of each column as a query of its own, which for a small file costs far more than the cells; these columns'
+    distinct values are stacked into one column and validated against the shared declaration
+    (:func:`_failing_cells`), and the rest of the model runs on the whole frame.
     """
     uniform = tuple(uniform)
-    as_text = {c: pl.String if c in parsed else frame.schema[c] for c in frame.columns}
+    schema = frame.schema  # built on each access: once here, not once a column
+    as_text = {c: pl.String if c in parsed else schema[c] for c in frame.columns}
     if not uniform:
         found = [_failing_rows(model.to_schema(), _as_text(frame, as_text))]
     elif any(c not in frame.columns or as_text[c] != as_text[uniform[0]] for c in uniform):
         return None  # pandera on the whole model words a missing column or one of another dtype
     else:
-        read = {frame.schema[c] for c in uniform}
+        read = {schema[c] for c in uniform}
         read_as = read.pop() if len(read) == 1 else None
         rest, cell = _split_schema(model, uniform, read_as)
         whole = _as_text(frame, as_text, keep=uniform if read_as is not None else ())
@@ -231,38 +234,52 @@ STACKED = "cell"
 
 def _as_text(frame: pl.DataFrame, dtypes: Mapping[str, pl.DataType], keep: Sequence[str] = ()) -> pl.DataFrame:
     """``frame`` with its parsed columns as text, except those in ``keep``."""
-    return frame.with_columns(pl.col(c).cast(t) for c, t in dtypes.items() if t != frame.schema[c] and c not in keep)
+    schema = frame.schema
+    return frame.with_columns(pl.col(c).cast(t) for c, t in dtypes.items() if t != schema[c] and c not in keep)
 
 
 def _declaration(column: Any) -> tuple[Any, ...]:
-    return (
-        str(column.dtype),
-        column.nullable,
-        column.unique,
-        column.coerce,
-        [(c.name, c.statistics) for c in column.checks],
-    )
+    return (str(column.dtype), column.unique, column.coerce)
+
+
+def _check_keys(column: Any) -> list[tuple[str, Any]]:
+    return [(c.name, c.statistics) for c in column.checks]
 
 
 @functools.cache
 def _split_schema(
     model: type[pa.DataFrameModel], uniform: tuple[str, ...], read_as: pl.DataType | None
 ) -> tuple[pa.DataFrameSchema, pa.DataFrameSchema]:
-    """The model without the uniform columns' checks, and their declaration as the one column ``STACKED``. A
-    column declared unique cannot be stacked: its check is not about one cell.
+    """The model without the uniform columns' shared checks, and that shared declaration as the one column
+    ``STACKED``. A column declared unique cannot be stacked: its check is not about one cell.
 
-    In the rest of the model the uniform columns stay, nullable and of the dtype they were read as (``read_as``;
-    their declared dtype is checked on the stacked cells), so the model's row checks that read them (RTT's totals
-    against the bands) see the counts as read, as the model's checks allow, not their text."""
+    The first uniform column's declaration is the shared one: every other uniform column has its dtype and its
+    checks, and may add to them (e.g. RTT's totals: the bands' checks, plus a check against the bands and a
+    blank refused); what a column adds stays with it in the rest of the model. In the rest of the model the
+    uniform columns stay, of the dtype they were read as (``read_as``; their declared dtype is checked on the
+    stacked cells), so the model's row checks that read them (RTT's totals against the bands) see the counts as
+    read, as the model's checks allow, not their text."""
     schema = model.to_schema()
     first = schema.columns[uniform[0]]
-    for name in uniform:
-        if _declaration(schema.columns[name]) != _declaration(first):
-            raise ValueError(f"{model.__name__}: column {name!r} is not declared like {uniform[0]!r}")
     if first.unique:
         raise ValueError(f"{model.__name__}: unique columns cannot be screened stacked ({uniform[0]!r})")
-    kept = {"checks": [], "nullable": True, **({"dtype": read_as} if read_as is not None else {})}
-    rest = schema.update_columns({c: kept for c in uniform})
+    shared = _check_keys(first)
+    kept = {}
+    for name in uniform:
+        column = schema.columns[name]
+        own = _check_keys(column)
+        if (
+            _declaration(column) != _declaration(first)
+            or any(key not in own for key in shared)
+            or (column.nullable and not first.nullable)
+        ):
+            raise ValueError(f"{model.__name__}: column {name!r} is not declared like {uniform[0]!r}")
+        kept[name] = {
+            "checks": [check for check, key in zip(column.checks, own, strict=True) if key not in shared],
+            "nullable": column.nullable,
+            **({"dtype": read_as} if read_as is not None else {}),
+        }
+    rest = schema.update_columns(kept)
     return rest, pa.DataFrameSchema({STACKED: copy.deepcopy(first).set_name(STACKED)})
 
 

@@ -285,7 +285,7 @@ def read_clean(path: str | Path) -> CleanFile | None:
 
 def _clean(path: Path, typed: _Typed) -> CleanFile | None:
     frame = typed.frame
-    screen = screen_rows(frame, RttFullRaw, parsed=COUNTS, uniform=BANDS)
+    screen = screen_rows(frame, RttFullRaw, parsed=COUNTS, uniform=COUNTS)
     if screen is None or failing(screen).any():
         return None
     try:

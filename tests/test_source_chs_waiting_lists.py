@@ -292,6 +292,12 @@ def test_a_damaged_workbook_read_with_clean_ones_is_quarantined_alone(tmp_path: 
     ]
 
 
+def test_service_rows_that_do_not_stack_are_validated_workbook_by_workbook() -> None:
+    # frames that cannot be screened together are not an error: each workbook's own validation then words them
+    assert chs._clean_waits([pl.DataFrame({"a": [1]}), pl.DataFrame({"b": [1]})]) == [False, False]
+    assert chs._clean_waits([]) == []
+
+
 def test_ill_formed_org_code_is_quarantined(tmp_path: Path) -> None:
     bad = [*ORGS[:4], ("Provider", "RB B", "TRUST B")]
     result = chs.read([_workbook(tmp_path / "chs.xlsx", orgs=dict.fromkeys(COUNTS, bad))])

@@ -271,7 +271,11 @@ def _clean_waits(longs: list[pl.DataFrame]) -> list[bool]:
     """Whether every service row of each workbook passes :class:`ChsServiceWaits`, screened all at once."""
     if not longs:
         return []
-    screen = screen_rows(pl.concat(longs, how="vertical_relaxed"), ChsServiceWaits)
+    try:
+        together = pl.concat(longs, how="vertical_relaxed")
+    except pl.exceptions.PolarsError:  # workbooks whose columns do not stack: each is validated on its own
+        return [False] * len(longs)
+    screen = screen_rows(together, ChsServiceWaits)
     if screen is None:  # a failure not tied to a row: each workbook's own validation words it
         return [False] * len(longs)
     passes = ~failing(screen)

@@ -16,11 +16,13 @@ import pytest
 from npaf_pipeline.cli import main
 from npaf_pipeline.engine import run
 from npaf_pipeline.reconcile import league
+from npaf_pipeline.reconcile.compare import reconcile
 from npaf_pipeline.sources import nof_csv, nof_league_table
 from tests.conftest import ACUTE_Q1, real_file
 
 pytestmark = pytest.mark.real_data
 MOVED = "RP6"
+NO_DATA = "RRU"
 
 
 def _league_file(path: Path, release: nof_csv.NofRelease, ranges: pl.DataFrame) -> Path:
@@ -38,6 +40,9 @@ def _league_file(path: Path, release: nof_csv.NofRelease, ranges: pl.DataFrame) 
                           r["org_name"], f"{r['OF5002']}", f"{r['average_low']} to {high:.2f}", f"{r['OF5000']}",
                           "Yes" if r["OF5004"] == 1 else "No", f"{r['league_rank']}",
                           f"{r['rank_low']} to {r['rank_high']}"])  # fmt: skip
+        # an ambulance trust: a league table of a type whose data file is not among the files reconciled
+        out.writerow(["Q1 2025/26", "London", "Ambulance trust", "Ambulance", NO_DATA, "London Ambulance Service",
+                      "2.1", "1.8 to 2.4", "2.0", "No", "3.0", "1 to 6"])  # fmt: skip
     return path
 
 
@@ -51,6 +56,23 @@ def reconciled(tmp_path_factory: pytest.TempPathFactory, rs) -> pl.DataFrame:
     table = _league_file(folder / "league.csv", release, ranges)
     assert main(["reconcile", str(data), str(table), "--out", str(folder / "out")]) == 0
     return pl.read_parquet(folder / "out" / "reconciliation.parquet")
+
+
+def test_a_league_table_trust_without_data_is_listed_and_not_compared(tmp_path: Path, rs, capsys) -> None:
+    data = real_file(ACUTE_Q1)
+    release = nof_csv.read_nof_csv(data)
+    ranges = pl.DataFrame(
+        {"org_code": release.rows["org_code"].unique().sort()},
+    ).with_columns(pl.lit(1.0).alias("average_low"), pl.lit(3.0).alias("average_high"),
+                   pl.lit(1).alias("rank_low"), pl.lit(134).alias("rank_high"))  # fmt: skip
+    table = nof_league_table.read([_league_file(tmp_path / "league.csv", release, ranges)], release.quarters)
+    result = reconcile(release, rs, league_table=table.rows)
+    assert result.league_without_data.rows() == [("2025-26 Q1", NO_DATA, "Ambulance trust")]
+    assert NO_DATA not in result.rows["org_code"].to_list()
+    assert main(["reconcile", str(data), str(tmp_path / "league.csv"), "--out", str(tmp_path / "out")]) == 0
+    said = capsys.readouterr().out
+    assert "League-table trusts not in the data files (not compared): 1\n  2025-26 Q1 Ambulance trust: RRU" in said
+    assert f"{NO_DATA} " not in said.split("Unexplained value differences")[1].split("League tables")[0]
 
 
 def test_likely_range_rows_carry_published_and_computed_bounds(reconciled: pl.DataFrame) -> None:

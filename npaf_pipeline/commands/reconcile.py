@@ -101,8 +101,20 @@ def _run(args: argparse.Namespace) -> int:
         print(f"\nLeague tables: {league.rows.height} trusts read, {league.quarantine.height} cells quarantined")
         for row in league.quarantine.head(20).iter_rows(named=True):
             print(f"  {row['source_file']}, line {row['source_row']}: {row['reason']} ({row['value']})")
+        _print_without_data(result.league_without_data)
     print(f"\nWrote {args.out / 'reconciliation.parquet'} and {args.out / 'known_differences.csv'}")
     return 0
+
+
+def _print_without_data(without: pl.DataFrame) -> None:
+    """League-table trusts that no data file given holds: not compared (there is nothing to compute them from)."""
+    if without.is_empty():
+        return
+    print(f"League-table trusts not in the data files (not compared): {without.height}")
+    for (quarter, trust_type), group in without.group_by("quarter", "trust_type", maintain_order=True):
+        codes = group["org_code"].to_list()
+        shown = ", ".join(codes[:12]) + (f" and {len(codes) - 12} more" if len(codes) > 12 else "")
+        print(f"  {quarter} {trust_type}: {shown}")
 
 
 def _print_set_aside(set_aside: pl.DataFrame) -> None:

@@ -73,6 +73,9 @@ class Reconciliation:
     known: list[KnownDifference]
     set_aside: pl.DataFrame = field(default_factory=pl.DataFrame)
     """Published values the method has no score for (screening's quarantine records), kept out of both modes."""
+    league_without_data: pl.DataFrame = field(default_factory=pl.DataFrame)
+    """League-table trusts (quarter, org_code, trust_type) that no data file given holds: nothing to compute for
+    them (e.g. an ambulance league table reconciled without the ambulance data file), so they are not compared."""
 
     def summary(self) -> pl.DataFrame:
         """Match rates by mode and published id: values, values outside the known list, ranks."""
@@ -147,6 +150,11 @@ def reconcile(
         "end_to_end": _end_to_end(values, orgs, flags, rs),
         "stage": _stages(values, orgs, flags, published, rs),
     }
+    without_data = pl.DataFrame(schema={"quarter": pl.String, "org_code": pl.String, "trust_type": pl.String})
+    if league_table is not None and league_table.height:
+        held = orgs.select("quarter", "org_code")
+        without_data = league_table.join(held, on=["quarter", "org_code"], how="anti").select(without_data.columns)
+        league_table = league_table.join(held, on=["quarter", "org_code"], how="semi")
     if league_table is not None and league_table.height:
         computed = _with_league(computed, values, orgs, flags, published, rs)
         published = pl.concat([published, league.published_rows(league_table).select(published.columns)])
@@ -189,7 +197,8 @@ def reconcile(
         "known_difference",
         "rank_known_difference",
     ]
-    return Reconciliation(rows.select(order).sort("mode", "metric_id", "org_code"), known, set_aside)
+    rows = rows.select(order).sort("mode", "metric_id", "org_code")
+    return Reconciliation(rows, known, set_aside, without_data.sort("quarter", "trust_type", "org_code"))
 
 
 def _is_score(metric: pl.Expr) -> pl.Expr:

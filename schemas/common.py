@@ -111,8 +111,9 @@ def number_from_text(text: str) -> float | None:
 
 
 def as_number(column: str) -> pl.Expr:
-    """A column's value by :func:`parse_number` (null where it is not a number), for checks across columns; a
-    column already read as numbers is taken as it is."""
+    """A column's value by :func:`parse_number` (null where it is not a number), for checks across columns. A
+    column already read as numbers is written as text and parsed back (the same number); a check that sees the
+    frame's schema can take such a column as it is (``schemas.rtt_full`` does for its counts)."""
     return parse_number(pl.col(column).cast(pl.String))
 
 

@@ -110,10 +110,14 @@ def number_from_text(text: str) -> float | None:
     return float(text.replace(",", "")) if _NUMBER_RE.match(text) else None
 
 
-def as_number(column: str) -> pl.Expr:
-    """A column's value by :func:`parse_number` (null where it is not a number), for checks across columns. A
-    column already read as numbers is written as text and parsed back (the same number); a check that sees the
-    frame's schema can take such a column as it is (``schemas.rtt_full`` does for its counts)."""
+def as_number(column: str, data=None) -> pl.Expr:
+    """A column's value by :func:`parse_number` (null where it is not a number), for checks across columns.
+
+    ``data``: the check's argument (pandera's ``PolarsData``). With it, a column the adapter has already read as
+    numbers (RTT's counts on its quick path) is taken as it is; without it, such a column is written as text and
+    parsed back, which gives the same number at the cost of a parse."""
+    if data is not None and data.lazyframe.collect_schema()[column].is_numeric():
+        return pl.col(column).cast(pl.Float64)
     return parse_number(pl.col(column).cast(pl.String))
 
 

@@ -54,24 +54,16 @@ EXACT_COUNT = 2**46
 """Counts below this, summed over the bands, stay below 2**53: their sum is the same in floats and integers."""
 
 
-def _band_sum(data=None) -> pl.Expr:
+def _band_sum(data) -> pl.Expr:
     """The bands of a row summed (a blank band holds nobody), as a float.
 
     Counts already read as integers (the adapter's quick path, which makes sure every count is below
     ``EXACT_COUNT``) are summed as integers: the same sum, found quicker than by converting each band first.
     """
-    if data is not None:
-        schema = data.lazyframe.collect_schema()
-        if all(c in schema and schema[c].is_integer() for c in BANDS):
-            return pl.sum_horizontal(BANDS).cast(pl.Float64)
-    return pl.sum_horizontal(as_number(c) for c in BANDS)
-
-
-def _count(data, column: str) -> pl.Expr:
-    """A count column's value, as a float: taken as it is when read as integers, parsed from its text otherwise."""
-    if data.lazyframe.collect_schema()[column].is_integer():
-        return pl.col(column).cast(pl.Float64)
-    return as_number(column)
+    schema = data.lazyframe.collect_schema()
+    if all(c in schema and schema[c].is_integer() for c in BANDS):
+        return pl.sum_horizontal(BANDS).cast(pl.Float64)
+    return pl.sum_horizontal(as_number(c, data) for c in BANDS)
 
 
 class _RttFullBase(pa.DataFrameModel):
@@ -104,15 +96,15 @@ class _RttFullBase(pa.DataFrameModel):
     @pa.check("Total All", name="total_all_is_bands_plus_unknown_start")
     def _total_all(cls, data) -> pl.LazyFrame:
         banded = pl.any_horizontal(pl.col(c).is_not_null() for c in BANDS)
-        expected = _band_sum(data) + _count(data, "Patients with unknown clock start date").fill_null(0)
-        return data.lazyframe.select(~banded | ((expected - _count(data, "Total All")).abs() < 1e-9))
+        expected = _band_sum(data) + as_number("Patients with unknown clock start date", data).fill_null(0)
+        return data.lazyframe.select(~banded | ((expected - as_number("Total All", data)).abs() < 1e-9))
 
     @pa.check("Total", name="total_is_sum_of_bands")
     def _total(cls, data) -> pl.LazyFrame:
         """Where NHS England fills Total (completed pathways), the bands add up to it. Total All, always filled, is
         checked against the bands too: what shows that a blank band held nobody."""
         banded = pl.any_horizontal(pl.col(c).is_not_null() for c in BANDS)
-        return data.lazyframe.select(~banded | ((_band_sum(data) - _count(data, "Total")).abs() < 1e-9))
+        return data.lazyframe.select(~banded | ((_band_sum(data) - as_number("Total", data)).abs() < 1e-9))
 
     class Config:
         unique = ["Provider Org Code", "Commissioner Org Code", "RTT Part Type", "Treatment Function Code"]
@@ -124,7 +116,7 @@ def _typed(data) -> bool:
 
 
 def _non_negative(cls, data) -> pl.LazyFrame:
-    return data.lazyframe.select((pl.col(data.key) if _typed(data) else as_number(data.key)) >= 0)
+    return data.lazyframe.select(as_number(data.key, data) >= 0)
 
 
 def _finite_count(cls, data) -> pl.LazyFrame:

@@ -76,16 +76,16 @@ def explanation_tables(context: dg.AssetExecutionContext, npaf: NpafSettings) ->
     unclassed = unclassed_changes(changes) if changes.height else changes
     summary = national_summary(changes) if changes.height else pl.DataFrame()
 
+    def rows_of(frame: pl.DataFrame, q: str) -> dict[str, object]:
+        rows = of_quarter(frame, q)
+        return {"rows": rows.height, "preview": table_metadata(rows, 10)}
+
     def distance_of(q: str) -> dict[str, object]:
         rows = of_quarter(distance, q)
         can = rows.filter(pl.col("can_close_alone").fill_null(False)).height if rows.height else 0
-        return {"rows": rows.height, "metrics_that_can_close_alone": can, "preview": table_metadata(rows, 10)}
+        return {**rows_of(rows, q), "metrics_that_can_close_alone": can}
 
-    per_quarter(
-        context,
-        lambda q: {"rows": of_quarter(drivers, q).height, "preview": table_metadata(of_quarter(drivers, q), 10)},
-        asset_key=DRIVERS,
-    )
+    per_quarter(context, lambda q: rows_of(drivers, q), asset_key=DRIVERS)
     per_quarter(context, distance_of, asset_key=DISTANCE)
     per_quarter(
         context,

@@ -151,7 +151,7 @@ def reconcile(
         "stage": _stages(values, orgs, flags, published, rs),
     }
     without_data = pl.DataFrame(schema={"quarter": pl.String, "org_code": pl.String, "trust_type": pl.String})
-    if league_table is not None and league_table.height:
+    if league_table is not None:  # a trust no data file holds has nothing to be computed from: listed, not compared
         held = orgs.select("quarter", "org_code")
         without_data = league_table.join(held, on=["quarter", "org_code"], how="anti").select(without_data.columns)
         league_table = league_table.join(held, on=["quarter", "org_code"], how="semi")

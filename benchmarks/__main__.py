@@ -92,7 +92,9 @@ def run_engine(work: Path, out: Path, sizes: list[plans.Size], extra: dict[str, 
         log(f"  {size.key}: pandas reference {'identical' if check['identical'] else 'DIFFERENT'}")
     key = sizes[-1].key
     log(f"engine: memory profile at {key}")
-    extra["memory_profile"] = child_json("benchmarks.memprofile", str(folders[key]))
+    # each part in its own process: memory freed by one part is not returned at once, so it would hide the other's
+    whole, stages = (child_json("benchmarks.memprofile", str(folders[key]), part) for part in ("run", "stages"))
+    extra["memory_profile"] = {**whole, **stages}
 
 
 def run_ingest(work: Path, out: Path, runs: dict[tuple[int, str], int], extra: dict[str, Any]) -> None:

@@ -24,8 +24,9 @@ TABLES: list[tuple[str, list[str], list[str], list[str]]] = [
 
 
 def engine_tables(result: Any) -> dict[str, pl.DataFrame]:
-    """The engine's tables that the reference also produces."""
-    return {name: getattr(result, name) for name, *_ in TABLES}
+    """The engine's tables that the reference also produces, with text columns as text (as the reference's)."""
+    text = result.as_text()
+    return {name: getattr(text, name) for name, *_ in TABLES}
 
 
 def reference_tables(result: dict[str, pd.DataFrame]) -> dict[str, pl.DataFrame]:

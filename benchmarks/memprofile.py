@@ -1,8 +1,9 @@
 """Where the engine's memory goes: ``python -m benchmarks.memprofile <inputs folder>`` prints JSON.
 
-The engine's stages run one after the other while a thread samples the resident set every 5 ms; for each
-stage the peak above the resident set before the run (the inputs already read) and the size of the frames it
-returns, so that the report can show which stage sets the peak and how much of it is the result.
+``engine.run`` scores a long range in batches of quarters. A thread samples the resident set every 5 ms while
+the stages of the first batch run one after the other (each stage's peak above the resident set with the
+inputs read), then while ``run`` does the whole range (its peak); the frames ``run`` returns are measured as
+returned (text columns categorical) and as text, so the report can show how much of the peak is the result.
 """
 
 from __future__ import annotations
@@ -40,9 +41,10 @@ class PeakSampler:
         self._thread.join()
 
 
-def profile(folder: Path) -> dict[str, Any]:
+def profile_run(folder: Path) -> dict[str, Any]:
+    """``run`` over the whole range: its peak and the frames it returns."""
     from benchmarks.inputs import read_inputs
-    from npaf_pipeline.engine.pipeline import aggregate_stage, score_stage, segment_stage
+    from npaf_pipeline.engine.pipeline import run
     from npaf_pipeline.ruleset import load_ruleset
 
     rs = load_ruleset("nof-2025-26")
@@ -50,36 +52,51 @@ def profile(folder: Path) -> dict[str, Any]:
     gc.collect()
     start = rss_mb()
     sampler = PeakSampler()
-    stages: dict[str, dict[str, float]] = {}
     sampler.reset()
     mark = time.perf_counter()
-    scored = score_stage(data.values, data.orgs, rs)
-    stages["score_stage"] = {"seconds": time.perf_counter() - mark, "peak_mb": sampler.reset() - start}
-    mark = time.perf_counter()
-    agg = aggregate_stage(scored.metric_scores, rs)
-    stages["aggregate_stage"] = {"seconds": time.perf_counter() - mark, "peak_mb": sampler.reset() - start}
-    mark = time.perf_counter()
-    seg = segment_stage(agg, data.values, rs, data.flags, with_ranges=False)
-    stages["segment_stage"] = {"seconds": time.perf_counter() - mark, "peak_mb": sampler.reset() - start}
+    result = run(data.values, data.orgs, rs, data.flags, with_ranges=False)
+    whole = {"seconds": time.perf_counter() - mark, "peak_mb": sampler.reset() - start}
     sampler.stop()
-    frames = {
-        "metric_scores": scored.metric_scores,
-        "metric_ranks": scored.metric_ranks,
-        "type_statistics": scored.type_statistics,
-        "items": agg.items,
-        "group_scores": agg.group_scores,
-        "domain_scores": seg.domain_scores,
-        "segmentation": seg.segmentation,
-        "cutpoints": seg.cutpoints,
-    }
+    frames = result.frames()
+    text = result.as_text().frames()
     return {
         "size": folder.name,
         "inputs_mb": data.decoded_mb,
-        "stages": stages,
+        "run": whole,
         "result_mb": {name: f.estimated_size() / 2**20 for name, f in frames.items()},
+        "result_text_mb": {name: f.estimated_size() / 2**20 for name, f in text.items()},
         "result_dtypes": {name: {c: str(t) for c, t in f.schema.items()} for name, f in frames.items()},
     }
 
 
+def profile_stages(folder: Path) -> dict[str, Any]:
+    """The stages of ``run``'s first batch of quarters, one after the other: each one's peak."""
+    from benchmarks.inputs import read_inputs
+    from npaf_pipeline.engine import pipeline
+    from npaf_pipeline.ruleset import load_ruleset
+
+    rs = load_ruleset("nof-2025-26")
+    data = read_inputs(folder)
+    first = pipeline.quarter_batches(data.values, pipeline.BATCH_ROWS)[0]
+    values = data.values.filter(data.values["quarter"].is_in(first))
+    gc.collect()
+    start = rss_mb()
+    sampler = PeakSampler()
+    stages: dict[str, dict[str, float]] = {}
+    sampler.reset()
+    mark = time.perf_counter()
+    scored = pipeline.score_stage(values, data.orgs, rs)
+    stages["score_stage"] = {"seconds": time.perf_counter() - mark, "peak_mb": sampler.reset() - start}
+    mark = time.perf_counter()
+    agg = pipeline.aggregate_stage(scored.metric_scores, rs)
+    stages["aggregate_stage"] = {"seconds": time.perf_counter() - mark, "peak_mb": sampler.reset() - start}
+    mark = time.perf_counter()
+    pipeline.segment_stage(agg, values, rs, data.flags, with_ranges=False)
+    stages["segment_stage"] = {"seconds": time.perf_counter() - mark, "peak_mb": sampler.reset() - start}
+    sampler.stop()
+    return {"batch_quarters": len(first), "stages": stages}
+
+
 if __name__ == "__main__":
-    json.dump(profile(Path(sys.argv[1])), sys.stdout)
+    part = {"run": profile_run, "stages": profile_stages}[sys.argv[2]]
+    json.dump(part(Path(sys.argv[1])), sys.stdout)

@@ -450,23 +450,33 @@ def _memory(add: Any, r: Results) -> None:
     p = r.extra.get("memory_profile")
     if not p:
         return
-    add(f"## Engine memory ({p['size'].replace('_', ' ')}, {_mb(p['inputs_mb'])} of decoded inputs)")
+    inputs = p["inputs_mb"]
+    add(f"## Engine memory ({p['size'].replace('_', ' ')}, {_mb(inputs)} of decoded inputs)")
     add("")
     add(
         "Peak resident set above the resident set with the inputs read, sampled every 5 ms "
-        "(`benchmarks/memprofile.py`), stage by stage, and the Arrow size of the frames the engine returns:"
+        "(`benchmarks/memprofile.py`): `run` over the whole range, and the stages of its first batch of quarters "
+        f"({p['batch_quarters']} quarters), each in a process of its own:"
     )
     add("")
-    add("| stage | time | peak above the inputs | peak / inputs |")
+    add("| what | time | peak above the inputs | peak / inputs |")
     add("|---|---|---|---|")
-    for stage, v in p["stages"].items():
-        add(f"| `{stage}` | {_s(v['seconds'])} | {_mb(v['peak_mb'])} | {_x(v['peak_mb'] / p['inputs_mb'], 1)} |")
+    rows = [("`run`, all quarters", p["run"])] + [(f"`{k}`, first batch", v) for k, v in p["stages"].items()]
+    for name, v in rows:
+        add(f"| {name} | {_s(v['seconds'])} | {_mb(v['peak_mb'])} | {_x(v['peak_mb'] / inputs, 1)} |")
     add("")
-    add("| result frame | size | / inputs |")
-    add("|---|---|---|")
-    for name, mb in sorted(p["result_mb"].items(), key=lambda kv: -kv[1]):
-        add(f"| `{name}` | {_mb(mb)} | {_x(mb / p['inputs_mb'], 2)} |")
-    add(f"| all | {_mb(sum(p['result_mb'].values()))} | {_x(sum(p['result_mb'].values()) / p['inputs_mb'], 2)} |")
+    add(
+        "The frames `run` returns (Arrow size, `DataFrame.estimated_size`), as returned (text columns "
+        "categorical) and as text (`EngineResult.as_text`):"
+    )
+    add("")
+    add("| result frame | as returned | / inputs | as text |")
+    add("|---|---|---|---|")
+    sizes, text = p["result_mb"], p["result_text_mb"]
+    for name, mb in sorted(sizes.items(), key=lambda kv: -kv[1]):
+        add(f"| `{name}` | {_mb(mb)} | {_x(mb / inputs, 2)} | {_mb(text[name])} |")
+    total, total_text = sum(sizes.values()), sum(text.values())
+    add(f"| all | {_mb(total)} | {_x(total / inputs, 2)} | {_mb(total_text)} |")
     add("")
 
 

@@ -220,7 +220,7 @@ def test_draft_end_to_end_icbs_and_trusts_with_system_adjustment_override_and_se
 
 
 def test_leadership_capability_is_reported_beside_the_segment_and_never_changes_it(draft) -> None:
-    result = run(_values(), _orgs(), draft, flags=_flags(), with_ranges=False)
+    result = run(_values(), _orgs(), draft, flags=_flags(), with_ranges=False).as_text()
     ratings = pl.DataFrame(
         {
             "quarter": [Q1] * 7,

@@ -53,7 +53,7 @@ def run_mismatches(out: Path, quarters: Sequence[str]) -> pl.DataFrame:
         pl.concat([q.flags for q in loaded], how="vertical_relaxed"),
         pl.concat(tests, how="vertical_relaxed") if tests else None,
         with_ranges=False,
-    )
+    ).as_text()
     published = pl.concat(
         [published_outcomes(q.org_seg).with_columns(pl.lit(q.quarter).alias("quarter")) for q in loaded],
         how="vertical_relaxed",

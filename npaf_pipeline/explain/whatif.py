@@ -215,7 +215,7 @@ def published_outcomes(org_seg: pl.DataFrame) -> pl.DataFrame:
 def full(inputs: QuarterInputs, org: str, changes: Mapping[str, float], with_ranges: bool = True) -> FullOutcome:
     """The whole quarter re-run with ``changes``: everyone's scores, the cut-points and ranks move as they would."""
     values = _changed_values(inputs, org, changes) if changes else inputs.values
-    result = run(values, inputs.orgs, inputs.rs, inputs.flags, inputs.system_tests, with_ranges=with_ranges)
+    result = run(values, inputs.orgs, inputs.rs, inputs.flags, inputs.system_tests, with_ranges=with_ranges).as_text()
     seg = result.segmentation
     published = published_outcomes(inputs.org_seg).with_columns(
         inputs.org_seg["average_score"].alias("published_average")

@@ -218,7 +218,7 @@ def _with_league(
     rs: RuleSet,
 ) -> dict[str, tuple[pl.DataFrame, pl.DataFrame]]:
     """Each mode's rows plus the league-table fields and likely ranges it computes."""
-    e2e = run(values, orgs, rs, flags, with_ranges=True)
+    e2e = run(values, orgs, rs, flags, with_ranges=True).as_text()
     ranges = {"end_to_end": e2e.segmentation.select("quarter", "org_code", *league.LIKELY.values())}
     pub_scores = (
         published.filter(pl.col("metric_id").str.starts_with("OF1"))
@@ -257,7 +257,7 @@ def _published(release: nof_csv.NofRelease) -> pl.DataFrame:
 def _end_to_end(
     values: pl.DataFrame, orgs: pl.DataFrame, flags: pl.DataFrame, rs: RuleSet
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
-    result = run(values, orgs, rs, flags, with_ranges=False)
+    result = run(values, orgs, rs, flags, with_ranges=False).as_text()
     untied = values.drop("tiebreak_rank")
     ranks = metric_ranks(untied, result.metric_scores, rs)
     scores = result.metric_scores.join(ranks, on=["quarter", "org_code", "org_type", "metric_id"], how="left")
@@ -357,7 +357,7 @@ def _stages(
     parts: list[pl.DataFrame] = []
 
     # OF1xxx from published OF0xxx (the combined-finance lookup from published OF1079 / OF1081)
-    e2e = run(values, orgs, rs, flags, with_ranges=False)
+    e2e = run(values, orgs, rs, flags, with_ranges=False).as_text()
     ranks = metric_ranks(values.drop("tiebreak_rank"), e2e.metric_scores, rs)
     scores = e2e.metric_scores.join(ranks, on=["quarter", "org_code", "org_type", "metric_id"], how="left")
     lookup_ids = [m.score_id for m in rs.metrics if m.method.family == "lookup"]

@@ -52,13 +52,16 @@ LIMITS = {
     "(`exact_grid_decimals: 3`, about a fifth less time, 16 of 4,100 average bounds one unit apart at 2,050 "
     "trusts), or take the rank mixture from the 2 dp bracket so that only one side is computed from the second "
     "step.",
-    3: "The result, held whole. Batches of quarters (`engine.pipeline.BATCH_ROWS`, about 250,000 value rows) "
-    "bound the scoring intermediates, so the peak is the inputs plus the frames `run` returns (see *Engine "
-    "memory*). Their text columns (quarter, org_code, org_type, metric_id, score_id, unit, method, population) "
-    "take 16 bytes a cell in polars' string views, where `estimated_size` counts the characters only, so in "
-    "memory the result is about twice the size shown there. Next: integer or `pl.Enum` keys in `EngineResult`, "
-    "decoded when publishing (publishing joins the result with text frames today), or publishing each batch of "
-    "quarters before scoring the next.",
+    3: "The result, held whole, and the inputs' text. Batches of quarters (`engine.pipeline.BATCH_ROWS`, about "
+    "250,000 value rows) bound the scoring intermediates, and each batch's text columns (quarter, org_code, "
+    "org_type, metric_id, score_id, unit, method, population) become categorical (4 bytes a cell) before the next "
+    "batch runs: before, as polars string views (16 bytes a cell), the run took 9.7 times the inputs (`make bench`, "
+    "2026-12-07 03:28 UTC). The peak is now the inputs plus the frames `run` returns (see *Engine memory*): the "
+    "result is about 3 times the inputs' Arrow size, and the inputs' own text columns take more in memory than "
+    "their Arrow size counts (string views). Next, each a change of `EngineResult`'s shape: the metric ranks as a "
+    "column of the metric scores (their keys are repeated today, about 0.3 times the inputs), the metric facts "
+    "held per metric rather than per row (unit, method, population and its size, about half the inputs), or each "
+    "batch published before the next is scored.",
     4: "Pandera's public `validate(lazy=True)` (`sources.base.screen_rows`). Columns a model declares alike "
     "(RTT's 108 counts: checks that each look at one cell, the totals adding a check against the bands) are "
     "screened by their distinct values, stacked into one column, and the rest of the model sees them as read "

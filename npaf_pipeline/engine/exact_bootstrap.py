@@ -320,20 +320,21 @@ def _read_thresholds(pmf: np.ndarray, n: np.ndarray, lo: np.ndarray, span: np.nd
 
 
 def _power(spectrum: np.ndarray, e: int) -> np.ndarray:
-    """``spectrum`` raised to the integer power ``e`` >= 1 by repeated squaring, in place where it can be: the
-    transform's output is ours to overwrite, and each squaring or product is one pass over it."""
+    """``spectrum`` raised to the integer power ``e`` >= 1 by repeated squaring, each squaring or product one pass
+    over it. The transform's output is ours to overwrite: squarings are in place until the first factor of the
+    result is taken, which keeps that array, and the next squaring then writes a new one (not a copy first)."""
     result: np.ndarray | None = None
     base = spectrum
     while True:
         if e & 1:
             if result is None:
-                result = base if e == 1 else base.copy()
+                result = base
             else:
                 np.multiply(result, base, out=result)
         e >>= 1
         if not e:
             return result  # type: ignore[return-value]
-        np.multiply(base, base, out=base)
+        base = base * base if base is result else np.multiply(base, base, out=base)
 
 
 def _fft_length(m: int) -> int:

@@ -135,6 +135,24 @@ def run_backfills(work: Path, out: Path, backfills: list[plans.Backfill], extra:
         pyperf(spec, out, b.values, 1, env=b.env)  # a fresh process per run, as npaf backfill launches it
         records = [json.loads(line) for line in sidecar.read_text().splitlines()]
         extra["backfills"][name] = {"quarters": b.quarters, "nof_files": b.nof_files, "runs": records}
+        if b.terminal:
+            log(f"backfill: {b.key} as npaf backfill")
+            extra["backfills"][name]["terminal_s"] = terminal_backfill(work / f"terminal-{b.key}", landing, b)
+
+
+def terminal_backfill(work: Path, landing: Path, b: plans.Backfill) -> float:
+    """Wall seconds of ``npaf backfill`` over ``b`` from empty outputs, as ``make run`` runs it: a process of its
+    own launching the run through the code location, on a temporary Dagster instance (no ``DAGSTER_HOME``)."""
+    shutil.rmtree(work, ignore_errors=True)
+    env = {k: v for k, v in os.environ.items() if k != "DAGSTER_HOME"}
+    env |= {**b.env, "NPAF_LANDING_DIR": str(landing), "NPAF_OUTPUT_DIR": str(work / "out")}
+    command = [str(Path(sys.executable).with_name("npaf")), "backfill", "--from", b.first, "--to", b.last, "--quiet"]
+    started = time.perf_counter()
+    done = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True)
+    seconds = time.perf_counter() - started
+    if done.returncode:
+        raise RuntimeError(f"npaf backfill {b.key}: exit {done.returncode}\n{(done.stderr or done.stdout)[-3000:]}")
+    return seconds
 
 
 def portable(path: Path) -> None:

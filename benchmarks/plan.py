@@ -47,6 +47,9 @@ class Backfill:
     """Runs, each in a worker process of its own: a backfill runs in a fresh process, as ``npaf backfill``
     launches it, so what a run loads for itself (Great Expectations, the NOF parses) is in each run's time."""
     env: dict[str, str] = field(default_factory=dict)
+    terminal: bool = False
+    """Also run once as a person runs it, ``npaf backfill`` in a process of its own (``dagster job launch``, the
+    code server and the run worker included), timed by the wall clock: what the person waits for."""
 
     @property
     def nof_files(self) -> int:
@@ -61,7 +64,7 @@ class Plan:
 
 
 SOURCES = ["ae_monthly", "cwt_crs", "chs_waiting_lists", "ambsys", "rtt_full"]
-MAKE_RUN = Backfill("sample 6q", "sample", 6, "2025-26 Q1", "2026-27 Q2", values=2)
+MAKE_RUN = Backfill("sample 6q", "sample", 6, "2025-26 Q1", "2026-27 Q2", values=2, terminal=True)
 """``make run``: the sample generator's six quarters (seed 2025) from 2025-26 Q1."""
 NOF = Backfill("nof 1q", "nof", 1, "2025-26 Q1", "2025-26 Q1", values=3)
 """NHS England's two Q1 2025/26 NOF files with the trust reference and ETR: counts the NOF parses of a run. Three

@@ -35,6 +35,7 @@ class EngineResult:
     segmentation: pl.DataFrame
 
     def frames(self) -> dict[str, pl.DataFrame]:
+        """Each frame by its field name."""
         return {name: getattr(self, name) for name in self.__dataclass_fields__}
 
     def as_text(self) -> EngineResult:

@@ -459,10 +459,11 @@ def _memory(add: Any, r: Results) -> None:
     inputs = p["inputs_mb"]
     add(f"## Engine memory ({p['size'].replace('_', ' ')}, {_mb(inputs)} of decoded inputs)")
     add("")
+    batch = p["batch_quarters"]
     add(
         "Peak resident set above the resident set with the inputs read, sampled every 5 ms "
-        "(`benchmarks/memprofile.py`): `run` over the whole range, and the stages of its first batch of quarters "
-        f"({p['batch_quarters']} quarters), each in a process of its own:"
+        "(`benchmarks/memprofile.py`): `run` over the whole range, and the stages of its first batch "
+        f"({batch} quarter{'' if batch == 1 else 's'}), each in a process of its own:"
     )
     add("")
     add("| what | time | peak above the inputs | peak / inputs |")

@@ -19,7 +19,7 @@ import yaml
 from npaf_pipeline.engine.aggregate import aggregate, build_items
 from npaf_pipeline.engine.league import domain_ranks, league_ranks, metric_ranks
 from npaf_pipeline.engine.numeric import condition_expr
-from npaf_pipeline.engine.pipeline import run, wide_inputs
+from npaf_pipeline.engine.pipeline import EngineResult, run, wide_inputs
 from npaf_pipeline.engine.scoring import score_lookup_from
 from npaf_pipeline.engine.segment import (
     adjust_segments,
@@ -146,9 +146,11 @@ def reconcile(
     values, set_aside = screen_values(nof_csv.metric_values(release, rs).rename({"line": "source_row"}), orgs, rs)
     flags = nof_csv.flags(release)
     published = _published(release)
+    e2e = run(values, orgs, rs, flags, with_ranges=False).as_text()  # both modes read its metric scores
+    scores = _scores_with_ranks(e2e, values, rs)
     computed = {
-        "end_to_end": _end_to_end(values, orgs, flags, rs),
-        "stage": _stages(values, orgs, flags, published, rs),
+        "end_to_end": _end_to_end(e2e, scores, rs),
+        "stage": _stages(scores, values, orgs, flags, published, rs),
     }
     without_data = pl.DataFrame(schema={"quarter": pl.String, "org_code": pl.String, "trust_type": pl.String})
     if league_table is not None:  # a trust no data file holds has nothing to be computed from: listed, not compared
@@ -254,13 +256,13 @@ def _published(release: nof_csv.NofRelease) -> pl.DataFrame:
 # --- end to end -------------------------------------------------------------------------------------------
 
 
-def _end_to_end(
-    values: pl.DataFrame, orgs: pl.DataFrame, flags: pl.DataFrame, rs: RuleSet
-) -> tuple[pl.DataFrame, pl.DataFrame]:
-    result = run(values, orgs, rs, flags, with_ranges=False).as_text()
-    untied = values.drop("tiebreak_rank")
-    ranks = metric_ranks(untied, result.metric_scores, rs)
-    scores = result.metric_scores.join(ranks, on=["quarter", "org_code", "org_type", "metric_id"], how="left")
+def _scores_with_ranks(result: EngineResult, values: pl.DataFrame, rs: RuleSet) -> pl.DataFrame:
+    """The engine's metric scores with their ranks computed without the published tie-break ranks."""
+    ranks = metric_ranks(values.drop("tiebreak_rank"), result.metric_scores, rs)
+    return result.metric_scores.join(ranks, on=["quarter", "org_code", "org_type", "metric_id"], how="left")
+
+
+def _end_to_end(result: EngineResult, scores: pl.DataFrame, rs: RuleSet) -> tuple[pl.DataFrame, pl.DataFrame]:
     rows = pl.concat(
         [
             _score_rows(scores),
@@ -350,16 +352,18 @@ def _pub_value(published: pl.DataFrame, metric: str, alias: str) -> pl.DataFrame
 
 
 def _stages(
-    values: pl.DataFrame, orgs: pl.DataFrame, flags: pl.DataFrame, published: pl.DataFrame, rs: RuleSet
+    scores: pl.DataFrame,
+    values: pl.DataFrame,
+    orgs: pl.DataFrame,
+    flags: pl.DataFrame,
+    published: pl.DataFrame,
+    rs: RuleSet,
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
     keys = ["quarter", "org_code"]
     org_type = orgs.select("quarter", "org_code", "org_type")
     parts: list[pl.DataFrame] = []
 
     # OF1xxx from published OF0xxx (the combined-finance lookup from published OF1079 / OF1081)
-    e2e = run(values, orgs, rs, flags, with_ranges=False).as_text()
-    ranks = metric_ranks(values.drop("tiebreak_rank"), e2e.metric_scores, rs)
-    scores = e2e.metric_scores.join(ranks, on=["quarter", "org_code", "org_type", "metric_id"], how="left")
     lookup_ids = [m.score_id for m in rs.metrics if m.method.family == "lookup"]
     parts.append(_score_rows(scores.filter(~pl.col("score_id").is_in(lookup_ids))))
     pub_scores = (

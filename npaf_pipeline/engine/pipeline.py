@@ -40,16 +40,14 @@ class EngineResult:
 
     def as_text(self) -> EngineResult:
         """The same frames with every categorical column as ``String``."""
-        return EngineResult(**{name: _recast(f, pl.Categorical, pl.String) for name, f in self.frames().items()})
+        return self._cast(pl.Categorical, pl.String)
 
     def as_categorical(self) -> EngineResult:
         """The same frames with every ``String`` column as ``pl.Categorical`` (what :func:`run` returns)."""
-        return EngineResult(**{name: _recast(f, pl.String, pl.Categorical) for name, f in self.frames().items()})
+        return self._cast(pl.String, pl.Categorical)
 
-
-def _recast(frame: pl.DataFrame, source: type[pl.DataType], target: type[pl.DataType]) -> pl.DataFrame:
-    columns = [name for name, dtype in frame.schema.items() if dtype == source]
-    return frame.with_columns(pl.col(columns).cast(target)) if columns else frame
+    def _cast(self, source: type[pl.DataType], target: type[pl.DataType]) -> EngineResult:
+        return EngineResult(**{n: f.with_columns(pl.col(source).cast(target)) for n, f in self.frames().items()})
 
 
 def wide_inputs(

@@ -47,8 +47,8 @@ def _history(history: Path | None, labels: list[str]) -> tuple[pl.DataFrame | No
 def explanation_tables(
     result: EngineResult, org_seg: pl.DataFrame, rs: RuleSet, history: Path | None = None
 ) -> dict[str, pl.DataFrame]:
-    """``segment_explanation``, ``segment_distance``, ``segment_changes`` and ``segment_change_items``."""
-    result = result.as_text()
+    """``segment_explanation``, ``segment_distance``, ``segment_changes`` and ``segment_change_items`` (``result``
+    with text keys, as :func:`npaf_pipeline.publish.tables.build_tables` passes it)."""
     drivers = segment_explanation(_labelled(result.items.drop("quarter_label", strict=False)), org_seg, rs)
     labels = org_seg["quarter_label"].unique().to_list()
     previous_org, previous_items = _history(history, labels)

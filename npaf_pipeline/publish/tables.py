@@ -88,7 +88,6 @@ def _org_reference(orgs: pl.DataFrame) -> pl.DataFrame:
 
 def organisation_segmentation(result: EngineResult, orgs: pl.DataFrame, rs: RuleSet) -> pl.DataFrame:
     """Segmentation joined to the organisation reference, with the domain results as flat columns."""
-    result = result.as_text()
     seg = result.segmentation
     ref = _org_reference(orgs)
     seg = seg.join(ref, on=[k for k in ("quarter", "org_code") if k in ref.columns], how="left")
@@ -249,7 +248,6 @@ def _metric_reference(rs: RuleSet) -> pl.DataFrame:
 def metric_scores(result: EngineResult, values: pl.DataFrame, rs: RuleSet) -> pl.DataFrame:
     """Scores with their value's period, the rule set's metric facts, the individual rank and type statistics."""
     keys = ["quarter", "org_code", "metric_id"]
-    result = result.as_text()
     scores = result.metric_scores.join(result.metric_ranks.select(*keys, "metric_rank"), on=keys, how="left").join(
         result.type_statistics.select(
             "quarter",
@@ -406,7 +404,7 @@ def build_tables(
     from npaf_pipeline.explain.tables import explanation_tables
 
     versions = versions or {"code_version": __version__, "schema_version": SCHEMA_VERSION}
-    result = result.as_text()  # once, for the tables built from it below
+    result = result.as_text()  # text keys (what engine.run returns is categorical), once for every table below
     labels = quarters_present(result, values)
     org_seg = organisation_segmentation(result, orgs, rs)
     values_table = metric_values(values, inputs or ())

@@ -45,7 +45,6 @@ def published_snapshot(
     rs = load_ruleset(npaf.framework)
     result = EngineResult(
         metric_scores=metric_scores["metric_scores"],
-        metric_ranks=metric_scores["metric_ranks"],
         type_statistics=metric_scores["type_statistics"],
         items=organisation_scores["items"],
         domain_scores=segmentation["domain_scores"],

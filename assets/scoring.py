@@ -217,7 +217,7 @@ def metric_scores(
         },
     )
     return dg.Output(
-        {"metric_scores": scores, "metric_ranks": stage.metric_ranks, "type_statistics": stage.type_statistics},
+        {"metric_scores": scores, "type_statistics": stage.type_statistics},
         metadata={"rule_set": f"{rs.id} {rs.version}", "schema": schema_metadata(scores)},
     )
 

@@ -3,7 +3,8 @@
 ``engine.run`` scores a long range in batches of quarters. A thread samples the resident set every 5 ms while
 the stages of the first batch run one after the other (each stage's peak above the resident set with the
 inputs read), then while ``run`` does the whole range (its peak); the frames ``run`` returns are measured as
-returned (text columns categorical) and as text, so the report can show how much of the peak is the result.
+returned (compact) and as the stages give them (text, ``Int64``), so the report can show how much of the peak is
+the result.
 """
 
 from __future__ import annotations

@@ -52,16 +52,16 @@ LIMITS = {
     "(`exact_grid_decimals: 3`, about a fifth less time, 16 of 4,100 average bounds one unit apart at 2,050 "
     "trusts), or take the rank mixture from the 2 dp bracket so that only one side is computed from the second "
     "step.",
-    3: "The result, held whole, and the inputs' text. Batches of quarters (`engine.pipeline.BATCH_ROWS`, about "
-    "250,000 value rows) bound the scoring intermediates, and each batch's text columns (quarter, org_code, "
-    "org_type, metric_id, score_id, unit, method, population) become categorical (4 bytes a cell) before the next "
-    "batch runs: before, as polars string views (16 bytes a cell), the run took 9.7 times the inputs (`make bench`, "
-    "2026-12-07 03:28 UTC). The peak is now the inputs plus the frames `run` returns (see *Engine memory*): the "
-    "result is about 3 times the inputs' Arrow size, and the inputs' own text columns take more in memory than "
-    "their Arrow size counts (string views). Next, each a change of `EngineResult`'s shape: the metric ranks as a "
-    "column of the metric scores (their keys are repeated today, about 0.3 times the inputs), the metric facts "
-    "held per metric rather than per row (unit, method, population and its size, about half the inputs), or each "
-    "batch published before the next is scored.",
+    3: "What the run holds at its peak: the inputs (their text columns, polars string views, take more memory "
+    "than their Arrow size counts), the frames `run` returns (see *Engine memory*) and one batch's intermediates. "
+    "Batches of quarters (`engine.pipeline.BATCH_ROWS`, about 250,000 value rows) bound the intermediates, and "
+    "each batch's frames are made compact before the next runs (`EngineResult.as_categorical`): text columns "
+    "categorical with codes of 1 byte (quarter, type, unit, method, population, domain), 2 bytes (metric, score "
+    "and item ids) or 4 bytes (organisation codes), whole numbers (ranks, counts, segments) `Int32`, and the "
+    "individual metric ranks a column of the metric scores rather than a frame repeating their keys. With 4-byte "
+    "codes, `Int64` and a frame of ranks the run took 5.2 times the inputs (`make bench`, 2026-12-07 06:04 UTC); "
+    "with the text as polars strings, 9.7 times. Next, if the margin is wanted: the metric facts held per metric "
+    "rather than per row (method, population and its size), or each batch published before the next is scored.",
     4: "Pandera's public `validate(lazy=True)` (`sources.base.screen_rows`). Columns a model declares alike "
     "(RTT's 108 counts: checks that each look at one cell, the totals adding a check against the bands) are "
     "screened by their distinct values, stacked into one column, and the rest of the model sees them as read "
@@ -473,11 +473,11 @@ def _memory(add: Any, r: Results) -> None:
         add(f"| {name} | {_s(v['seconds'])} | {_mb(v['peak_mb'])} | {_x(v['peak_mb'] / inputs, 1)} |")
     add("")
     add(
-        "The frames `run` returns (Arrow size, `DataFrame.estimated_size`), as returned (text columns "
-        "categorical) and as text (`EngineResult.as_text`):"
+        "The frames `run` returns (Arrow size, `DataFrame.estimated_size`), as returned (compact: text columns "
+        "categorical, whole numbers `Int32`) and as the stages give them (`EngineResult.as_text`: strings, `Int64`):"
     )
     add("")
-    add("| result frame | as returned | / inputs | as text |")
+    add("| result frame | as returned | / inputs | as the stages give them |")
     add("|---|---|---|---|")
     sizes, text = p["result_mb"], p["result_text_mb"]
     for name, mb in sorted(sizes.items(), key=lambda kv: -kv[1]):

@@ -65,9 +65,7 @@ def test_values_are_rounded_half_up_to_two_places(value: object, text: str) -> N
 def _engine_expected(result: EngineResult, rs: RuleSet) -> pl.DataFrame:
     """OF1xxx / OF40xx / OF41xx / OF5xxx values and ranks straight from the engine frames, 2 dp half-up."""
     rows: list[tuple] = []
-    ranks = result.metric_ranks.select("quarter", "org_code", "metric_id", "metric_rank")
-    scores = result.metric_scores.join(ranks, on=["quarter", "org_code", "metric_id"], how="left")
-    for r in scores.filter(pl.col("score").is_not_null()).iter_rows(named=True):
+    for r in result.metric_scores.filter(pl.col("score").is_not_null()).iter_rows(named=True):
         rows.append((r["quarter"], r["org_code"], r["score_id"], r["score"], r["metric_rank"]))
     ids = {d.id: (d.score_id, d.segment_id) for d in rs.domains}
     for r in result.domain_scores.filter(pl.col("score").is_not_null()).iter_rows(named=True):

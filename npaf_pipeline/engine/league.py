@@ -34,13 +34,15 @@ def domain_ranks(domain_scores: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-def metric_ranks(values: pl.DataFrame, scores: pl.DataFrame, rs: RuleSet) -> pl.DataFrame:
-    """Individual metric ranks (IMR) within org type, best first, on full-precision values.
+def with_metric_ranks(scores: pl.DataFrame, rs: RuleSet) -> pl.DataFrame:
+    """``scores`` with ``metric_rank``: the individual metric rank (IMR) within org type, best first, on
+    full-precision values; null for a metric the rule set does not rank.
 
-    Published ties are kept as ties: this rank never uses a published rank as a tie-break.
+    Published ties are kept as ties: this rank never uses a published rank as a tie-break. The rank is a column
+    of the scores (one row per organisation and metric) rather than a frame of its own, which would repeat the
+    keys of every row.
     """
     rank_on = {m.id: (m.rank_by, m.direction) for m in rs.metrics if m.direction is not None}
-    rows = scores.filter(pl.col("metric_id").is_in(list(rank_on)))
     by_score = [m for m, (r, _) in rank_on.items() if r == "score"]
     higher = [m for m, (_, d) in rank_on.items() if d == "higher"]
     key = (
@@ -50,13 +52,9 @@ def metric_ranks(values: pl.DataFrame, scores: pl.DataFrame, rs: RuleSet) -> pl.
         .then(-pl.col("value"))
         .otherwise(pl.col("value"))
     )
-    return rows.select(
-        "quarter",
-        "org_code",
-        "org_type",
-        "metric_id",
-        competition_rank(key, ["quarter", "org_type", "metric_id"]).alias("metric_rank"),
-    )
+    ranked = pl.col("metric_id").is_in(list(rank_on))
+    rank = competition_rank(pl.when(ranked).then(key), ["quarter", "org_type", "metric_id"])
+    return scores.with_columns(pl.when(ranked).then(rank).alias("metric_rank"))
 
 
 def type_statistics(values: pl.DataFrame, orgs: pl.DataFrame | None = None) -> pl.DataFrame:

@@ -9,7 +9,7 @@ import polars as pl
 from npaf_pipeline.engine.aggregate import aggregate, build_items, group_scores
 from npaf_pipeline.engine.bootstrap import likely_ranges
 from npaf_pipeline.engine.frames import require_columns
-from npaf_pipeline.engine.league import domain_ranks, league_ranks, metric_ranks, type_statistics
+from npaf_pipeline.engine.league import domain_ranks, league_ranks, type_statistics, with_metric_ranks
 from npaf_pipeline.engine.scoring import prepare_values, score_prepared
 from npaf_pipeline.engine.segment import cutpoints, domain_segments, override_columns, segment
 from npaf_pipeline.ruleset.model import RuleSet
@@ -19,14 +19,17 @@ from npaf_pipeline.ruleset.model import RuleSet
 class EngineResult:
     """Every intermediate stage, so each can be published, explained and reconciled.
 
-    :func:`run` returns its text columns (quarter, organisation, type, metric, ...) as ``pl.Categorical``: a
-    cell is then 4 bytes where polars' strings take 16 and more, so a long range holds its result in about half
-    the memory. Filters, sorts (lexical) and group-bys read them as text; a join with a frame of ``String`` keys
-    needs :meth:`as_text` first (or the other frame cast to ``pl.Categorical``).
+    :func:`run` returns its frames compact, so that a long range holds its result in about half the memory:
+    text columns (quarter, organisation, type, metric, ...) as ``pl.Categorical``, a cell 1, 2 or 4 bytes
+    (:func:`compact_dtype`) where polars' strings take 16 and more, and whole numbers (ranks, counts, segments)
+    as ``Int32``. Expressions (filters, ``is_in``, lexical sorts, group-bys) read the categoricals as text, and
+    the frames of results join on them. Two things need :meth:`as_text` first (or the other side cast to
+    :func:`compact_dtype`): a join with a frame of ``String`` keys, and comparing a ``Series`` with a Python
+    string (``frame["quarter"] == q``; polars does not take a scalar there for categoricals with their own
+    categories, where ``pl.col("quarter") == q`` works).
     """
 
     metric_scores: pl.DataFrame
-    metric_ranks: pl.DataFrame
     type_statistics: pl.DataFrame
     items: pl.DataFrame
     domain_scores: pl.DataFrame
@@ -39,15 +42,60 @@ class EngineResult:
         return {name: getattr(self, name) for name in self.__dataclass_fields__}
 
     def as_text(self) -> EngineResult:
-        """The same frames with every categorical column as ``String``."""
-        return self._cast(pl.Categorical, pl.String)
+        """The frames as the stages give them: categorical columns as ``String``, ``Int32`` as ``Int64``."""
+        cast = [pl.col(pl.Categorical).cast(pl.String), pl.col(pl.Int32).cast(pl.Int64)]
+        return EngineResult(**{n: f.with_columns(cast) for n, f in self.frames().items()})
 
     def as_categorical(self) -> EngineResult:
-        """The same frames with every ``String`` column as ``pl.Categorical`` (what :func:`run` returns)."""
-        return self._cast(pl.String, pl.Categorical)
+        """The frames compact, as :func:`run` returns them: ``String`` columns categorical
+        (:func:`compact_dtype`), ``Int64`` as ``Int32``."""
+        return EngineResult(**{n: _compact(f) for n, f in self.frames().items()})
 
-    def _cast(self, source: type[pl.DataType], target: type[pl.DataType]) -> EngineResult:
-        return EngineResult(**{n: f.with_columns(pl.col(source).cast(target)) for n, f in self.frames().items()})
+
+_NARROW: dict[str, type[pl.DataType]] = {
+    **dict.fromkeys(
+        ("quarter", "org_type", "unit", "method", "population", "domain", "target", "override_source"), pl.UInt8
+    ),
+    **dict.fromkeys(("metric_id", "score_id", "item_id", "group_id"), pl.UInt16),
+}
+"""Text columns whose values come from a small vocabulary, with the width of their codes: quarters, types,
+units, methods, populations, domains and segment targets (1 byte, up to 256 distinct values in a process), and
+the rule sets' identifiers (2 bytes, up to 65,536). Organisation codes and any other text column take polars'
+default (4-byte codes), as does a column whose vocabulary outgrows its codes (:func:`_compact`)."""
+
+
+def compact_dtype(column: str) -> pl.DataType:
+    """The categorical type :func:`run` gives a text column: codes 1 or 2 bytes wide for a column of
+    :data:`_NARROW`, shared by every result in the process (so results join and concatenate), else
+    ``pl.Categorical``."""
+    physical = _NARROW.get(column)
+    if physical is None:
+        return pl.Categorical()
+    return pl.Categorical(pl.Categories(column, "npaf_pipeline.engine", physical))
+
+
+def _compact(frame: pl.DataFrame) -> pl.DataFrame:
+    """``frame`` with each ``String`` column as :func:`compact_dtype` and each ``Int64`` as ``Int32`` (the engine's
+    whole numbers count organisations, items or segments: a cast that would overflow raises). A text column
+    whose vocabulary has outgrown its codes in this process takes 4-byte codes instead (:func:`_concat`
+    reconciles the batches)."""
+    frame = frame.with_columns(pl.col(pl.Int64).cast(pl.Int32))
+    for column in (c for c, t in frame.schema.items() if t == pl.String):
+        try:
+            frame = frame.with_columns(pl.col(column).cast(compact_dtype(column)))
+        except pl.exceptions.ComputeError:
+            frame = frame.with_columns(pl.col(column).cast(pl.Categorical()))
+    return frame
+
+
+def _concat(frames: list[pl.DataFrame]) -> pl.DataFrame:
+    """The batches' frames one after the other; a column whose categorical type differs between batches (see
+    :func:`_compact`) takes 4-byte codes in all of them."""
+    types = {c: {f.schema[c] for f in frames} for c in frames[0].columns}
+    mixed = [c for c, t in types.items() if len(t) > 1 and all(isinstance(d, pl.Categorical) for d in t)]
+    if mixed:
+        frames = [f.with_columns(pl.col(c).cast(pl.String).cast(pl.Categorical()) for c in mixed) for f in frames]
+    return pl.concat(frames, how="vertical_relaxed")
 
 
 def wide_inputs(
@@ -77,7 +125,6 @@ def wide_inputs(
 @dataclass(frozen=True)
 class ScoreStage:
     metric_scores: pl.DataFrame
-    metric_ranks: pl.DataFrame
     type_statistics: pl.DataFrame
 
 
@@ -97,11 +144,11 @@ class SegmentStage:
 
 
 def score_stage(values: pl.DataFrame, orgs: pl.DataFrame, rs: RuleSet) -> ScoreStage:
-    """Step 1: metric scores, individual metric ranks and per-type medians and quartiles."""
+    """Step 1: metric scores with their individual metric ranks, and per-type medians and quartiles."""
     require_columns(values, ["quarter", "org_code", "metric_id", "value"], "metric values")
     prepared = prepare_values(values, orgs)
     scores = score_prepared(prepared, rs)
-    return ScoreStage(scores, metric_ranks(values, scores, rs), type_statistics(prepared))
+    return ScoreStage(with_metric_ranks(scores, rs), type_statistics(prepared))
 
 
 def aggregate_stage(scores: pl.DataFrame, rs: RuleSet) -> AggregateStage:
@@ -156,7 +203,7 @@ def run(
     require_columns(values, ["quarter", "org_code", "metric_id", "value"], "metric values")
     batches = quarter_batches(values, BATCH_ROWS)
     if len(batches) <= 1:
-        return _run_all(values, orgs, rs, flags, system_tests, with_ranges).as_categorical()
+        return _run_all(values, orgs, rs, flags, system_tests, with_ranges)
     parts = [
         _run_all(
             _in(values, batch),
@@ -165,14 +212,11 @@ def run(
             _in(flags, batch),
             _in(system_tests, batch),
             with_ranges,
-        ).as_categorical()
+        )
         for batch in batches
     ]
     return EngineResult(
-        **{
-            name: pl.concat([getattr(p, name) for p in parts], how="vertical_relaxed")
-            for name in EngineResult.__dataclass_fields__
-        }
+        **{name: _concat([getattr(p, name) for p in parts]) for name in EngineResult.__dataclass_fields__}
     )
 
 
@@ -206,16 +250,20 @@ def _run_all(
     system_tests: pl.DataFrame | None,
     with_ranges: bool,
 ) -> EngineResult:
+    """One pass over the quarters of ``values``, its frames compact (:meth:`EngineResult.as_categorical`). The
+    metric scores are made compact as soon as the aggregate stage has read them, before the segment stage (the
+    batch's largest) runs."""
     scored = score_stage(values, orgs, rs)
     agg = aggregate_stage(scored.metric_scores, rs)
+    metric_scores, type_stats = _compact(scored.metric_scores), _compact(scored.type_statistics)
+    del scored
     seg = segment_stage(agg, values, rs, flags, system_tests, with_ranges)
     return EngineResult(
-        metric_scores=scored.metric_scores,
-        metric_ranks=scored.metric_ranks,
-        type_statistics=scored.type_statistics,
-        items=agg.items,
-        domain_scores=seg.domain_scores,
-        group_scores=agg.group_scores,
-        cutpoints=seg.cutpoints,
-        segmentation=seg.segmentation,
+        metric_scores=metric_scores,
+        type_statistics=type_stats,
+        items=_compact(agg.items),
+        domain_scores=_compact(seg.domain_scores),
+        group_scores=_compact(agg.group_scores),
+        cutpoints=_compact(seg.cutpoints),
+        segmentation=_compact(seg.segmentation),
     )

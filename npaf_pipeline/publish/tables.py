@@ -248,7 +248,7 @@ def _metric_reference(rs: RuleSet) -> pl.DataFrame:
 def metric_scores(result: EngineResult, values: pl.DataFrame, rs: RuleSet) -> pl.DataFrame:
     """Scores with their value's period, the rule set's metric facts, the individual rank and type statistics."""
     keys = ["quarter", "org_code", "metric_id"]
-    scores = result.metric_scores.join(result.metric_ranks.select(*keys, "metric_rank"), on=keys, how="left").join(
+    scores = result.metric_scores.join(
         result.type_statistics.select(
             "quarter",
             "org_type",

@@ -17,7 +17,7 @@ import polars as pl
 import yaml
 
 from npaf_pipeline.engine.aggregate import aggregate, build_items
-from npaf_pipeline.engine.league import domain_ranks, league_ranks, metric_ranks
+from npaf_pipeline.engine.league import domain_ranks, league_ranks
 from npaf_pipeline.engine.numeric import condition_expr
 from npaf_pipeline.engine.pipeline import EngineResult, run, wide_inputs
 from npaf_pipeline.engine.scoring import score_lookup_from
@@ -147,7 +147,7 @@ def reconcile(
     flags = nof_csv.flags(release)
     published = _published(release)
     e2e = run(values, orgs, rs, flags, with_ranges=False).as_text()  # both modes read its metric scores
-    scores = _scores_with_ranks(e2e, values, rs)
+    scores = e2e.metric_scores  # ranked without the published tie-break ranks
     computed = {
         "end_to_end": _end_to_end(e2e, scores, rs),
         "stage": _stages(scores, values, orgs, flags, published, rs),
@@ -254,12 +254,6 @@ def _published(release: nof_csv.NofRelease) -> pl.DataFrame:
 
 
 # --- end to end -------------------------------------------------------------------------------------------
-
-
-def _scores_with_ranks(result: EngineResult, values: pl.DataFrame, rs: RuleSet) -> pl.DataFrame:
-    """The engine's metric scores with their ranks computed without the published tie-break ranks."""
-    ranks = metric_ranks(values.drop("tiebreak_rank"), result.metric_scores, rs)
-    return result.metric_scores.join(ranks, on=["quarter", "org_code", "org_type", "metric_id"], how="left")
 
 
 def _end_to_end(result: EngineResult, scores: pl.DataFrame, rs: RuleSet) -> tuple[pl.DataFrame, pl.DataFrame]:

@@ -60,8 +60,11 @@ LIMITS = {
     "and item ids) or 4 bytes (organisation codes), whole numbers (ranks, counts, segments) `Int32`, and the "
     "individual metric ranks a column of the metric scores rather than a frame repeating their keys. With 4-byte "
     "codes, `Int64` and a frame of ranks the run took 5.2 times the inputs (`make bench`, 2026-12-07 06:04 UTC); "
-    "with the text as polars strings, 9.7 times. Next, if the margin is wanted: the metric facts held per metric "
-    "rather than per row (method, population and its size), or each batch published before the next is scored.",
+    "with the text as polars strings, 9.7 times. The cost is the reader's: comparing a column with a string as a "
+    "`Series`, or joining with frames of `String` keys, needs `EngineResult.as_text()` first (polars refuses a "
+    "scalar comparison for categoricals with their own categories). For more margin: the metric facts held per "
+    "metric rather than per row (method, population and its size), or each batch published before the next is "
+    "scored.",
     4: "Pandera's public `validate(lazy=True)` (`sources.base.screen_rows`). Columns a model declares alike "
     "(RTT's 108 counts: checks that each look at one cell, the totals adding a check against the bands) are "
     "screened by their distinct values, stacked into one column, and the rest of the model sees them as read "

@@ -268,7 +268,10 @@ def organisation_scores(
             "output_invariants",
             asset="segmentation",
             blocking=True,
-            description="Every scored organisation has exactly one segment; scores within 1-4; league ranks complete.",
+            description=(
+                "Every scored organisation has exactly one segment; scores within 1-4; league ranks and individual "
+                "metric ranks complete."
+            ),
         ),
         dg.AssetCheckSpec(
             "matches_nhs_england",

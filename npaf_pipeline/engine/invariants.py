@@ -14,7 +14,11 @@ def output_violations(
 
     - every scored organisation of a segmented type has exactly one segmentation row and a segment;
     - metric scores lie within 1-4; segments within 1-4 (final: also the intensive-support segment);
-    - league ranks are complete: every segmented organisation has an AMR rank within 1..n of its type.
+    - league ranks are complete: every segmented organisation has an AMR rank within 1..n of its type;
+    - individual metric ranks are complete: every score of a ranked metric with what it is ranked on (its value,
+      or its score for a metric ranked by score) has a ``metric_rank`` within 1..n of its type and metric. Metric
+      scores stored before the rank was a column of theirs have none, and are refused here rather than
+      published without ranks.
     """
     segmented = [t for p in rs.segmentation for t in p.org_types]
     problems: list[pl.DataFrame] = []
@@ -41,8 +45,21 @@ def output_violations(
     n = pl.len().over("quarter", "org_type")
     ranks = seg.filter(pl.col("amr_rank").is_null() | ~pl.col("amr_rank").is_between(1, n))
     add(ranks, "league ranks complete", pl.format("AMR rank {}", pl.col("amr_rank")))
+    unranked = _metric_ranks_missing(scores, rs)
+    add(unranked, "individual metric ranks complete", pl.format("{} has no rank within 1..n", pl.col("metric_id")))
     if not problems:
         return pl.DataFrame(
             schema={"quarter": pl.String, "org_code": pl.String, "rule": pl.String, "detail": pl.String}
         )
     return pl.concat(problems).sort("quarter", "org_code", "rule")
+
+
+def _metric_ranks_missing(scores: pl.DataFrame, rs: RuleSet) -> pl.DataFrame:
+    """Scores of ranked metrics that have what they are ranked on but no ``metric_rank`` within 1..n."""
+    rank_by = {m.id: m.rank_by for m in rs.metrics if m.direction is not None}
+    by_score = [m for m, r in rank_by.items() if r == "score"]
+    key = pl.when(pl.col("metric_id").is_in(by_score)).then(pl.col("score")).otherwise(pl.col("value"))
+    rows = scores.filter(pl.col("metric_id").is_in(list(rank_by)) & key.is_not_null())
+    rank = pl.col("metric_rank") if "metric_rank" in scores.columns else pl.lit(None, pl.Int64)
+    n = pl.len().over("quarter", "org_type", "metric_id")
+    return rows.filter(rank.is_null() | ~rank.is_between(1, n))

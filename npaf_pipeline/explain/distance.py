@@ -18,7 +18,7 @@ import polars as pl
 from npaf_pipeline.engine.aggregate import aggregate, build_items
 from npaf_pipeline.engine.scoring import score_lookup_from
 from npaf_pipeline.engine.segment import unadjusted_segments
-from npaf_pipeline.explain.families import Family, display, snap
+from npaf_pipeline.explain.families import Family, GroupScorer, display, snap
 from npaf_pipeline.quarters import parse_quarter
 from npaf_pipeline.ruleset.model import Lookup, RuleSet
 
@@ -100,17 +100,25 @@ def _grid(family: Family, values: np.ndarray, decimals: int) -> np.ndarray:
     return grid[np.argsort(-(grid * family.sign), kind="stable")]
 
 
-def _candidates(family: Family, grid: np.ndarray, current: float, others: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+@dataclass(frozen=True)
+class _GridScores:
+    """A group's grid (least improvement first), its keys negated (ascending, for ``searchsorted``) and the score
+    at each grid point for one size of the group ranked in (:meth:`GroupScorer.group_sizes`)."""
+
+    grid: np.ndarray
+    neg_keys: np.ndarray
+    scores: np.ndarray
+
+
+def _candidates(grid: _GridScores, sign: float, current: float, current_score: float) -> tuple[np.ndarray, np.ndarray]:
     """Grid values that improve on ``current`` where the score changes, least improvement first, with the score
     at each (only the least improving value of each new, better score is kept)."""
-    keys = grid * family.sign
-    cand = grid[np.searchsorted(-keys, -current * family.sign, side="right") :]  # keys fall along the grid
+    start = np.searchsorted(grid.neg_keys, -current * sign, side="right")  # keys fall along the grid
+    cand, scores = grid.grid[start:], grid.scores[start:]
     if cand.size == 0:
         return cand, cand
-    scores = family.scores(cand, others)
     best_so_far = np.minimum.accumulate(scores)
     keep = np.concatenate([[True], best_so_far[1:] < best_so_far[:-1]])
-    current_score = family.scores(np.asarray([current]), others)[0]
     keep &= best_so_far < current_score
     return cand[keep], scores[keep]
 
@@ -123,9 +131,15 @@ def segment_distance(
     The candidates of every quarter are bisected together, so each bisection step is one call of the engine's
     stages for the whole run rather than one per quarter.
     """
+    scores_of = {q: f for (q,), f in metric_scores.partition_by("quarter", as_dict=True).items()}
+    orgs_of = {q: f for (q,), f in org_seg.partition_by("quarter_label", as_dict=True).items()}
+    empty = org_seg.clear()
     quarters = [
-        (quarter, *_quarter_candidates(quarter, metric_scores, org_seg, rs))
-        for quarter in sorted(metric_scores["quarter"].unique().to_list())
+        (
+            quarter,
+            *_quarter_candidates(quarter, scores_of[quarter], orgs_of.get(parse_quarter(quarter).label, empty), rs),
+        )
+        for quarter in sorted(scores_of)
     ]
     pairs = [pair for _, _, _, quarter_pairs in quarters for pair in quarter_pairs]
     found = _bisect(pairs, metric_scores.select(SCORE_KEYS), cutpoints, rs)
@@ -153,14 +167,13 @@ def segment_distance(
 
 
 def _quarter_candidates(
-    quarter: str, metric_scores: pl.DataFrame, org_seg: pl.DataFrame, rs: RuleSet
+    quarter: str, scores: pl.DataFrame, org_seg: pl.DataFrame, rs: RuleSet
 ) -> tuple[pl.DataFrame, pl.DataFrame | None, list[_Pair]]:
-    """(segmented organisations, one row per organisation and feeding metric, pairs to bisect) of one quarter."""
-    label = parse_quarter(quarter).label
-    orgs = org_seg.filter((pl.col("quarter_label") == label) & pl.col("unadjusted_segment").is_not_null())
+    """(segmented organisations, one row per organisation and feeding metric, pairs to bisect) of one quarter,
+    from its metric scores and its organisations' segmentation."""
+    orgs = org_seg.filter(pl.col("unadjusted_segment").is_not_null())
     if orgs.is_empty():
         return orgs, None, []
-    scores = metric_scores.filter(pl.col("quarter") == quarter)
     feeds = feeding_metrics(rs)
     rows = scores.filter(
         pl.col("metric_id").is_in(list(feeds)) & pl.col("value").is_not_null() & pl.col("score").is_not_null()
@@ -175,12 +188,17 @@ def _quarter_candidates(
         values = group["value"].to_numpy().astype(np.float64)
         units = group["unit"].to_list()
         group_scores = group["score"].to_list()
+        scorer = GroupScorer(family, values) if family is not None else None
+        sizes = scorer.group_sizes() if scorer is not None else np.zeros(0, dtype=np.int64)
+        current = {k: scorer.scores(values, k) for k in map(int, np.unique(sizes))} if scorer is not None else {}
+        decimals_of = {unit: display_decimals(rs, str(metric_id), unit) for unit in set(units)}
         grids: dict[int, np.ndarray] = {}  # per display precision (a unit variant may have its own)
+        scored: dict[tuple[int, int], _GridScores] = {}  # per display precision and size of the group ranked in
         for i, code in enumerate(codes):
             seg = segment_of.get(code)
             if seg is None:
                 continue
-            decimals = display_decimals(rs, str(metric_id), units[i])
+            decimals = decimals_of[units[i]]
             row = {
                 "org_code": code,
                 "metric_id": metric_id,
@@ -192,10 +210,15 @@ def _quarter_candidates(
                 "_family": family is not None,
             }
             meta.append(row)
-            if seg > 1 and family is not None:
+            if seg > 1 and family is not None and scorer is not None:
+                k = int(sizes[i])
                 if decimals not in grids:
                     grids[decimals] = _grid(family, values, decimals)
-                cand, cand_scores = _candidates(family, grids[decimals], float(values[i]), np.delete(values, i))
+                if (decimals, k) not in scored:
+                    grid = grids[decimals]
+                    scored[decimals, k] = _GridScores(grid, -(grid * family.sign), scorer.scores(grid, k))
+                now = float(current[k][i])  # its score at its own value, against the others
+                cand, cand_scores = _candidates(scored[decimals, k], family.sign, float(values[i]), now)
                 pairs.append(_Pair(quarter, code, str(metric_id), seg - 1, cand, cand_scores))
     if not meta:
         return orgs, None, []

@@ -106,10 +106,56 @@ class Family:
 def _ranked(key: np.ndarray, sorted_other_keys: np.ndarray, best: float, worst: float) -> np.ndarray:
     """The engine's rank score: rank = 1 + others strictly better, in a group of the others plus this one."""
     rank = 1 + np.searchsorted(sorted_other_keys, key, side="left")
-    k = sorted_other_keys.size + 1
+    return _rank_score(rank, sorted_other_keys.size + 1, best, worst)
+
+
+def _rank_score(rank: np.ndarray, k: int, best: float, worst: float) -> np.ndarray:
+    """Rank ``rank`` in a group of ``k`` as a score from ``best`` (rank 1) to ``worst`` (rank k); ``best`` alone."""
     if k <= 1:
-        return np.full(key.shape, best, dtype=np.float64)
+        return np.full(np.shape(rank), best, dtype=np.float64)
     return best + (worst - best) * ((rank - 1) / (k - 1))
+
+
+class GroupScorer:
+    """:meth:`Family.scores` for each organisation of a group against the others, the group's work done once.
+
+    A point is only ever asked for at the organisation's own value or better (a candidate improves on it), so the
+    others strictly better than the point are the group's members strictly better than it: the organisation
+    itself is not one of them. Only the size of the group it is ranked in (the others on its side of a standard, plus
+    itself) depends on the organisation. So a rank is read from the group's sorted keys, and the scores on a
+    grid are worked out once per group size rather than once per organisation; each is the same arithmetic as
+    :meth:`Family.scores` on the others, to the bit (``tests/test_explain_families.py``).
+    """
+
+    def __init__(self, family: Family, values: np.ndarray) -> None:
+        self.family, self.values = family, values
+        self.keys = values * family.sign
+        m = family.method
+        if isinstance(m, GateFail | GateMeet):
+            meets = _OPS[m.standard.op](values, m.standard.value)
+            self.ranked_side = ~meets if isinstance(m, GateFail) else meets
+            self.sorted_keys = np.sort(self.keys[self.ranked_side])
+        else:
+            self.ranked_side = np.ones(values.shape, dtype=bool)
+            self.sorted_keys = np.sort(self.keys)
+
+    def group_sizes(self) -> np.ndarray:
+        """For each organisation, the size of the group its value is ranked in: the others ranked, plus itself."""
+        return self.sorted_keys.size - self.ranked_side.astype(np.int64) + 1
+
+    def scores(self, points: np.ndarray, k: int) -> np.ndarray:
+        """Scores at ``points`` (each at the organisation's own value or better) in a group of size ``k``
+        (:meth:`group_sizes`): what :meth:`Family.scores` gives against the others."""
+        m = self.family.method
+        if not isinstance(m, Continuous | GateFail | GateMeet):
+            return self.family.scores(points, self.values)  # bands and provided scores: the others play no part
+        rank = 1 + np.searchsorted(self.sorted_keys, points * self.family.sign, side="left")
+        if isinstance(m, Continuous):
+            return _rank_score(rank, k, m.best, m.worst)
+        meets = _OPS[m.standard.op](points, m.standard.value)
+        if isinstance(m, GateFail):
+            return np.where(meets, m.meet_score, _rank_score(rank, k, m.fail_best, m.fail_worst))
+        return np.where(meets, _rank_score(rank, k, m.meet_best, m.meet_worst), m.fail_score)
 
 
 def _band_direction(method: Bands) -> float:

@@ -210,15 +210,15 @@ def _quarter_candidates(
                 "_family": family is not None,
             }
             meta.append(row)
-            if seg > 1 and family is not None and scorer is not None:
-                k = int(sizes[i])
+            if seg > 1 and scorer is not None:
+                k, sign = int(sizes[i]), scorer.family.sign
                 if decimals not in grids:
-                    grids[decimals] = _grid(family, values, decimals)
+                    grids[decimals] = _grid(scorer.family, values, decimals)
                 if (decimals, k) not in scored:
                     grid = grids[decimals]
-                    scored[decimals, k] = _GridScores(grid, -(grid * family.sign), scorer.scores(grid, k))
+                    scored[decimals, k] = _GridScores(grid, -(grid * sign), scorer.scores(grid, k))
                 now = float(current[k][i])  # its score at its own value, against the others
-                cand, cand_scores = _candidates(scored[decimals, k], family.sign, float(values[i]), now)
+                cand, cand_scores = _candidates(scored[decimals, k], sign, float(values[i]), now)
                 pairs.append(_Pair(quarter, code, str(metric_id), seg - 1, cand, cand_scores))
     if not meta:
         return orgs, None, []

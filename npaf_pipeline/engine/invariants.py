@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import polars as pl
 
+from npaf_pipeline.engine.league import metric_rank_key
 from npaf_pipeline.ruleset.model import RuleSet
 
 
@@ -56,10 +57,8 @@ def output_violations(
 
 def _metric_ranks_missing(scores: pl.DataFrame, rs: RuleSet) -> pl.DataFrame:
     """Scores of ranked metrics that have what they are ranked on but no ``metric_rank`` within 1..n."""
-    rank_by = {m.id: m.rank_by for m in rs.metrics if m.direction is not None}
-    by_score = [m for m, r in rank_by.items() if r == "score"]
-    key = pl.when(pl.col("metric_id").is_in(by_score)).then(pl.col("score")).otherwise(pl.col("value"))
-    rows = scores.filter(pl.col("metric_id").is_in(list(rank_by)) & key.is_not_null())
+    ranked, key = metric_rank_key(rs)
+    rows = scores.filter(ranked & key.is_not_null())
     rank = pl.col("metric_rank") if "metric_rank" in scores.columns else pl.lit(None, pl.Int64)
     n = pl.len().over("quarter", "org_type", "metric_id")
     return rows.filter(rank.is_null() | ~rank.is_between(1, n))

@@ -42,6 +42,14 @@ def with_metric_ranks(scores: pl.DataFrame, rs: RuleSet) -> pl.DataFrame:
     of the scores (one row per organisation and metric) rather than a frame of its own, which would repeat the
     keys of every row.
     """
+    ranked, key = metric_rank_key(rs)
+    rank = competition_rank(pl.when(ranked).then(key), ["quarter", "org_type", "metric_id"])
+    return scores.with_columns(pl.when(ranked).then(rank).alias("metric_rank"))
+
+
+def metric_rank_key(rs: RuleSet) -> tuple[pl.Expr, pl.Expr]:
+    """(whether a score row's metric is ranked, what it is ranked on, lower first): the score for a metric ranked
+    by score, else the value, negated where higher is better. A ranked row whose key is null has no rank."""
     rank_on = {m.id: (m.rank_by, m.direction) for m in rs.metrics if m.direction is not None}
     by_score = [m for m, (r, _) in rank_on.items() if r == "score"]
     higher = [m for m, (_, d) in rank_on.items() if d == "higher"]
@@ -52,9 +60,7 @@ def with_metric_ranks(scores: pl.DataFrame, rs: RuleSet) -> pl.DataFrame:
         .then(-pl.col("value"))
         .otherwise(pl.col("value"))
     )
-    ranked = pl.col("metric_id").is_in(list(rank_on))
-    rank = competition_rank(pl.when(ranked).then(key), ["quarter", "org_type", "metric_id"])
-    return scores.with_columns(pl.when(ranked).then(rank).alias("metric_rank"))
+    return pl.col("metric_id").is_in(list(rank_on)), key
 
 
 def type_statistics(values: pl.DataFrame, orgs: pl.DataFrame | None = None) -> pl.DataFrame:

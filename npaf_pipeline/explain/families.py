@@ -129,15 +129,14 @@ class GroupScorer:
 
     def __init__(self, family: Family, values: np.ndarray) -> None:
         self.family, self.values = family, values
-        self.keys = values * family.sign
+        keys = values * family.sign
         m = family.method
         if isinstance(m, GateFail | GateMeet):
             meets = _OPS[m.standard.op](values, m.standard.value)
             self.ranked_side = ~meets if isinstance(m, GateFail) else meets
-            self.sorted_keys = np.sort(self.keys[self.ranked_side])
         else:
             self.ranked_side = np.ones(values.shape, dtype=bool)
-            self.sorted_keys = np.sort(self.keys)
+        self.sorted_keys = np.sort(keys[self.ranked_side])
 
     def group_sizes(self) -> np.ndarray:
         """For each organisation, the size of the group its value is ranked in: the others ranked, plus itself."""

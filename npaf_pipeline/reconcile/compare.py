@@ -146,11 +146,11 @@ def reconcile(
     values, set_aside = screen_values(nof_csv.metric_values(release, rs).rename({"line": "source_row"}), orgs, rs)
     flags = nof_csv.flags(release)
     published = _published(release)
-    e2e = run(values, orgs, rs, flags, with_ranges=False).as_text()  # both modes read its metric scores
-    scores = e2e.metric_scores  # ranked without the published tie-break ranks
+    # both modes read its metric scores, ranked without the published tie-break ranks
+    e2e = run(values, orgs, rs, flags, with_ranges=False).as_text()
     computed = {
-        "end_to_end": _end_to_end(e2e, scores, rs),
-        "stage": _stages(scores, values, orgs, flags, published, rs),
+        "end_to_end": _end_to_end(e2e, rs),
+        "stage": _stages(e2e.metric_scores, values, orgs, flags, published, rs),
     }
     without_data = pl.DataFrame(schema={"quarter": pl.String, "org_code": pl.String, "trust_type": pl.String})
     if league_table is not None:  # a trust no data file holds has nothing to be computed from: listed, not compared
@@ -256,10 +256,10 @@ def _published(release: nof_csv.NofRelease) -> pl.DataFrame:
 # --- end to end -------------------------------------------------------------------------------------------
 
 
-def _end_to_end(result: EngineResult, scores: pl.DataFrame, rs: RuleSet) -> tuple[pl.DataFrame, pl.DataFrame]:
+def _end_to_end(result: EngineResult, rs: RuleSet) -> tuple[pl.DataFrame, pl.DataFrame]:
     rows = pl.concat(
         [
-            _score_rows(scores),
+            _score_rows(result.metric_scores),
             _domain_rows(result.domain_scores, rs),
             _segmentation_rows(result.segmentation),
         ],

@@ -191,7 +191,9 @@ def segmentation_flags(context: dg.AssetExecutionContext, npaf: NpafSettings):
 @dg.asset(
     group_name="scores",
     kinds={"polars"},
-    description="Step 1: metric scores 1-4 (engine.score_stage), individual metric ranks and per-type quartiles.",
+    description=(
+        "Step 1: metric scores 1-4 with their individual metric ranks, and per-type quartiles (engine.score_stage)."
+    ),
     **COMMON,
 )
 def metric_scores(

@@ -494,48 +494,70 @@ def _divide_out(total: np.ndarray, p: np.ndarray) -> np.ndarray:
     return np.clip(out, 0.0, 1.0)
 
 
-def _rna_cdf(x: np.ndarray, mu: np.ndarray, var: np.ndarray, skew: np.ndarray) -> np.ndarray:
-    """Refined normal approximation of P(count <= x) for a Poisson-binomial count (Volkova 1996)."""
-    return _Rna(mu, var, skew).cdf(x)
-
-
 class _Rna:
-    """The refined normal approximation with its per-term constants computed once, for repeated evaluation."""
+    """The refined normal approximation (Volkova 1996) of P(count <= x) for Poisson-binomial counts, its
+    per-term constants computed once for repeated evaluation."""
 
     def __init__(self, mu: np.ndarray, var: np.ndarray, skew: np.ndarray) -> None:
         sd = np.sqrt(var)
-        self.spread = sd > 1e-9
-        safe = np.where(self.spread, sd, 1.0)
+        spread = sd > 1e-9
+        safe = np.where(spread, sd, 1.0)
         self.mu = mu
         self.inv = 1.0 / safe
         self.coef = skew / (6 * safe**3) / np.sqrt(2 * np.pi)
+        # a term is 1 at or above z = ``far`` and 0 at or below ``near`` (below it, for a count without
+        # spread, where near = far: a step at its mean): beyond _Z_FAR standard deviations the
+        # approximation is 0 or 1 to within 1e-19 (the normal tail and the skewness term both carry
+        # exp(-z**2 / 2))
+        self.near = np.where(spread, -_Z_FAR, 0.0)
+        self.far = np.where(spread, _Z_FAR, 0.0)
+
+    def z(self, x: np.ndarray) -> np.ndarray:
+        return (x + 0.5 - self.mu) * self.inv
 
     def cdf(self, x: np.ndarray) -> np.ndarray:
-        z = (x + 0.5 - self.mu) * self.inv
-        # beyond _Z_FAR standard deviations the approximation is 0 or 1 to within 1e-19 (the normal tail and
-        # the skewness term both carry exp(-z**2 / 2)): only the terms near x need the special functions
-        out = (z > 0).astype(np.float64)
-        near = np.flatnonzero(np.abs(z) < _Z_FAR)
+        """P(count <= x), x one value per term."""
+        z = self.z(x)
+        out = (z >= self.far).astype(np.float64)
+        near = np.flatnonzero((z > self.near) & (z < self.far))  # only these need the special functions
         zn = z[near]
         out[near] = ndtr(zn) + self.coef[near] * (1 - zn * zn) * np.exp(-0.5 * zn * zn)
-        point = (x + 0.5 >= self.mu).astype(np.float64)  # a (nearly) certain count
-        return np.clip(np.where(self.spread, out, point), 0.0, 1.0)
+        return np.clip(out, 0.0, 1.0)
+
+    def keep(self, mask: np.ndarray) -> None:
+        """Drop the terms outside ``mask``."""
+        self.mu, self.inv, self.coef = self.mu[mask], self.inv[mask], self.coef[mask]
+        self.near, self.far = self.near[mask], self.far[mask]
 
 
 def _bisect_rank(
     rows: np.ndarray, weight: np.ndarray, mu: np.ndarray, var: np.ndarray, skew: np.ndarray, t: int, level: float
 ) -> np.ndarray:
-    """Smallest rank r (1..t) per organisation with P(rank <= r) >= level, all organisations at once."""
+    """Smallest rank r (1..t) per organisation with P(rank <= r) >= level, all organisations at once.
+
+    A term (one of an organisation's own keys) that is 0 or 1 over the whole of the organisation's open
+    interval of ranks is settled: its weight is added to the organisation's sum once if it is 1, and it is not
+    evaluated again. As the intervals close only the terms near them are left, so later steps cost a fraction
+    of the first.
+    """
     rna = _Rna(mu, var, skew)
     lo = np.ones(t, dtype=np.int64)
     hi = np.full(t, t, dtype=np.int64)
+    settled = np.zeros(t)  # weight of the terms that are 1 over the organisation's interval
     while True:
         active = lo < hi
         if not active.any():
             return lo
         mid = (lo + hi) // 2
-        at = mid[rows] - 1  # rank <= mid  <=>  count of better others <= mid - 1
-        mix = np.bincount(rows, weights=weight * rna.cdf(at), minlength=t)
+        # rank <= m  <=>  count of better others <= m - 1
+        mix = settled + np.bincount(rows, weights=weight * rna.cdf(mid[rows] - 1), minlength=t)
         reach = mix >= level - _TOL
         hi = np.where(active & reach, mid, hi)
         lo = np.where(active & ~reach, mid + 1, lo)
+        one = rna.z(lo[rows] - 1) >= rna.far
+        z_hi = rna.z(hi[rows] - 1)
+        zero = (z_hi <= rna.near) & (z_hi < rna.far)
+        settled += np.bincount(rows[one], weights=weight[one], minlength=t)
+        keep = ~one & ~zero & (lo < hi)[rows]
+        rows, weight = rows[keep], weight[keep]
+        rna.keep(keep)

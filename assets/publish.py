@@ -8,6 +8,7 @@ import polars as pl
 from assets.checks import of_quarter, per_quarter, table_metadata
 from assets.commands.progress import PUBLISH_PREFIX
 from assets.ingest import OWNERS
+from assets.io_manager import PREVIOUS_QUARTER_OPTIONAL
 from assets.partitions import labels_of, quarterly
 from assets.settings import NpafSettings
 from npaf_pipeline import inputs
@@ -115,7 +116,11 @@ def published_snapshot(
     io_manager_key="tables_io_manager",
     ins={
         "segmentation": dg.AssetIn(
-            partition_mapping=dg.TimeWindowPartitionMapping(start_offset=-1, allow_nonexistent_upstream_partitions=True)
+            partition_mapping=dg.TimeWindowPartitionMapping(
+                start_offset=-1, allow_nonexistent_upstream_partitions=True
+            ),
+            # the quarter before the run's first may never have been computed: its changes are then not known
+            metadata={PREVIOUS_QUARTER_OPTIONAL: True},
         )
     },
     description="Organisations whose adjusted or final segment changed since the previous quarter.",

@@ -26,6 +26,7 @@ def _write(manager: QuarterTablesIOManager, obj: object, first: str, last: str) 
         asset_key="scores",
         asset_partitions_def=quarterly,
         asset_partition_key_range=dg.PartitionKeyRange(first, last),
+        instance=dg.DagsterInstance.ephemeral(),
     )
     manager.handle_output(context, obj)
 
@@ -36,6 +37,7 @@ def _load(manager: QuarterTablesIOManager, first: str, last: str, **metadata: ob
         asset_partitions_def=quarterly,
         asset_partition_key_range=dg.PartitionKeyRange(first, last),
         definition_metadata=metadata,
+        instance=dg.DagsterInstance.ephemeral(),
     )
     return manager.load_input(context)
 

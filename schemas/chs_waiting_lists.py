@@ -24,6 +24,8 @@ from schemas.common import (
 
 ORG_TYPES = ("National", "Region", "ICB", "Provider")
 COUNTS = ["total", "over_52_104", "over_104"]
+WORKBOOK = "workbook"
+"""Optional column of :class:`ChsOrganisation`: which workbook a row is from, when several are validated at once."""
 
 
 class ChsOrganisation(pa.DataFrameModel):
@@ -39,8 +41,10 @@ class ChsOrganisation(pa.DataFrameModel):
 
     @pa.check("org_code", name="one_row_per_organisation")
     def _unique(cls, data) -> pl.LazyFrame:
-        """Two rows for one organisation cannot both be right: every copy is refused."""
-        return data.lazyframe.select(pl.len().over("org_type", data.key) == 1)
+        """Two rows for one organisation cannot both be right: every copy is refused. The rule is about one
+        workbook: rows of several workbooks validated together are told apart by their ``workbook`` column."""
+        within = [WORKBOOK] if WORKBOOK in data.lazyframe.collect_schema() else []
+        return data.lazyframe.select(pl.len().over(*within, "org_type", data.key) == 1)
 
     class Config:
         strict = False

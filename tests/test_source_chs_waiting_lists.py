@@ -320,6 +320,26 @@ def test_provider_without_a_code_is_quarantined(tmp_path: Path) -> None:
     _accounting_holds(result)
 
 
+def test_an_organisation_listed_twice_is_quarantined_in_its_workbook_alone(tmp_path: Path) -> None:
+    """The organisation rows of all workbooks are screened together; one row per organisation is a rule about one
+    workbook, so the same trusts in every month's workbook are not repeats, and a repeat in one workbook is
+    quarantined with that workbook's records, as when it is read alone."""
+    twice = [*ORGS, ("Provider", "RBB", "TRUST B AGAIN")]
+    months = ["March 2025", "June 2025", "September 2025"]
+    paths = [_workbook(tmp_path / f"chs-{i}.xlsx", month=month) for i, month in enumerate(months)]
+    (tmp_path / "alone").mkdir()
+    alone = chs.read([_workbook(tmp_path / "alone" / "chs.xlsx", month=months[2], orgs=dict.fromkeys(COUNTS, twice))])
+    paths[2] = _workbook(tmp_path / "chs-2.xlsx", month=months[2], orgs=dict.fromkeys(COUNTS, twice))
+    together = chs.read(paths)
+    _accounting_holds(together)
+    assert [a.rows_quarantined for a in together.accounts] == [0, 0, 2]
+    assert set(together.quarantine["check"]) == {"one_row_per_organisation"}
+    assert set(together.quarantine["source_file"]) == {str(paths[2])}
+    expected = alone.quarantine.with_columns(pl.lit(str(paths[2])).alias("source_file"))
+    assert together.quarantine.drop("source_sha256").equals(expected.drop("source_sha256"))
+    assert together.values.filter(pl.col("quarter") == "2025-26 Q2")["org_code"].to_list() == ["RAA"]
+
+
 # --- real NHS England workbook ----------------------------------------------------------------------------
 
 REAL = "chs-waiting-lists-jun2025/Community-health-services-waiting-lists-2025-26-June.xlsx"

@@ -42,7 +42,7 @@ from npaf_pipeline.sources.raw import (
     sheet_rows,
 )
 from schemas.canonical import empty_metric_values, empty_quarantine
-from schemas.chs_waiting_lists import TEXT_SUFFIX, ChsOrganisation, ChsServiceWaits
+from schemas.chs_waiting_lists import TEXT_SUFFIX, WORKBOOK, ChsOrganisation, ChsServiceWaits
 from schemas.common import MONTH_NAMES, WHOLE_NUMBER, parse_number
 
 SOURCE = "chs_waiting_lists"
@@ -76,11 +76,12 @@ class _Table:
 def read(paths: list[Path], quarters: list[str] | None = None) -> AdapterResult:
     """Canonical OF0005 values, one per provider, from each workbook for the last month of a (requested) quarter.
 
-    Every workbook is read first; the service rows of all of them are then screened together (one pandera
-    validation instead of one per workbook: :class:`ChsServiceWaits` checks one row at a time, so a row passes
-    among all workbooks' rows exactly when it passes among its own), and only a workbook with a failing row is
-    validated again on its own, to word its quarantine records. The values are finished and accounted file by
-    file (:func:`finish_by_file`)."""
+    Every workbook is read first; the organisation rows of all of them, then the service rows of all of them, are
+    screened together (one pandera validation each instead of one per workbook: :class:`ChsServiceWaits` checks
+    one row at a time, and :class:`ChsOrganisation`'s one rule across rows is applied within each workbook, so a
+    row passes among all workbooks' rows exactly when it passes among its own), and only a workbook with a
+    failing row is validated again on its own, to word its quarantine records. The values are finished and
+    accounted file by file (:func:`finish_by_file`)."""
     wanted = wanted_quarters(quarters)
     loaded: list[_Workbook] = []
     seen: dict[tuple[int, int], Path] = {}
@@ -90,6 +91,7 @@ def read(paths: list[Path], quarters: list[str] | None = None) -> AdapterResult:
         if first != path:
             raise SourceFileError(path, f"holds {book.month[0]}-{book.month[1]:02d}, as does {first}: keep one")
         loaded.append(book)
+    _validate_orgs(loaded)
     clean = _clean_waits([book.long for book in loaded])
     files, values = [], []
     for book, passes in zip(loaded, clean, strict=True):
@@ -106,14 +108,15 @@ def read(paths: list[Path], quarters: list[str] | None = None) -> AdapterResult:
 
 @dataclass
 class _Workbook:
-    """One workbook read: its month, its organisation rows validated, its service rows (one per row and service)."""
+    """One workbook read: its month, its organisation rows (validated by :func:`_validate_orgs`), its service rows (one
+    per row and service)."""
 
     path: Path
     sha: str
     month: tuple[int, int]
     rows: int
     orgs: pl.DataFrame
-    org_bad: pl.DataFrame
+    org_bad: pl.DataFrame | None  # set by _validate_orgs
     tables: dict[str, _Table]
     long: pl.DataFrame
 
@@ -127,16 +130,33 @@ def _load(path: Path) -> _Workbook:
         raise SourceFileError(path, f"the tables are for different months ({named})")
     base = tables["total"]
     _check_aligned(path, tables)
-    sha = sha256_file(path)
-    orgs, org_bad = validate_rows(
-        base.rows.select("source_row", *COLUMNS.values()),
-        ChsOrganisation,
-        source=SOURCE,
-        path=path,
-        sha256=sha,
-        column_names=dict(zip(COLUMNS.values(), base.header[:3], strict=True)),
-    )
-    return _Workbook(path, sha, base.month, base.rows.height, orgs, org_bad, tables, _long(tables))
+    orgs = base.rows.select("source_row", *COLUMNS.values())
+    return _Workbook(path, sha256_file(path), base.month, base.rows.height, orgs, None, tables, _long(tables))
+
+
+def _validate_orgs(books: list[_Workbook]) -> None:
+    """Each workbook's organisation rows split into accepted rows and quarantine records (``orgs``, ``org_bad``):
+    all workbooks screened at once, and a workbook with a failing row validated on its own."""
+    bad = set(range(len(books)))
+    try:
+        together = pl.concat([b.orgs.with_columns(pl.lit(i, pl.Int32).alias(WORKBOOK)) for i, b in enumerate(books)])
+    except (ValueError, pl.exceptions.PolarsError):  # none, or workbooks whose columns do not stack
+        together = None
+    screen = screen_rows(together, ChsOrganisation) if together is not None else None
+    if screen is not None:  # None: a failure not tied to a row, which each workbook's own validation words
+        bad = set(together.filter(failing(screen))[WORKBOOK].to_list())
+    for i, book in enumerate(books):
+        if i not in bad:
+            book.org_bad = empty_quarantine()
+            continue
+        book.orgs, book.org_bad = validate_rows(
+            book.orgs,
+            ChsOrganisation,
+            source=SOURCE,
+            path=book.path,
+            sha256=book.sha,
+            column_names=dict(zip(COLUMNS.values(), book.tables["total"].header[:3], strict=True)),
+        )
 
 
 # --- reading the workbook ---------------------------------------------------------------------------------

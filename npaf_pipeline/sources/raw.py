@@ -7,6 +7,7 @@ quarantine record points at the cell a person has to look at.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 
@@ -133,6 +134,7 @@ def column_filled(body: pl.DataFrame) -> Callable[[int], bool]:
 # --- headers ----------------------------------------------------------------------------------------------
 
 
+@functools.lru_cache(maxsize=4096)  # the same titles and headers recur in every sheet of every workbook
 def normal_name(name: str | None) -> str:
     """A header as compared: runs of spaces and line breaks as one space, letter case ignored."""
     return " ".join((name or "").split()).casefold()

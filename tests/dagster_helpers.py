@@ -14,12 +14,21 @@ import time
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from tests.conftest import ACUTE_Q1, MHC_Q1, real_file
 
 ROOT = Path(__file__).resolve().parent.parent
+
+
+def step_failure(result: Any) -> tuple[str, str]:
+    """(step key, message with its cause) of a run's first failed step."""
+    failure = next(e for e in result.all_events if e.event_type_value == "STEP_FAILURE")
+    error = failure.event_specific_data.error
+    return failure.step_key, error.message + (error.cause.message if error.cause else "")
+
 
 REAL_LANDING = {
     "nof_dashboard": [ACUTE_Q1, MHC_Q1],

@@ -16,7 +16,7 @@ from assets.definitions import ASSETS, build_definitions
 from assets.io_manager import QuarterTablesIOManager
 from assets.partitions import quarter_of, quarterly
 from assets.settings import NpafSettings, settings_from_env
-from tests.dagster_helpers import real_landing
+from tests.dagster_helpers import real_landing, step_failure
 
 Q1 = "2025-04"
 
@@ -116,10 +116,8 @@ def test_unreadable_landing_file_fails_its_ingest_step_with_the_file_named(tmp_p
     broken.write_text("Region,Trust_type\nLondon\n")
     result = _materialize(_settings(tmp_path, landing))
     assert not result.success
-    failure = next(e for e in result.all_events if e.event_type_value == "STEP_FAILURE")
-    assert failure.step_key == "ingest_nof_dashboard"
-    error = failure.event_specific_data.error
-    text = error.message + (error.cause.message if error.cause else "")
+    step, text = step_failure(result)
+    assert step == "ingest_nof_dashboard"
     assert "truncated.csv: line 1: not a NOF dashboard CSV: missing column(s)" in text
 
 

@@ -12,6 +12,7 @@ from assets.definitions import ASSETS
 from assets.io_manager import PREVIOUS_QUARTER_OPTIONAL, QuarterTablesIOManager, StoredTableMissing
 from assets.partitions import quarterly
 from assets.settings import NpafSettings
+from tests.dagster_helpers import step_failure
 
 Q1, Q2, Q3 = "2025-04", "2025-07", "2025-10"
 LABELS = {Q1: "2025-26 Q1", Q2: "2025-26 Q2", Q3: "2025-26 Q3"}
@@ -105,9 +106,7 @@ def test_a_step_whose_upstream_quarter_is_not_stored_fails_before_writing(tmp_pa
         ASSETS, partition_key=Q1, resources=resources, raise_on_error=False, selection=["segmentation"]
     )
     assert not result.success
-    failure = next(e for e in result.all_events if e.event_type_value == "STEP_FAILURE")
-    assert failure.step_key == "segmentation"
-    error = failure.event_specific_data.error
-    text = error.message + (error.cause.message if error.cause else "")
+    step, text = step_failure(result)
+    assert step == "segmentation"
     assert "has nothing stored for 2025-26 Q1" in text
     assert not (settings.state / "tables" / "segmentation").exists()

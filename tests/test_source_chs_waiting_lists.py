@@ -12,6 +12,7 @@ import xlsxwriter
 from npaf_pipeline.sources import chs_waiting_lists as chs
 from npaf_pipeline.sources.base import AdapterResult, SourceFileError
 from npaf_pipeline.sources.nof_csv import read_nof_csv
+from schemas.chs_waiting_lists import ChsServiceWaits
 from tests.conftest import ACUTE_Q1, MHC_Q1, real_file
 
 SERVICES = ["(A) Audiology", "(CYP) Audiology"]
@@ -294,8 +295,8 @@ def test_a_damaged_workbook_read_with_clean_ones_is_quarantined_alone(tmp_path: 
 
 def test_service_rows_that_do_not_stack_are_validated_workbook_by_workbook() -> None:
     # frames that cannot be screened together are not an error: each workbook's own validation then words them
-    assert chs._clean_waits([pl.DataFrame({"a": [1]}), pl.DataFrame({"b": [1]})]) == [False, False]
-    assert chs._clean_waits([]) == []
+    assert chs._clean([pl.DataFrame({"a": [1]}), pl.DataFrame({"b": [1]})], ChsServiceWaits) == [False, False]
+    assert chs._clean([], ChsServiceWaits) == []
 
 
 def test_ill_formed_org_code_is_quarantined(tmp_path: Path) -> None:

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import fastexcel
+import pandera.polars as pa
 import polars as pl
 
 from npaf_pipeline.quarters import Quarter, of_month
@@ -92,7 +93,7 @@ def read(paths: list[Path], quarters: list[str] | None = None) -> AdapterResult:
             raise SourceFileError(path, f"holds {book.month[0]}-{book.month[1]:02d}, as does {first}: keep one")
         loaded.append(book)
     _validate_orgs(loaded)
-    clean = _clean_waits([book.long for book in loaded])
+    clean = _clean([book.long for book in loaded], ChsServiceWaits)
     files, values = [], []
     for book, passes in zip(loaded, clean, strict=True):
         waits, cell_bad = (book.long, empty_quarantine()) if passes else _service_waits(book)
@@ -137,16 +138,8 @@ def _load(path: Path) -> _Workbook:
 def _validate_orgs(books: list[_Workbook]) -> None:
     """Each workbook's organisation rows split into accepted rows and quarantine records (``orgs``, ``org_bad``):
     all workbooks screened at once, and a workbook with a failing row validated on its own."""
-    bad = set(range(len(books)))
-    try:
-        together = pl.concat([b.orgs.with_columns(pl.lit(i, pl.Int32).alias(WORKBOOK)) for i, b in enumerate(books)])
-    except (ValueError, pl.exceptions.PolarsError):  # none, or workbooks whose columns do not stack
-        together = None
-    screen = screen_rows(together, ChsOrganisation) if together is not None else None
-    if screen is not None:  # None: a failure not tied to a row, which each workbook's own validation words
-        bad = set(together.filter(failing(screen))[WORKBOOK].to_list())
-    for i, book in enumerate(books):
-        if i not in bad:
+    for book, passes in zip(books, _clean([b.orgs for b in books], ChsOrganisation), strict=True):
+        if passes:
             book.org_bad = empty_quarantine()
             continue
         book.orgs, book.org_bad = validate_rows(
@@ -287,23 +280,22 @@ def _long(tables: dict[str, _Table]) -> pl.DataFrame:
     )
 
 
-def _clean_waits(longs: list[pl.DataFrame]) -> list[bool]:
-    """Whether every service row of each workbook passes :class:`ChsServiceWaits`, screened all at once."""
-    if not longs:
+def _clean(frames: list[pl.DataFrame], model: type[pa.DataFrameModel]) -> list[bool]:
+    """Whether every row of each workbook's frame passes ``model``, all screened at once: stacked with a
+    ``workbook`` column telling them apart (:class:`ChsOrganisation`'s one rule across rows applies within a
+    workbook; :class:`ChsServiceWaits` checks one row at a time)."""
+    if not frames:
         return []
+    tagged = [frame.with_columns(pl.lit(i, pl.Int32).alias(WORKBOOK)) for i, frame in enumerate(frames)]
     try:
-        together = pl.concat(longs, how="vertical_relaxed")
+        together = pl.concat(tagged, how="vertical_relaxed")
     except pl.exceptions.PolarsError:  # workbooks whose columns do not stack: each is validated on its own
-        return [False] * len(longs)
-    screen = screen_rows(together, ChsServiceWaits)
+        return [False] * len(frames)
+    screen = screen_rows(together, model)
     if screen is None:  # a failure not tied to a row: each workbook's own validation words it
-        return [False] * len(longs)
-    passes = ~failing(screen)
-    out, start = [], 0
-    for long in longs:
-        out.append(bool(passes.slice(start, long.height).all()))
-        start += long.height
-    return out
+        return [False] * len(frames)
+    bad = set(together.filter(failing(screen))[WORKBOOK].to_list())
+    return [i not in bad for i in range(len(frames))]
 
 
 def _service_waits(book: _Workbook) -> tuple[pl.DataFrame, pl.DataFrame]:

@@ -119,7 +119,7 @@ def _write(path: Path, frame: pl.DataFrame) -> None:
 
 
 def _read(paths: list[Path]) -> pl.DataFrame:
-    frames = [pl.read_parquet(p) for p in paths if p.exists()]
+    frames = [pl.read_parquet(p) for p in paths]  # every path is stored: see _stored
     if not frames:
         return pl.DataFrame()
     out = pl.concat(frames, how="diagonal_relaxed")

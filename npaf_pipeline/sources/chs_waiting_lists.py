@@ -92,12 +92,12 @@ def read(paths: list[Path], quarters: list[str] | None = None) -> AdapterResult:
         if first != path:
             raise SourceFileError(path, f"holds {book.month[0]}-{book.month[1]:02d}, as does {first}: keep one")
         loaded.append(book)
-    _validate_orgs(loaded)
+    org_bad = _org_records(loaded)
     clean = _clean([book.long for book in loaded], ChsServiceWaits)
     files, values = [], []
-    for book, passes in zip(loaded, clean, strict=True):
+    for book, bad, passes in zip(loaded, org_bad, clean, strict=True):
         waits, cell_bad = (book.long, empty_quarantine()) if passes else _service_waits(book)
-        quarantine = pl.concat([book.org_bad, cell_bad])
+        quarantine = pl.concat([bad, cell_bad])
         bad_rows = quarantine["source_row"].unique().implode()
         accepted = book.orgs.filter(~pl.col("source_row").is_in(bad_rows))
         quarter = of_month(*book.month)
@@ -109,7 +109,7 @@ def read(paths: list[Path], quarters: list[str] | None = None) -> AdapterResult:
 
 @dataclass
 class _Workbook:
-    """One workbook read: its month, its organisation rows (validated by :func:`_validate_orgs`), its service rows (one
+    """One workbook read: its month, its organisation rows (validated by :func:`_org_records`), its service rows (one
     per row and service)."""
 
     path: Path
@@ -117,7 +117,6 @@ class _Workbook:
     month: tuple[int, int]
     rows: int
     orgs: pl.DataFrame
-    org_bad: pl.DataFrame | None  # set by _validate_orgs
     tables: dict[str, _Table]
     long: pl.DataFrame
 
@@ -132,24 +131,25 @@ def _load(path: Path) -> _Workbook:
     base = tables["total"]
     _check_aligned(path, tables)
     orgs = base.rows.select("source_row", *COLUMNS.values())
-    return _Workbook(path, sha256_file(path), base.month, base.rows.height, orgs, None, tables, _long(tables))
+    return _Workbook(path, sha256_file(path), base.month, base.rows.height, orgs, tables, _long(tables))
 
 
-def _validate_orgs(books: list[_Workbook]) -> None:
-    """Each workbook's organisation rows split into accepted rows and quarantine records (``orgs``, ``org_bad``):
-    all workbooks screened at once, and a workbook with a failing row validated on its own."""
-    for book, passes in zip(books, _clean([b.orgs for b in books], ChsOrganisation), strict=True):
-        if passes:
-            book.org_bad = empty_quarantine()
-            continue
-        book.orgs, book.org_bad = validate_rows(
+def _org_records(books: list[_Workbook]) -> list[pl.DataFrame]:
+    """Each workbook's quarantine records for its organisation rows: all workbooks screened at once, and a
+    workbook with a failing row validated on its own (which words its records)."""
+    return [
+        empty_quarantine()
+        if passes
+        else validate_rows(
             book.orgs,
             ChsOrganisation,
             source=SOURCE,
             path=book.path,
             sha256=book.sha,
             column_names=dict(zip(COLUMNS.values(), book.tables["total"].header[:3], strict=True)),
-        )
+        )[1]
+        for book, passes in zip(books, _clean([b.orgs for b in books], ChsOrganisation), strict=True)
+    ]
 
 
 # --- reading the workbook ---------------------------------------------------------------------------------

@@ -202,7 +202,7 @@ def _read_typed(path: Path) -> _Typed | None:
             skip_lines=header_line - 1,
             infer_schema=False,
             schema_overrides=dtypes,
-        ).rechunk()  # one chunk per column: the checks across the 105 band columns run far quicker
+        )
     except (pl.exceptions.PolarsError, OSError):
         frame = None
     finally:

@@ -13,7 +13,14 @@ import xlsxwriter
 
 from npaf_pipeline.sources import ae_monthly, base, rtt_full
 from npaf_pipeline.sources.base import AccountingError, FileAccount, SourceFileError, combine, finish, finish_by_file
-from npaf_pipeline.sources.raw import WHITESPACE, open_workbook, published_names, read_sheet
+from npaf_pipeline.sources.raw import (
+    WHITESPACE,
+    open_workbook,
+    published_names,
+    read_sheet,
+    sheet_rows,
+    sheets_rows,
+)
 from schemas.ae_monthly import AeMonthlyRow
 from schemas.canonical import MetricValues, empty_quarantine
 from schemas.chs_waiting_lists import ChsOrganisation, ChsServiceWaits
@@ -326,6 +333,34 @@ def test_a_sheet_read_from_an_open_workbook_is_the_sheet_read_from_the_file(tmp_
     for sheet in (None, "Empty", "Sparse", "Header"):
         direct, from_book = read_sheet(path, sheet), read_sheet(path, sheet, book=opened)
         assert direct.equals(from_book) and direct.schema == from_book.schema, sheet
+
+
+def test_sheets_trimmed_together_are_each_sheet_trimmed_alone() -> None:
+    cells = ["  a ", "-", "", " \u2014 ", None, "b", "\xa0", "12", " 3 ", "\u2013"]
+    rng = random.Random(11)
+
+    def sheet(rows: int, width: int) -> pl.DataFrame:
+        return pl.DataFrame({f"column_{i + 1}": [rng.choice(cells) for _ in range(rows)] for i in range(width)})
+
+    blank = pl.DataFrame({"column_1": ["h", "-", " ", None], "column_2": ["k", None, "", "\u2013"]})
+    numbers = sheet(6, 3).with_columns(pl.Series("column_2", [1.0, None, 2.0, None, 3.0, 4.0]))
+    sheets = [
+        (sheet(30, 5), 2, {0: "code", 1: "name", 3: "(A) one"}),
+        (sheet(12, 4), 0, {0: "code", 2: "(A) two"}),  # other columns than the first sheet
+        (blank, 0, {0: "code", 1: "name"}),  # nothing below the header: no rows
+        (sheet(25, 5), 4, {4: "code", 0: "name", 3: "(A) one"}),
+    ]
+    together = sheets_rows(sheets)
+    for (frame, at, keep), got in zip(sheets, together, strict=True):
+        alone = sheet_rows(frame, at, keep)
+        assert got.equals(alone) and got.schema == alone.schema
+    assert min(frame.height for frame in together[:2]) > 0 and together[2].height == 0
+    # a column that is not text cannot be trimmed: the sheet is read alone, and fails as it would alone
+    with pytest.raises(pl.exceptions.SchemaError) as alone:
+        sheet_rows(numbers, 1, {0: "code", 1: "count"})
+    with pytest.raises(pl.exceptions.SchemaError) as batch:
+        sheets_rows([sheets[0], (numbers, 1, {0: "code", 1: "count"})])
+    assert str(batch.value) == str(alone.value)
 
 
 def _canonical_values() -> pl.DataFrame:

@@ -12,6 +12,7 @@ problem in any of the three quarantines it.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -40,7 +41,7 @@ from npaf_pipeline.sources.raw import (
     open_workbook,
     read_sheet,
     require_xlsx,
-    sheet_rows,
+    sheets_rows,
 )
 from schemas.canonical import empty_metric_values, empty_quarantine
 from schemas.chs_waiting_lists import TEXT_SUFFIX, WORKBOOK, ChsOrganisation, ChsServiceWaits
@@ -86,8 +87,8 @@ def read(paths: list[Path], quarters: list[str] | None = None) -> AdapterResult:
     wanted = wanted_quarters(quarters)
     loaded: list[_Workbook] = []
     seen: dict[tuple[int, int], Path] = {}
-    for path in map(Path, paths):
-        book = _load(path)
+    for book in _load([Path(p) for p in paths]):
+        path = book.path
         first = seen.setdefault(book.month, path)
         if first != path:
             raise SourceFileError(path, f"holds {book.month[0]}-{book.month[1]:02d}, as does {first}: keep one")
@@ -121,9 +122,20 @@ class _Workbook:
     long: pl.DataFrame
 
 
-def _load(path: Path) -> _Workbook:
-    book, sheets = _sheets(path)
-    tables = {count: _table(path, sheet, book) for count, sheet in sheets.items()}
+def _load(paths: list[Path]) -> Iterator[_Workbook]:
+    """The workbooks, each read as its tables: every sheet's layout first, then all their rows trimmed at once
+    (:func:`sheets_rows`), then each workbook's tables checked against each other."""
+    found = []
+    for path in paths:
+        book, sheets = _sheets(path)
+        found.append((path, {count: _layout(path, sheet, book) for count, sheet in sheets.items()}))
+    rows = iter(sheets_rows([(t.cells, t.header_at, t.keep) for _, layouts in found for t in layouts.values()]))
+    for path, layouts in found:
+        tables = {count: _Table(t.name, t.month, t.header, next(rows)) for count, t in layouts.items()}
+        yield _workbook(path, tables)
+
+
+def _workbook(path: Path, tables: dict[str, _Table]) -> _Workbook:
     months = {t.month for t in tables.values()}
     if len(months) > 1:
         named = ", ".join(f"{t.name}: {t.month[0]}-{t.month[1]:02d}" for t in tables.values())
@@ -175,8 +187,20 @@ def _sheets(path: Path) -> tuple[fastexcel.ExcelReader, dict[str, str]]:
     return book, {count: found[normal_name(sheet)] for count, sheet in TABLES.items()}
 
 
-def _table(path: Path, sheet: str, book: fastexcel.ExcelReader | None = None) -> _Table:
-    """One sheet: the header (found below the title rows), the month in the title, the data rows as text."""
+@dataclass
+class _Layout:
+    """One sheet as read: its cells, where its header is, its month and the columns kept (position -> name)."""
+
+    name: str
+    month: tuple[int, int]
+    header: list[str]
+    cells: pl.DataFrame
+    header_at: int
+    keep: dict[int, str]
+
+
+def _layout(path: Path, sheet: str, book: fastexcel.ExcelReader | None = None) -> _Layout:
+    """One sheet: the header (found below the title rows), the month in the title, the columns kept."""
     try:
         cells = read_sheet(path, sheet, book=book)
     except (fastexcel.FastExcelError, pl.exceptions.PolarsError) as exc:
@@ -185,7 +209,7 @@ def _table(path: Path, sheet: str, book: fastexcel.ExcelReader | None = None) ->
     month = _title_month(path, sheet, cells.head(at))
     header = [(c or "").strip() for c in cells.row(at)]
     keep = _match_header(path, sheet, header, cells.slice(at + 1), at + 1)
-    return _Table(sheet, month, [header[i] for i in keep], sheet_rows(cells, at, keep))
+    return _Layout(sheet, month, [header[i] for i in keep], cells, at, keep)
 
 
 def _find_header(path: Path, sheet: str, cells: pl.DataFrame) -> int:

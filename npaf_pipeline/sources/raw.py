@@ -114,15 +114,55 @@ def sheet_rows(sheet: pl.DataFrame, header_at: int, keep: Mapping[int, str]) -> 
     ``keep`` maps column positions to names. Blank and ``-`` cells are missing; a row with nothing in the kept
     columns is layout (a spacer, a footnote), not data, and is left out.
     """
+    return _body(sheet, header_at, keep).with_columns(_TRIMMED).filter(_HOLDS_SOMETHING).collect()
+
+
+def sheets_rows(sheets: Sequence[tuple[pl.DataFrame, int, Mapping[int, str]]]) -> list[pl.DataFrame]:
+    """:func:`sheet_rows` of each ``(sheet, header_at, keep)``, the same frames, found in one query.
+
+    Trimming costs polars a step per column and query, which for a sheet of a few hundred rows is most of the
+    work: the sheets' kept columns are stacked (a sheet's columns missing in another are null there) and trimmed
+    and filtered together. A sheet with a column that is not text is read alone, as :func:`sheet_rows` would."""
+    texts = [_all_text(sheet.dtypes, keep) for sheet, _, keep in sheets]
+    together = [
+        _body(sheet, at, keep).with_columns(pl.lit(n, pl.Int32).alias(_SHEET))
+        for n, ((sheet, at, keep), text) in enumerate(zip(sheets, texts, strict=True))
+        if text
+    ]
+    parts = {}
+    if together:
+        rows = pl.concat(together, how="diagonal").with_columns(_TRIMMED).filter(_HOLDS_SOMETHING).collect()
+        parts = rows.partition_by(_SHEET, as_dict=True, include_key=False, maintain_order=True)
+    out = []
+    for n, ((sheet, at, keep), text) in enumerate(zip(sheets, texts, strict=True)):
+        if not text:
+            out.append(sheet_rows(sheet, at, keep))
+            continue
+        found = parts.get((n,))  # None when every row of the sheet is layout
+        if found is None:
+            out.append(pl.DataFrame(schema=_body(sheet, at, keep).collect_schema()))
+        else:
+            out.append(found.select("source_row", *keep.values()))
+    return out
+
+
+_SHEET = "_sheet"
+_TRIMMED = pl.exclude("source_row", _SHEET).str.strip_chars().replace(MISSING, None)
+_HOLDS_SOMETHING = pl.sum_horizontal(pl.exclude("source_row", _SHEET).is_not_null()) > 0  # quicker than any_
+
+
+def _all_text(dtypes: list[pl.DataType], keep: Mapping[int, str]) -> bool:
+    return all(dtypes[i] == pl.String for i in keep)
+
+
+def _body(sheet: pl.DataFrame, header_at: int, keep: Mapping[int, str]) -> pl.LazyFrame:
+    """The rows below the header, untrimmed: ``source_row`` and the kept columns under their names."""
     names = {sheet.columns[i]: name for i, name in keep.items()}
-    text = pl.col(list(names)).str.strip_chars().replace(MISSING, None).name.map(names.__getitem__)
     return (
         sheet.lazy()
         .with_row_index("source_row", offset=1)
         .slice(header_at + 1)
-        .select(pl.col("source_row").cast(pl.Int64), text)
-        .filter(pl.sum_horizontal(pl.exclude("source_row").is_not_null()) > 0)  # (quicker than any_horizontal)
-        .collect()
+        .select(pl.col("source_row").cast(pl.Int64), pl.col(list(names)).name.map(names.__getitem__))
     )
 
 

@@ -450,8 +450,12 @@ def provider_month_counts(path: str | Path) -> tuple[pl.DataFrame, pl.DataFrame,
 
 def _count(bands: list[str], schema: pl.Schema) -> pl.Expr:
     """Patients in the given bands of a row (a blank band holds nobody: the row's Total, which must be given, is
-    checked to be the bands' sum). Text cells are read by the shared number rule (thousands separators)."""
-    return pl.sum_horizontal(_band(COLUMN_MAP[b], schema).fill_null(0) for b in bands)
+    checked to be the bands' sum). Text cells are read by the shared number rule (thousands separators); counts
+    read as integers (the quick path, every count below ``EXACT_COUNT``) are summed as integers, the same sum."""
+    columns = [COLUMN_MAP[b] for b in bands]
+    if all(c in schema and schema[c].is_integer() for c in columns):
+        return pl.sum_horizontal(columns).cast(pl.Float64)  # a blank is no one: sum_horizontal skips nulls
+    return pl.sum_horizontal(_band(c, schema).fill_null(0) for c in columns)
 
 
 def _band(column: str, schema: pl.Schema) -> pl.Expr:

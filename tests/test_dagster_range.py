@@ -54,6 +54,8 @@ def test_a_range_of_quarters_is_one_run(sample: Path, tmp_path: Path) -> None:
     assert set(changes) == {"2025-04", "2025-07", "2025-10"}
     # each partition counts its own quarter's changes: none in the first quarter (nothing before it)
     assert changes["2025-04"]["row_count"].value == 0
+    assert changes["2025-04"]["compared_with"].value == "nothing: 2024-25 Q4 is not stored"
+    assert changes["2025-07"]["compared_with"].value == "2025-26 Q1"
     assert changes["2025-07"]["row_count"].value >= 1 and changes["2025-07"]["quarter"].value == "2025-26 Q2"
     stored = pl.read_parquet(settings.state / "tables" / "segment_changes" / "2025-10.parquet")
     assert changes["2025-10"]["row_count"].value == stored.height
@@ -77,6 +79,14 @@ def test_npaf_backfill_summarises_and_reruns_change_no_byte(sample: Path, tmp_pa
     assert main(args) == 0
     printed = capsys.readouterr().out
     assert "2025-26 Q3  ok" in printed and "3 quarter(s)" in printed
+    # the first quarter's changes cannot be known (nothing before it is published): said, not left blank
+    lines = printed.splitlines()
+    after = {lines[i - 1].split("  ")[0]: line.strip() for i, line in enumerate(lines) if "segment changes" in line}
+    assert after["2025-26 Q1"] == "segment changes since the previous quarter: not known (2024-25 Q4 is not published)"
+    assert (
+        after["2025-26 Q2"].startswith("segment changes since the previous quarter: ")
+        and "not known" not in after["2025-26 Q2"]
+    )
     first = _digest(out)
     assert main(args) == 0
     assert _digest(out) == first

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 import dagster as dg
@@ -22,25 +23,27 @@ def _frame(*keys: str) -> pl.DataFrame:
     return pl.DataFrame({"quarter": [LABELS[k] for k in keys], "value": [float(i) for i, _ in enumerate(keys)]})
 
 
-def _write(manager: QuarterTablesIOManager, obj: object, first: str, last: str) -> None:
-    context = dg.build_output_context(
-        asset_key="scores",
-        asset_partitions_def=quarterly,
-        asset_partition_key_range=dg.PartitionKeyRange(first, last),
-        instance=dg.DagsterInstance.ephemeral(),
-    )
-    manager.handle_output(context, obj)
+def _write(manager: QuarterTablesIOManager, obj: object, first: str, last: str, key: str = "scores") -> None:
+    with dg.DagsterInstance.ephemeral() as instance:  # closed here, not by the garbage collector later
+        context = dg.build_output_context(
+            asset_key=key,
+            asset_partitions_def=quarterly,
+            asset_partition_key_range=dg.PartitionKeyRange(first, last),
+            instance=instance,
+        )
+        manager.handle_output(context, obj)
 
 
 def _load(manager: QuarterTablesIOManager, first: str, last: str, **metadata: object) -> object:
-    context = dg.build_input_context(
-        asset_key="scores",
-        asset_partitions_def=quarterly,
-        asset_partition_key_range=dg.PartitionKeyRange(first, last),
-        definition_metadata=metadata,
-        instance=dg.DagsterInstance.ephemeral(),
-    )
-    return manager.load_input(context)
+    with dg.DagsterInstance.ephemeral() as instance:
+        context = dg.build_input_context(
+            asset_key="scores",
+            asset_partitions_def=quarterly,
+            asset_partition_key_range=dg.PartitionKeyRange(first, last),
+            definition_metadata=metadata,
+            instance=instance,
+        )
+        return manager.load_input(context)
 
 
 def test_every_stored_quarter_is_read(tmp_path: Path) -> None:
@@ -110,3 +113,48 @@ def test_a_step_whose_upstream_quarter_is_not_stored_fails_before_writing(tmp_pa
     assert step == "segmentation"
     assert "has nothing stored for 2025-26 Q1" in text
     assert not (settings.state / "tables" / "segmentation").exists()
+
+
+def _segmentation(manager: QuarterTablesIOManager, key: str, final: list[int]) -> None:
+    frame = pl.DataFrame(
+        {
+            "quarter": LABELS[key],
+            "org_code": ["RAA", "RBB"],
+            "org_type": "acute",
+            "unadjusted_segment": final,
+            "adjusted_segment": final,
+            "final_segment": final,
+            "override_flag": False,
+        }
+    )
+    _write(manager, {"segmentation": frame}, key, key, key="segmentation")
+
+
+def test_segment_changes_say_when_the_previous_quarter_is_not_stored(tmp_path: Path) -> None:
+    settings = NpafSettings(
+        landing_dir=str(tmp_path / "landing"), output_dir=str(tmp_path / "out"), state_dir=str(tmp_path / "state")
+    )
+    manager = QuarterTablesIOManager(base_dir=str(settings.state / "tables"))
+    resources = {"npaf": settings, "tables_io_manager": manager}
+    _segmentation(manager, Q2, [2, 3])
+
+    def run() -> tuple[dict, list[str], pl.DataFrame]:
+        with dg.DagsterInstance.ephemeral() as instance:
+            result = dg.materialize(
+                ASSETS, partition_key=Q2, resources=resources, selection=["segment_changes"], instance=instance
+            )
+            logs = instance.all_logs(result.run_id)
+        (event,) = result.get_asset_materialization_events()
+        warnings = [e.user_message for e in logs if not e.is_dagster_event and e.level == logging.WARNING]
+        stored = pl.read_parquet(settings.state / "tables" / "segment_changes" / f"{Q2}.parquet")
+        return event.materialization.metadata, warnings, stored
+
+    metadata, warnings, stored = run()  # 2025-26 Q1 never computed: not known, and said so
+    assert metadata["compared_with"].value == "nothing: 2025-26 Q1 is not stored"
+    assert any("nothing stored for the previous quarter, 2025-26 Q1" in w for w in warnings), warnings
+    assert stored.is_empty()
+    _segmentation(manager, Q1, [2, 2])  # now computed: RBB moved from 2 to 3
+    metadata, warnings, stored = run()
+    assert metadata["compared_with"].value == "2025-26 Q1"
+    assert not warnings
+    assert stored["org_code"].to_list() == ["RBB"]

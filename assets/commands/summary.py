@@ -173,6 +173,11 @@ def change_lines(output: Path) -> dict[str, str]:
     return out
 
 
+def _published(output: Path, quarter: Quarter) -> bool:
+    """Whether the quarter's segmentation is published (what its successor's segment changes compare with)."""
+    return (output / "organisation_segmentation" / f"fy={quarter.fy}" / f"quarter=Q{quarter.q}").is_dir()
+
+
 def segments(output: Path, quarter: Quarter) -> tuple[int, dict[int, int], str]:
     """Organisations, final-segment counts and the ICB line of one published quarter (0 and {} when absent)."""
     import polars as pl
@@ -243,7 +248,10 @@ def print_summary(
             say(f"{quarter.label:<11} {'no data':<8}     - (the landing zone holds no organisations for this quarter)")
             continue
         say(f"{quarter.label:<11} {'ok':<8} {orgs:>5} " + " ".join(f"{counts.get(s, 0):>6}" for s in range(1, 6)))
-        for line in (comparisons.get(quarter.label), changes.get(quarter.label), icb):
+        change, previous = changes.get(quarter.label), quarter.shift(-1)
+        if change is None and changes and not _published(plan.output, previous):
+            change = f"segment changes since the previous quarter: not known ({previous.label} is not published)"
+        for line in (comparisons.get(quarter.label), change, icb):
             if line:
                 say(f"    {line}")
     problems = problem_lines(states, debug)

@@ -332,9 +332,9 @@ def _values_held(frame: pl.DataFrame, uniform: tuple[str, ...]) -> dict[str, pl.
         ).row(0)
         span = 0 if lo is None else hi - lo + 1
         if 0 < span <= RANGE_MOST and span * RANGE_PER_CELL <= frame.height * len(uniform):
-            span = pl.int_range(lo, hi + 1, dtype=dtype, eager=True)
-            held = pl.concat([span, pl.Series([None], dtype=dtype)]) if nulls else span
-            return dict.fromkeys(uniform, held)
+            numbers = pl.int_range(lo, hi + 1, dtype=dtype, eager=True)
+            held = pl.concat([numbers, pl.Series([None], dtype=dtype)]) if nulls else numbers
+            return dict.fromkeys(uniform, held)  # one series shared by every column
     per_column = frame.select(pl.col(c).unique().implode() for c in uniform)  # one query, columns in parallel
     return {c: per_column[c].explode() for c in uniform}
 

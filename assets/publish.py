@@ -15,8 +15,8 @@ from npaf_pipeline import inputs
 from npaf_pipeline.engine import EngineResult
 from npaf_pipeline.engine.invariants import output_violations
 from npaf_pipeline.publish import publish_quarters
+from npaf_pipeline.publish.changes import previous_quarters
 from npaf_pipeline.publish.changes import segment_changes as changed_segments
-from npaf_pipeline.quarters import parse_quarter
 from npaf_pipeline.ruleset import load_ruleset
 from npaf_pipeline.sources import registry
 
@@ -130,24 +130,19 @@ def segment_changes(context: dg.AssetExecutionContext, segmentation: dict[str, p
     quarters = labels_of(context.partition_keys)
     seg = segmentation.get("segmentation", pl.DataFrame())
     changes = changed_segments(seg).filter(pl.col("quarter").is_in(quarters))
-    stored = set(seg["quarter"].unique().to_list()) if "quarter" in seg.columns else set()
-    compared = {q: previous_label(q) in stored for q in quarters}
-    for q, known in compared.items():
-        if not known:
+    previous = previous_quarters(seg, quarters)
+    for q, (before, held) in previous.items():
+        if not held:
             context.log.warning(
-                f"segment_changes {q}: nothing stored for the previous quarter, {previous_label(q)}, so this "
-                f"quarter's changes are not known and none are listed; backfill from {previous_label(q)} to list them"
+                f"segment_changes {q}: nothing stored for the previous quarter, {before}, so this quarter's "
+                f"changes are not known and none are listed; backfill from {before} to list them"
             )
     per_quarter(
         context,
         lambda q: {
-            "compared_with": previous_label(q) if compared[q] else f"nothing: {previous_label(q)} is not stored",
+            "compared_with": previous[q][0] if previous[q][1] else f"nothing: {previous[q][0]} is not stored",
             "row_count": of_quarter(changes, q).height,
             "changes": table_metadata(of_quarter(changes, q)),
         },
     )
     return dg.Output(changes)
-
-
-def previous_label(label: str) -> str:
-    return parse_quarter(label).shift(-1).label

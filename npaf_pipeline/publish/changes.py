@@ -36,3 +36,11 @@ def segment_changes(segmentation: pl.DataFrame) -> pl.DataFrame:
     return changed.with_columns(
         (pl.col("override_flag") != pl.col("previous_override_flag")).alias("override_changed")
     ).sort("quarter", "org_code")
+
+
+def previous_quarters(segmentation: pl.DataFrame, quarters: list[str]) -> dict[str, tuple[str, bool]]:
+    """Each quarter's previous quarter and whether ``segmentation`` holds it: where it does not, that quarter's
+    changes are not known (none can be listed), which is not the same as none having happened."""
+    held = set(segmentation["quarter"].unique().to_list()) if "quarter" in segmentation.columns else set()
+    previous = {q: parse_quarter(q).shift(-1).label for q in quarters}
+    return {q: (p, p in held) for q, p in previous.items()}

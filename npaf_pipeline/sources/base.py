@@ -293,8 +293,8 @@ def _failing_cells(
     the cells may hold is validated once (a 100 MB RTT month holds 21 million band cells and a few thousand
     distinct values; see :func:`_values_held`), as the screen sees it (``as_text``: parsed counts as text), and
     the rows holding a failing value are found after, in the frame as read."""
-    read = _values_held(frame, uniform)
-    texts = pl.concat([values.cast(as_text) for values in {id(v): v for v in read.values()}.values()]).unique()
+    held, read = _values_held(frame, uniform)
+    texts = pl.concat([values.cast(as_text) for values in held]).unique()
     index = _failing_rows(cell, pl.DataFrame({STACKED: texts}))
     if index is None:
         return None
@@ -316,8 +316,9 @@ RANGE_MOST = 1 << 22
 """... and at most this many numbers."""
 
 
-def _values_held(frame: pl.DataFrame, uniform: tuple[str, ...]) -> dict[str, pl.Series]:
-    """Per column, values that include every value it holds (as read), and null where it holds one.
+def _values_held(frame: pl.DataFrame, uniform: tuple[str, ...]) -> tuple[list[pl.Series], dict[str, pl.Series]]:
+    """Values that include every value the columns hold (as read), and null where one holds it: the series to
+    validate, and each column's.
 
     Columns of whole numbers in a narrow range (RTT's counts: 22 million cells between 0 and some 60,000) get
     every whole number of the range: finding those costs a minimum and a maximum, a tenth of finding each
@@ -334,9 +335,10 @@ def _values_held(frame: pl.DataFrame, uniform: tuple[str, ...]) -> dict[str, pl.
         if 0 < span <= RANGE_MOST and span * RANGE_PER_CELL <= frame.height * len(uniform):
             numbers = pl.int_range(lo, hi + 1, dtype=dtype, eager=True)
             held = pl.concat([numbers, pl.Series([None], dtype=dtype)]) if nulls else numbers
-            return dict.fromkeys(uniform, held)  # one series shared by every column
+            return [held], dict.fromkeys(uniform, held)  # one series for every column
     per_column = frame.select(pl.col(c).unique().implode() for c in uniform)  # one query, columns in parallel
-    return {c: per_column[c].explode() for c in uniform}
+    read = {c: per_column[c].explode() for c in uniform}
+    return list(read.values()), read
 
 
 def _failing_rows(schema: pa.DataFrameSchema, frame: pl.DataFrame) -> pl.Series | None:

@@ -173,16 +173,24 @@ def change_lines(output: Path) -> dict[str, str]:
     return out
 
 
+def _part_file(output: Path, table: str, quarter: Quarter) -> Path:
+    """A published table's file for one quarter (imported here, at the end of a run: not on the start-up path)."""
+    from npaf_pipeline.publish.parquet import PART_FILE
+    from npaf_pipeline.publish.snapshot import partition_unit
+
+    return output / partition_unit(table, quarter) / PART_FILE
+
+
 def _published(output: Path, quarter: Quarter) -> bool:
     """Whether the quarter's segmentation is published (what its successor's segment changes compare with)."""
-    return (output / "organisation_segmentation" / f"fy={quarter.fy}" / f"quarter=Q{quarter.q}").is_dir()
+    return _part_file(output, "organisation_segmentation", quarter).exists()
 
 
 def segments(output: Path, quarter: Quarter) -> tuple[int, dict[int, int], str]:
     """Organisations, final-segment counts and the ICB line of one published quarter (0 and {} when absent)."""
     import polars as pl
 
-    path = output / "organisation_segmentation" / f"fy={quarter.fy}" / f"quarter=Q{quarter.q}" / "part-0.parquet"
+    path = _part_file(output, "organisation_segmentation", quarter)
     if not path.exists():
         return 0, {}, ""
     seg = pl.read_parquet(path)
@@ -192,7 +200,7 @@ def segments(output: Path, quarter: Quarter) -> tuple[int, dict[int, int], str]:
 
 def _icb_line(pl: Any, output: Path, quarter: Quarter, seg: Any) -> str:
     """For runs that assess ICBs: ICBs segmented, system tests failed, ICBs the system adjustment moved."""
-    path = output / "system_considerations" / f"fy={quarter.fy}" / f"quarter=Q{quarter.q}" / "part-0.parquet"
+    path = _part_file(output, "system_considerations", quarter)
     if not path.exists():
         return ""
     tests = pl.read_parquet(path, columns=["failed"])

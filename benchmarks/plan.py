@@ -27,10 +27,12 @@ class Size:
         return f"x{self.orgs}_q{self.quarters}"
 
 
-def _size(orgs: int, quarters: int, engine: tuple[int, int], pandas: tuple[int, int], ranges=None) -> Size:
+def _size(orgs: int, quarters: int, engine: tuple[int, int], pandas: tuple[int, int], ranges=None, mc1000=None) -> Size:
     runs = {"engine": engine, "pandas": pandas}
     if ranges:
         runs["engine_ranges"] = ranges
+    if mc1000:  # the 1,000-replicate bootstrap, side by side with the exact one (target 2)
+        runs["engine_ranges_mc1000"] = mc1000
     return Size(orgs, quarters, runs)
 
 
@@ -77,7 +79,7 @@ FULL = Plan(
         _size(10, 1, (1, 3), (1, 3), (1, 2)),
         _size(10, 8, (1, 3), (1, 2)),
         _size(10, 32, (1, 3), (1, 2)),
-        _size(100, 1, (1, 3), (1, 2), (1, 1)),
+        _size(100, 1, (1, 3), (1, 2), (1, 1), (1, 1)),
         _size(100, 32, (1, 2), (1, 1)),
     ],
     ingest={

@@ -20,7 +20,8 @@ EXPLANATION_TABLES = ["segment_explanation", "segment_distance", "segment_change
 
 TARGETS = {
     1: "`make run` (6 sample quarters) ≤ 6 s after imports; publishing ≤ ⅓ of a backfill at 6 and 32 quarters",
-    2: "likely ranges ≤ 1 s for a real quarter; ×100 orgs × 32 q no slower than 450 s on top of the engine",
+    2: "likely ranges ≤ 1 s for a real quarter; ×100 orgs × 32 q no slower than the 1,000-replicate bootstrap on "
+    "top of the engine (≈ 450 s when the target was set; measured side by side in the same run)",
     3: "engine run memory ≤ 4× the decoded inputs at the largest size",
     4: "ingest of RTT, CWT and CHS within 1.5× of the read floor (12 quarters); pandera through its public API "
     "(the compiled screen kept only if the backfill is > 10 % slower without it)",
@@ -151,10 +152,11 @@ class Results:
     def engine_sizes(self) -> list[tuple[str, dict[str, Any]]]:
         return sorted(self.extra["engine_inputs"].items(), key=lambda kv: (kv[1]["org_quarters"], kv[1]["quarters"]))
 
-    def ranges_cost(self, key: str) -> tuple[float, bool] | None:
-        """Seconds the likely ranges add at ``key``: measured, or estimated from the same organisations' largest
-        measured size (the bootstrap treats each quarter on its own, so its cost is linear in quarters)."""
-        with_ranges, without = self.time(f"engine_ranges {key}"), self.time(f"engine {key}")
+    def ranges_cost(self, key: str, impl: str = "engine_ranges") -> tuple[float, bool] | None:
+        """Seconds the likely ranges add at ``key`` (``impl`` ``engine_ranges``, the exact bootstrap, or
+        ``engine_ranges_mc1000``): measured, or estimated from the same organisations' largest measured size (the
+        bootstrap treats each quarter on its own, so its cost is linear in quarters)."""
+        with_ranges, without = self.time(f"{impl} {key}"), self.time(f"engine {key}")
         if with_ranges is not None and without is not None:
             return with_ranges - without, False
         info = self.extra["engine_inputs"].get(key)
@@ -163,12 +165,12 @@ class Results:
         measured = [
             (k, i)
             for k, i in self.extra["engine_inputs"].items()
-            if i["orgs_factor"] == info["orgs_factor"] and self.time(f"engine_ranges {k}") is not None
+            if i["orgs_factor"] == info["orgs_factor"] and self.time(f"{impl} {k}") is not None
         ]
         if not measured:
             return None
         ref, ref_info = max(measured, key=lambda kv: kv[1]["quarters"])
-        per_quarter = (self.time(f"engine_ranges {ref}") - self.time(f"engine {ref}")) / ref_info["quarters"]
+        per_quarter = (self.time(f"{impl} {ref}") - self.time(f"engine {ref}")) / ref_info["quarters"]
         return per_quarter * info["quarters"], True
 
     def explanation_overhead(self, name: str) -> float | None:
@@ -267,7 +269,14 @@ def targets(r: Results) -> list[tuple[int, str, bool | None]]:
         fig.append(f"205 trusts × 1 q: {_s(real[0])}")
     if big:
         fig.append(f"{big_key.replace('_', ' ')}: {'≈ ' if big[1] else ''}{_s(big[0])}{' (est.)' if big[1] else ''}")
-    out.append((2, "; ".join(fig) or "—", (real[0] <= 1 and big[0] <= 450) if real and big else None))
+    mc = r.ranges_cost(big_key, "engine_ranges_mc1000") if big_key else None
+    if big and mc:
+        fig.append(
+            f"1,000 replicates side by side: {'≈ ' if mc[1] else ''}{_s(mc[0])}{' (est.)' if mc[1] else ''}, "
+            f"the exact bootstrap {big[0] / mc[0]:.2f}× that"
+        )
+    limit = mc[0] if mc else 450
+    out.append((2, "; ".join(fig) or "—", (real[0] <= 1 and big[0] <= limit) if real and big else None))
 
     if big_key and r.run_memory(f"engine {big_key}") is not None:
         mem, inputs = r.run_memory(f"engine {big_key}"), r.extra["engine_inputs"][big_key]["decoded_inputs_mb"]
@@ -461,6 +470,16 @@ def _engine(add: Any, r: Results) -> None:
         "Estimated likely ranges (*est.*) were not run at that size: the measured cost per quarter at the same "
         "number of organisations times the quarters."
     )
+    for key, info in r.engine_sizes():
+        mc, exact = r.ranges_cost(key, "engine_ranges_mc1000"), r.ranges_cost(key)
+        if mc and exact and not mc[1]:
+            add("")
+            add(
+                f"The 1,000-replicate bootstrap in place of the exact one, side by side at ×{info['orgs_factor']} × "
+                f"{info['quarters']} q: engine + likely ranges {_t(r, f'engine_ranges_mc1000 {key}')}, "
+                f"{mc[0] / info['org_quarters'] * 1000:.2f} ms per organisation-quarter; the exact bootstrap "
+                f"{exact[0] / info['org_quarters'] * 1000:.2f} ms, {exact[0] / mc[0]:.2f}× that."
+            )
     add("")
 
 

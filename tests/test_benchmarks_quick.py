@@ -57,7 +57,8 @@ def test_the_suite_measures_with_pyperf_and_reports_every_target(tmp_path: Path)
 
     extra: dict = {"started": "now", "libraries": {}, "engine_inputs": {}, "equivalence": {}, "ingest_files": {}}
     extra["backfills"] = {}
-    size = plan.Size(1, 1, {"engine": (1, 2), "pandas": (1, 1)})
+    runs = {"engine": (1, 2), "pandas": (1, 1), "engine_ranges": (1, 1), "engine_ranges_mc1000": (1, 1)}
+    size = plan.Size(1, 1, runs)
     run_engine(tmp_path / "work", tmp_path / "engine.json", [size], extra)
     (tmp_path / "extra.json").write_text(json.dumps(extra))
     suite = pyperf.BenchmarkSuite.load(str(tmp_path / "engine.json"))
@@ -71,4 +72,8 @@ def test_the_suite_measures_with_pyperf_and_reports_every_target(tmp_path: Path)
     rows = [line for line in text.splitlines() if line.startswith("| ") and line.split("|")[1].strip().isdigit()]
     assert [int(line.split("|")[1]) for line in rows] == [1, 2, 3, 4, 5, 6]
     assert "| ×1 × 1 q | 205 | 3,343 |" in text
+    # the exact bootstrap's cost beside the 1,000-replicate one's, measured in the same run (target 2)
+    target_2 = next(line for line in rows if line.split("|")[1].strip() == "2")
+    assert "1,000 replicates side by side" in target_2 and "the exact bootstrap" in target_2
+    assert "The 1,000-replicate bootstrap in place of the exact one, side by side at ×1 × 1 q" in text
     assert (tmp_path / "plots" / "engine.png").stat().st_size > 0

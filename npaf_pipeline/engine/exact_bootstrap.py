@@ -261,10 +261,11 @@ def _rounded_mean_cdfs(ints: list[np.ndarray], n: np.ndarray, grid: int, s: int)
     support = n * span + 1
     length = np.array([_fft_length(int(m)) for m in support], dtype=np.int64)
     out: list[Cdf | None] = [None] * len(ints)
-    # batches share a transform length and a number of items, so each batch's spectrum is raised to one power
-    batch = length * (int(n.max()) + 1) + n
-    for key in np.unique(batch):
-        members = np.flatnonzero(batch == key)
+    # batches share a transform length; each row's spectrum is raised to its own number of items, rows of equal
+    # numbers together
+    for key in np.unique(length):
+        members = np.flatnonzero(length == key)
+        members = members[np.argsort(n[members], kind="stable")]
         size = int(length[members[0]])
         step = max(1, _MAX_FFT_CELLS // size)
         for start in range(0, members.size, step):
@@ -272,7 +273,7 @@ def _rounded_mean_cdfs(ints: list[np.ndarray], n: np.ndarray, grid: int, s: int)
             flat = np.concatenate([r * size + ints[k] - lo[k] for r, k in enumerate(chunk)])
             weight = np.concatenate([np.full(ints[k].size, 1.0 / n[k]) for k in chunk])
             base = np.bincount(flat, weights=weight, minlength=chunk.size * size).reshape(chunk.size, -1)
-            spectrum = _power(sfft.rfft(base, axis=1, workers=_WORKERS), int(n[chunk[0]]))
+            spectrum = _power(sfft.rfft(base, axis=1, workers=_WORKERS), n[chunk])
             pmf = sfft.irfft(spectrum, n=size, axis=1, workers=_WORKERS)
             for r, (origin, c) in enumerate(_read_thresholds(pmf, n[chunk], lo[chunk], span[chunk], g, s)):
                 out[chunk[r]] = (origin, c)
@@ -319,7 +320,19 @@ def _read_thresholds(pmf: np.ndarray, n: np.ndarray, lo: np.ndarray, span: np.nd
     return [(int(v_lo[r]), cum[r, : count[r]]) for r in range(rows)]
 
 
-def _power(spectrum: np.ndarray, e: int) -> np.ndarray:
+def _power(spectrum: np.ndarray, e: np.ndarray) -> np.ndarray:
+    """Each row of ``spectrum`` raised to its integer power ``e[row]`` >= 1, rows in runs of equal powers (``e``
+    sorted), each run a view raised in place by :func:`_power_of`."""
+    cuts = np.flatnonzero(np.diff(e)) + 1
+    for start, stop in zip(np.r_[0, cuts], np.r_[cuts, e.size], strict=True):
+        run = spectrum[start:stop]
+        raised = _power_of(run, int(e[start]))
+        if raised is not run:
+            run[...] = raised
+    return spectrum
+
+
+def _power_of(spectrum: np.ndarray, e: int) -> np.ndarray:
     """``spectrum`` raised to the integer power ``e`` >= 1 by repeated squaring, each squaring or product one pass
     over it. The transform's output is ours to overwrite: squarings are in place until the first factor of the
     result is taken, which keeps that array, and the next squaring then writes a new one (not a copy first)."""

@@ -231,3 +231,16 @@ def test_enumeration_in_integers_agrees_with_the_fraction_enumeration() -> None:
     for scores in _near_threshold_sets(9, 12) + two_dp:
         if len(scores) <= 5:
             assert _enumerated_bounds(scores) == _brute_average(scores), scores
+
+
+def test_spectra_of_a_batch_are_each_raised_to_their_own_number_of_items() -> None:
+    """A batch shares a transform length, not a number of items: each row gets its own power, the rows of equal
+    powers together or apart."""
+    rng = np.random.default_rng(5)
+    spectrum = rng.normal(size=(7, 33)) + 1j * rng.normal(size=(7, 33))
+    spectrum /= np.abs(spectrum).max()
+    for powers in ([1, 2, 2, 5, 5, 5, 21], [13, 1, 13, 4, 21, 4, 1]):
+        e = np.array(powers)
+        got = exact_bootstrap._power(spectrum.copy(), e)
+        expected = np.array([row ** int(k) for row, k in zip(spectrum, e, strict=True)])
+        np.testing.assert_allclose(got, expected, rtol=1e-12, atol=1e-15)

@@ -144,11 +144,14 @@ def _both_sides(
 ) -> tuple[list[Cdf], list[Cdf]]:
     """Distribution functions of the floor grid and of the ceiling grid (one transform where they coincide)."""
     floors, ceils = _snap(scores, rows, grid, "floor"), _snap(scores, rows, grid, "ceil")
-    below = _rounded_mean_cdfs(floors, n[rows], grid, s)
+    counts = n[rows]
+    below = _rounded_mean_cdfs(floors, counts, grid, s)
     # organisations whose scores all sit on this grid have one distribution, not two
-    apart = [k for k in range(len(rows)) if not np.array_equal(floors[k], ceils[k])]
+    first = _starts(counts)
+    apart = np.flatnonzero(np.add.reduceat((floors != ceils).astype(np.int64), first) > 0)
     above = list(below)
-    for k, cdf in zip(apart, _rounded_mean_cdfs([ceils[k] for k in apart], n[rows][apart], grid, s), strict=True):
+    got = _rounded_mean_cdfs(ceils[_gather(counts, first, apart)], counts[apart], grid, s)
+    for k, cdf in zip(apart, got, strict=True):
         above[k] = cdf
     return below, above
 
@@ -227,51 +230,61 @@ class _Settled:
         return MeanDistributions(origin, np.clip(pmf, 0.0, None), self.low, self.high, self.grid, self.certified)
 
 
-def _snap(scores: list[np.ndarray], rows: list[int], grid: int, how: str) -> list[np.ndarray]:
-    """Scores as integers on a grid of ``grid`` points a unit: rounded down, up or to nearest off the grid."""
-    g = float(grid)
-    out = []
-    for i in rows:
-        scaled = np.asarray(scores[i], dtype=np.float64) * g
-        nearest = np.rint(scaled)
-        on = np.abs(scaled - nearest) <= _ON_GRID
-        if how == "floor":
-            ints = np.where(on, nearest, np.floor(scaled))
-        elif how == "ceil":
-            ints = np.where(on, nearest, np.ceil(scaled))
-        else:
-            ints = nearest
-        out.append(ints.astype(np.int64))
-    return out
+def _snap(scores: list[np.ndarray], rows: list[int], grid: int, how: str) -> np.ndarray:
+    """The scores of organisations ``rows``, one after the other, as integers on a grid of ``grid`` points a unit:
+    rounded down, up or to nearest off the grid."""
+    scaled = np.concatenate([scores[i] for i in rows]).astype(np.float64) * float(grid)
+    nearest = np.rint(scaled)
+    if how == "nearest":
+        return nearest.astype(np.int64)
+    on = np.abs(scaled - nearest) <= _ON_GRID
+    return np.where(on, nearest, np.floor(scaled) if how == "floor" else np.ceil(scaled)).astype(np.int64)
 
 
-def _rounded_mean_cdfs(ints: list[np.ndarray], n: np.ndarray, grid: int, s: int) -> list[Cdf]:
-    """(origin, cumulative probabilities) of each rounded resampled mean, origin in rounded units.
+def _starts(n: np.ndarray) -> np.ndarray:
+    """Where each organisation's items start in their concatenation (``n`` items each)."""
+    return np.concatenate(([0], np.cumsum(n)[:-1])).astype(np.int64)
+
+
+def _gather(n: np.ndarray, first: np.ndarray, chosen: np.ndarray) -> np.ndarray:
+    """Positions, in a concatenation of items (``n`` each, from ``first``), of the items of organisations
+    ``chosen``, in that order."""
+    counts = n[chosen]
+    return np.repeat(first[chosen] - np.cumsum(counts) + counts, counts) + np.arange(int(counts.sum()))
+
+
+def _rounded_mean_cdfs(items: np.ndarray, n: np.ndarray, grid: int, s: int) -> list[Cdf]:
+    """(origin, cumulative probabilities) of each rounded resampled mean, origin in rounded units; ``items``
+    the organisations' scores on the grid, one after the other, ``n`` items each.
 
     The sum of n draws (integers on a grid of G points a unit) has the n-fold convolution of the empirical
     distribution, computed as the n-th power of its discrete Fourier transform. A mean rounds half up to v
     (in rounded units of 1/s) when ``S < (2v + 1) n G / (2 s)`` (S the sum), so the distribution of v is the
     sum's cumulative distribution read at those thresholds.
     """
-    if not ints:
+    if not n.size:
         return []
     g = grid
-    lo = np.array([int(a.min()) for a in ints], dtype=np.int64)
-    span = np.array([int(a.max()) for a in ints], dtype=np.int64) - lo
+    first = _starts(n)  # the batches below gather their organisations' items without a loop over them
+    lo = np.minimum.reduceat(items, first)
+    span = np.maximum.reduceat(items, first) - lo
     support = n * span + 1
-    length = np.array([_fft_length(int(m)) for m in support], dtype=np.int64)
-    out: list[Cdf | None] = [None] * len(ints)
+    distinct, which = np.unique(support, return_inverse=True)
+    length = np.array([_fft_length(int(m)) for m in distinct], dtype=np.int64)[which]
+    relative = items - np.repeat(lo, n)
+    out: list[Cdf | None] = [None] * n.size
     # batches share a transform length; each row's spectrum is raised to its own number of items, rows of equal
     # numbers together
     for key in np.unique(length):
         members = np.flatnonzero(length == key)
         members = members[np.argsort(n[members], kind="stable")]
-        size = int(length[members[0]])
+        size = int(key)
         step = max(1, _MAX_FFT_CELLS // size)
         for start in range(0, members.size, step):
             chunk = members[start : start + step]
-            flat = np.concatenate([r * size + ints[k] - lo[k] for r, k in enumerate(chunk)])
-            weight = np.concatenate([np.full(ints[k].size, 1.0 / n[k]) for k in chunk])
+            counts = n[chunk]
+            flat = np.repeat(np.arange(chunk.size) * size, counts) + relative[_gather(n, first, chunk)]
+            weight = np.repeat(1.0 / counts, counts)
             base = np.bincount(flat, weights=weight, minlength=chunk.size * size).reshape(chunk.size, -1)
             spectrum = _power(sfft.rfft(base, axis=1, workers=_WORKERS), n[chunk])
             pmf = sfft.irfft(spectrum, n=size, axis=1, workers=_WORKERS)

@@ -286,9 +286,9 @@ def _rounded_mean_cdfs(items: np.ndarray, n: np.ndarray, grid: int, s: int) -> l
             flat = np.repeat(np.arange(chunk.size) * size, counts) + relative[_gather(n, first, chunk)]
             weight = np.repeat(1.0 / counts, counts)
             base = np.bincount(flat, weights=weight, minlength=chunk.size * size).reshape(chunk.size, -1)
-            spectrum = _power(sfft.rfft(base, axis=1, workers=_WORKERS), n[chunk])
+            spectrum = _power(sfft.rfft(base, axis=1, workers=_WORKERS), counts)
             pmf = sfft.irfft(spectrum, n=size, axis=1, workers=_WORKERS)
-            for r, (origin, c) in enumerate(_read_thresholds(pmf, n[chunk], lo[chunk], span[chunk], g, s)):
+            for r, (origin, c) in enumerate(_read_thresholds(pmf, counts, lo[chunk], span[chunk], g, s)):
                 out[chunk[r]] = (origin, c)
     return out  # type: ignore[return-value]
 
@@ -334,8 +334,8 @@ def _read_thresholds(pmf: np.ndarray, n: np.ndarray, lo: np.ndarray, span: np.nd
 
 
 def _power(spectrum: np.ndarray, e: np.ndarray) -> np.ndarray:
-    """Each row of ``spectrum`` raised to its integer power ``e[row]`` >= 1, rows in runs of equal powers (``e``
-    sorted), each run a view raised in place by :func:`_power_of`."""
+    """Each row of ``spectrum`` raised to its integer power ``e[row]`` >= 1: each run of consecutive rows with equal
+    powers is a view raised in place by :func:`_power_of` (rows sorted by power make the runs few)."""
     cuts = np.flatnonzero(np.diff(e)) + 1
     for start, stop in zip(np.r_[0, cuts], np.r_[cuts, e.size], strict=True):
         run = spectrum[start:stop]

@@ -122,7 +122,7 @@ def mean_distributions(
             for how in ("floor", "ceil"):
                 rows = [i for i in pending if (first[i] == how) == (attempt == 0)]
                 if rows:
-                    got = _rounded_mean_cdfs(_snap(scores, rows, grid, how), n[rows], grid, s)
+                    got = _rounded_mean_cdfs(*_snap(scores, rows, grid, how), n[rows], grid, s)
                     for i, cdf in zip(rows, got, strict=True):
                         out.tighten(i, cdf, how)
             pending = out.settle(pending, grid)
@@ -130,7 +130,7 @@ def mean_distributions(
                 break
     if pending:  # bounds still apart at the finest grid: round every score to its nearest grid point
         grid = s * steps[-1]
-        nearest = _rounded_mean_cdfs(_snap(scores, pending, grid, "nearest"), n[pending], grid, s)
+        nearest = _rounded_mean_cdfs(*_snap(scores, pending, grid, "nearest"), n[pending], grid, s)
         for k, i in enumerate(pending):
             out.low[i], out.high[i] = _percentiles(*nearest[k], levels)
             out.grid[i] = grid
@@ -143,7 +143,7 @@ def _both_sides(
     scores: list[np.ndarray], rows: list[int], n: np.ndarray, grid: int, s: int
 ) -> tuple[list[Cdf], list[Cdf]]:
     """Distribution functions of the floor grid and of the ceiling grid (one transform where they coincide)."""
-    floors, ceils = _snap(scores, rows, grid, "floor"), _snap(scores, rows, grid, "ceil")
+    floors, ceils = _snap(scores, rows, grid, "floor", "ceil")
     counts = n[rows]
     below = _rounded_mean_cdfs(floors, counts, grid, s)
     # organisations whose scores all sit on this grid have one distribution, not two
@@ -230,15 +230,17 @@ class _Settled:
         return MeanDistributions(origin, np.clip(pmf, 0.0, None), self.low, self.high, self.grid, self.certified)
 
 
-def _snap(scores: list[np.ndarray], rows: list[int], grid: int, how: str) -> np.ndarray:
+def _snap(scores: list[np.ndarray], rows: list[int], grid: int, *hows: str) -> list[np.ndarray]:
     """The scores of organisations ``rows``, one after the other, as integers on a grid of ``grid`` points a unit:
-    rounded down, up or to nearest off the grid."""
+    for each of ``hows``, rounded down (``floor``), up (``ceil``) or to nearest (``nearest``) off the grid. The
+    scores are scaled once for all of them."""
     scaled = np.concatenate([scores[i] for i in rows]).astype(np.float64) * float(grid)
     nearest = np.rint(scaled)
-    if how == "nearest":
-        return nearest.astype(np.int64)
     on = np.abs(scaled - nearest) <= _ON_GRID
-    return np.where(on, nearest, np.floor(scaled) if how == "floor" else np.ceil(scaled)).astype(np.int64)
+    rounded = {"floor": np.floor, "ceil": np.ceil}
+    return [
+        (nearest if how == "nearest" else np.where(on, nearest, rounded[how](scaled))).astype(np.int64) for how in hows
+    ]
 
 
 def _starts(n: np.ndarray) -> np.ndarray:

@@ -23,10 +23,10 @@ def _frame(*keys: str) -> pl.DataFrame:
     return pl.DataFrame({"quarter": [LABELS[k] for k in keys], "value": [float(i) for i, _ in enumerate(keys)]})
 
 
-def _write(manager: QuarterTablesIOManager, obj: object, first: str, last: str, key: str = "scores") -> None:
+def _write(manager: QuarterTablesIOManager, obj: object, first: str, last: str, asset: str = "scores") -> None:
     with dg.DagsterInstance.ephemeral() as instance:  # closed here, not by the garbage collector later
         context = dg.build_output_context(
-            asset_key=key,
+            asset_key=asset,
             asset_partitions_def=quarterly,
             asset_partition_key_range=dg.PartitionKeyRange(first, last),
             instance=instance,
@@ -127,7 +127,7 @@ def _segmentation(manager: QuarterTablesIOManager, key: str, final: list[int]) -
             "override_flag": False,
         }
     )
-    _write(manager, {"segmentation": frame}, key, key, key="segmentation")
+    _write(manager, {"segmentation": frame}, key, key, asset="segmentation")
 
 
 def test_segment_changes_say_when_the_previous_quarter_is_not_stored(tmp_path: Path) -> None:

@@ -54,16 +54,30 @@ EXACT_COUNT = 2**46
 """Counts below this, summed over the bands, stay below 2**53: their sum is the same in floats and integers."""
 
 
-def _band_sum(data) -> pl.Expr:
-    """The bands of a row summed (a blank band holds nobody), as a float.
+BAND_SUM = "_bands_summed"
+"""A column the adapter's quick path adds (:func:`band_sum`): each row's bands summed as integers, null where no
+band is filled. Both totals checks and the values need that sum; held in a column it is one pass over the 105
+bands rather than one per use. A file's header cannot name it (the header must be the published layout)."""
 
-    Counts already read as integers (the adapter's quick path, which makes sure every count is below
-    ``EXACT_COUNT``) are summed as integers: the same sum, found quicker than by converting each band first.
-    """
+
+def band_sum() -> pl.Expr:
+    """The bands of a row summed, null where none is filled: for counts read as integers (every one below
+    ``EXACT_COUNT``, so the sum is exact)."""
+    return pl.when(pl.any_horizontal(pl.col(c).is_not_null() for c in BANDS)).then(pl.sum_horizontal(BANDS))
+
+
+def _bands(data) -> tuple[pl.Expr, pl.Expr]:
+    """(whether a band of the row is filled, the bands summed as a float; a blank band holds nobody).
+
+    Counts already read as integers (the adapter's quick path) are summed as integers, the same sum found quicker
+    than by converting each band first, and taken from :data:`BAND_SUM` when the frame has it."""
     schema = data.lazyframe.collect_schema()
+    if BAND_SUM in schema:
+        return pl.col(BAND_SUM).is_not_null(), pl.col(BAND_SUM).cast(pl.Float64)
+    banded = pl.any_horizontal(pl.col(c).is_not_null() for c in BANDS)
     if all(c in schema and schema[c].is_integer() for c in BANDS):
-        return pl.sum_horizontal(BANDS).cast(pl.Float64)
-    return pl.sum_horizontal(as_number(c, data) for c in BANDS)
+        return banded, pl.sum_horizontal(BANDS).cast(pl.Float64)
+    return banded, pl.sum_horizontal(as_number(c, data) for c in BANDS)
 
 
 class _RttFullBase(pa.DataFrameModel):
@@ -95,16 +109,16 @@ class _RttFullBase(pa.DataFrameModel):
 
     @pa.check("Total All", name="total_all_is_bands_plus_unknown_start")
     def _total_all(cls, data) -> pl.LazyFrame:
-        banded = pl.any_horizontal(pl.col(c).is_not_null() for c in BANDS)
-        expected = _band_sum(data) + as_number("Patients with unknown clock start date", data).fill_null(0)
+        banded, summed = _bands(data)
+        expected = summed + as_number("Patients with unknown clock start date", data).fill_null(0)
         return data.lazyframe.select(~banded | ((expected - as_number("Total All", data)).abs() < 1e-9))
 
     @pa.check("Total", name="total_is_sum_of_bands")
     def _total(cls, data) -> pl.LazyFrame:
         """Where NHS England fills Total (completed pathways), the bands add up to it. Total All, always filled, is
         checked against the bands too: what shows that a blank band held nobody."""
-        banded = pl.any_horizontal(pl.col(c).is_not_null() for c in BANDS)
-        return data.lazyframe.select(~banded | ((_band_sum(data) - as_number("Total", data)).abs() < 1e-9))
+        banded, summed = _bands(data)
+        return data.lazyframe.select(~banded | ((summed - as_number("Total", data)).abs() < 1e-9))
 
     class Config:
         unique = ["Provider Org Code", "Commissioner Org Code", "RTT Part Type", "Treatment Function Code"]

@@ -12,7 +12,7 @@ import pytest
 
 from npaf_pipeline.sources import base, rtt_full
 from npaf_pipeline.sources.base import SourceFileError
-from schemas.rtt_full import BANDS, EXACT_COUNT, LAYOUT, PART_TYPES
+from schemas.rtt_full import BAND_SUM, BANDS, EXACT_COUNT, LAYOUT, PART_TYPES
 
 DESCRIPTIONS = {
     "Part_1A": "Completed Pathways For Admitted Patients",
@@ -383,6 +383,19 @@ def test_cells_the_quick_path_cannot_vouch_for_go_the_text_path(
         assert (record["source_row"], record["check"].startswith(quarantined), record["value"]) == (3, True, cell)
     else:
         assert got[1].is_empty() and got[0].height == 4
+
+
+def test_bands_that_do_not_add_up_go_the_text_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The quick path sums the bands once for both totals checks: a band changed without its totals fails both."""
+    rows = standard_rows()
+    rows[1][BANDS[3]] = str(int(rows[1][BANDS[3]]) + 1)  # a valid count, but the row's totals no longer add up
+    typed = rtt_full._read_typed(write_rtt(tmp_path / "rtt.csv", rows))
+    assert typed is not None and typed.frame[BAND_SUM][1] == sum(int(rows[1][b] or 0) for b in BANDS)
+    _, quarantine, _ = _the_same_either_way(tmp_path / "rtt.csv", monkeypatch, quick=False)
+    checks = quarantine.filter(pl.col("source_row") == 3).select("column", "check").rows()
+    assert ("Total All", "total_all_is_bands_plus_unknown_start") in checks
+    if rows[1]["Total"]:
+        assert ("Total", "total_is_sum_of_bands") in checks
 
 
 def test_counts_too_large_to_sum_exactly_go_the_text_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -37,6 +37,7 @@ from npaf_pipeline.sources.raw import MISSING, MONTH_NUMBERS, XLSX_MAGIC, decode
 from schemas.canonical import QUARANTINE_COLUMNS, empty_metric_values, empty_quarantine
 from schemas.common import parse_number
 from schemas.rtt_full import (
+    BAND_SUM,
     BANDS,
     DESCRIPTIVE,
     EXACT_COUNT,
@@ -46,6 +47,7 @@ from schemas.rtt_full import (
     TOTALS,
     WITHIN_18_WEEKS,
     RttFullRaw,
+    band_sum,
 )
 
 SOURCE = "rtt_full"
@@ -218,6 +220,7 @@ def _read_typed(path: Path) -> _Typed | None:
             *(pl.when(pl.col(c).is_in(MISSING)).then(None).otherwise(pl.col(c)).alias(c) if c in CHECKED_TEXT
               else pl.col(c) for c in LAYOUT),
             (pl.col("_i").cast(pl.Int64) + header_line + 1).alias("source_row"),
+            band_sum().alias(BAND_SUM),  # for the totals checks and the values: one pass over the bands
         )
     )  # fmt: skip
     empty = pl.all_horizontal(pl.col(c).is_null() for c in [*CHECKED_TEXT, *COUNTS])
@@ -268,7 +271,8 @@ class CleanFile:
 
     rows: pl.DataFrame
     """Every row, under the published column names, with ``source_row``: the 108 counts as integers, the checked
-    text columns trimmed with blank and ``-`` cells null (as :func:`_read_csv` has them); the name columns as read."""
+    text columns trimmed with blank and ``-`` cells null (as :func:`_read_csv` has them); the name columns as read;
+    and the bands summed (``schemas.rtt_full.BAND_SUM``)."""
     month: str
     """The file's month, e.g. ``2025-06``."""
     sha256: str
@@ -453,6 +457,8 @@ def _count(bands: list[str], schema: pl.Schema) -> pl.Expr:
     checked to be the bands' sum). Text cells are read by the shared number rule (thousands separators); counts
     read as integers (the quick path, every count below ``EXACT_COUNT``) are summed as integers, the same sum."""
     columns = [COLUMN_MAP[b] for b in bands]
+    if bands == BANDS and BAND_SUM in schema:  # summed once already (the quick path)
+        return pl.col(BAND_SUM).fill_null(0).cast(pl.Float64)
     if all(c in schema and schema[c].is_integer() for c in columns):
         return pl.sum_horizontal(columns).cast(pl.Float64)  # a blank is no one: sum_horizontal skips nulls
     return pl.sum_horizontal(_band(c, schema).fill_null(0) for c in columns)

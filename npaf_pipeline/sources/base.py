@@ -324,13 +324,18 @@ def _values_held(frame: pl.DataFrame, uniform: tuple[str, ...]) -> tuple[list[pl
     every whole number of the range: finding those costs a minimum and a maximum, a tenth of finding each
     column's distinct values, and a value no cell holds fails no row. Otherwise each column's distinct values.
     """
-    dtypes = {frame.schema[c] for c in uniform}
+    schema = frame.schema  # built on each access: once here, not once a column
+    dtypes = {schema[c] for c in uniform}
     if len(dtypes) == 1 and (dtype := dtypes.pop()).is_integer():
-        lo, hi, nulls = frame.select(
-            pl.min_horizontal(pl.col(uniform).min()).alias("lo"),
-            pl.max_horizontal(pl.col(uniform).max()).alias("hi"),
-            pl.sum_horizontal(pl.col(uniform).null_count()).alias("nulls"),
+        k = len(uniform)  # each column's least, greatest and null count in one query, combined here
+        stats = frame.select(
+            pl.col(uniform).min().name.prefix("lo:"),
+            pl.col(uniform).max().name.prefix("hi:"),
+            pl.col(uniform).null_count().name.prefix("nulls:"),
         ).row(0)
+        least = [v for v in stats[:k] if v is not None]
+        lo, hi = (min(least), max(v for v in stats[k : 2 * k] if v is not None)) if least else (None, None)
+        nulls = sum(stats[2 * k :])
         span = 0 if lo is None else hi - lo + 1
         if 0 < span <= RANGE_MOST and span * RANGE_PER_CELL <= frame.height * len(uniform):
             numbers = pl.int_range(lo, hi + 1, dtype=dtype, eager=True)

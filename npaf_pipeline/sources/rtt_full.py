@@ -223,15 +223,19 @@ def _read_typed(path: Path) -> _Typed | None:
             band_sum().alias(BAND_SUM),  # for the totals checks and the values: one pass over the bands
         )
     )  # fmt: skip
-    empty = pl.all_horizontal(pl.col(c).is_null() for c in [*CHECKED_TEXT, *COUNTS])
-    if frame.select(empty.any()).item():  # a row with nothing in it is left out, as the text path does
+    # no band filled is a null band sum: a row is empty when that and its other counts and checked text are null
+    empty = pl.all_horizontal(pl.col(c).is_null() for c in [*CHECKED_TEXT, *TOTALS, BAND_SUM])
+    any_empty, largest = frame.select(empty.any(), pl.max_horizontal(pl.col(COUNTS).max())).row(0)
+    if (largest or 0) >= EXACT_COUNT:
+        return None  # the checks sum counts as integers (see schemas.rtt_full), exact only below EXACT_COUNT
+    if any_empty:  # a row with nothing in it is left out, as the text path does
         others = [c for c in DESCRIPTIVE if c not in CHECKED_TEXT]
         blank = empty & pl.all_horizontal(
             pl.col(c).is_null() | pl.col(c).str.strip_chars().is_in(MISSING) for c in others
         )
         frame = frame.filter(~blank)
-    if frame.is_empty() or (frame.select(pl.max_horizontal(pl.col(COUNTS).max())).item() or 0) >= EXACT_COUNT:
-        return None  # the checks sum counts as integers (see schemas.rtt_full), exact only below EXACT_COUNT
+    if frame.is_empty():
+        return None
     return _Typed(frame, str(scan["sha256"]))
 
 
@@ -292,11 +296,12 @@ def _clean(path: Path, typed: _Typed) -> CleanFile | None:
     screen = screen_rows(frame, RttFullRaw, parsed=COUNTS, uniform=COUNTS)
     if screen is None or failing(screen).any():
         return None
+    months = _period_months(frame)
     try:
-        month = _file_month(path, frame)
+        month = _month_of(path, months)
     except SourceFileError:
         return None
-    if (_period_months(frame)["m"] != month).fill_null(True).any() or _total_rows_not_matching(frame):
+    if (months["m"] != month).fill_null(True).any() or _total_rows_not_matching(frame):
         return None  # a row of another month, or a total row that does not add up: quarantined on the text path
     return CleanFile(frame, month, typed.sha256)
 
@@ -382,7 +387,12 @@ def _month_expr() -> pl.Expr:
 
 def _file_month(path: Path, accepted: pl.DataFrame) -> str:
     """The month the file is about: the Period most rows carry (a file holds one month)."""
-    months = _period_months(accepted).drop_nulls("m")  # once per distinct Period, then weighted by its rows
+    return _month_of(path, _period_months(accepted))
+
+
+def _month_of(path: Path, periods: pl.DataFrame) -> str:
+    """:func:`_file_month` from the file's distinct Periods (:func:`_period_months`)."""
+    months = periods.drop_nulls("m")  # once per distinct Period, then weighted by its rows
     if months.is_empty():
         raise SourceFileError(path, "no row has a readable Period (e.g. RTT-June-2025)")
     counts = months.group_by("m").agg(pl.col("len").sum()).sort("len", "m", descending=[True, False])

@@ -43,27 +43,14 @@ WITHIN_18_WEEKS = BANDS[:18]  # upper bound <= 18 weeks: "Gt 00 To 01" ... "Gt 1
 OVER_52_WEEKS = BANDS[52:]  # "Gt 52 To 53" ... "Gt 104"
 
 
-def _normalised(descriptions: pl.Series) -> pl.Series:
-    """Lower case, runs of white space as one space: worked out once per distinct text (a file has a handful)."""
-    distinct = descriptions.unique().drop_nulls()
-    normal = distinct.str.to_lowercase().str.replace_all(r"\s+", " ")
-    return descriptions.replace_strict(distinct, normal, default=None, return_dtype=pl.String)
-
-
 EXACT_COUNT = 2**46
 """Counts below this, summed over the bands, stay below 2**53: their sum is the same in floats and integers."""
 
 
 BAND_SUM = "_bands_summed"
-"""A column the adapter's quick path adds (:func:`band_sum`): each row's bands summed as integers, null where no
-band is filled. Both totals checks and the values need that sum; held in a column it is one pass over the 105
-bands rather than one per use. A file's header cannot name it (the header must be the published layout)."""
-
-
-def band_sum() -> pl.Expr:
-    """The bands of a row summed, null where none is filled: for counts read as integers (every one below
-    ``EXACT_COUNT``, so the sum is exact)."""
-    return pl.when(pl.any_horizontal(pl.col(c).is_not_null() for c in BANDS)).then(pl.sum_horizontal(BANDS))
+"""A column the adapter's quick path adds: each row's bands summed as integers, null where no band is filled. Both
+totals checks and the values need that sum; held in a column it is one pass over the 105 bands rather than one
+per use. A file's header cannot name it (the header must be the published layout)."""
 
 
 def _bands(data) -> tuple[pl.Expr, pl.Expr]:
@@ -103,9 +90,17 @@ class _RttFullBase(pa.DataFrameModel):
 
     @pa.check("RTT Part Description", name="description_matches_part_type")
     def _description(cls, data) -> pl.LazyFrame:
-        expected = pl.col("RTT Part Type").replace_strict(PART_DESCRIPTIONS, default=None, return_dtype=pl.String)
-        given = pl.col("RTT Part Description").map_batches(_normalised, return_dtype=pl.String)
-        return data.lazyframe.select(expected.is_null() | (given == expected))
+        """A part the adapter relies on has its own description, in any case and spacing: worked out for each
+        distinct description (a file has a handful), then looked up per row."""
+        part, given = pl.col("RTT Part Type"), pl.col("RTT Part Description")
+        distinct = data.lazyframe.select(given.unique().drop_nulls()).collect().to_series()
+        normal = distinct.str.to_lowercase().str.replace_all(r"\s+", " ")
+        return data.lazyframe.select(
+            pl.all_horizontal(
+                part.ne_missing(p) | given.is_in(distinct.filter(normal == words).implode())
+                for p, words in PART_DESCRIPTIONS.items()
+            )
+        )
 
     @pa.check("Total All", name="total_all_is_bands_plus_unknown_start")
     def _total_all(cls, data) -> pl.LazyFrame:

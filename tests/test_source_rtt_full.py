@@ -398,6 +398,15 @@ def test_bands_that_do_not_add_up_go_the_text_path(tmp_path: Path, monkeypatch: 
         assert ("Total", "total_is_sum_of_bands") in checks
 
 
+def test_the_band_sum_skips_blank_bands_and_is_null_with_none_filled() -> None:
+    full = {b: [i, 2 * i, 0, None, None] for i, b in enumerate(BANDS)}  # rows: all filled (twice), one blank, ...
+    full[BANDS[7]][2] = None  # ... some blank and some filled, none filled, and a row with only the last band
+    full[BANDS[-1]][4] = 5
+    frame = pl.DataFrame(full, schema=dict.fromkeys(BANDS, pl.Int64))
+    expected = [sum(range(len(BANDS))), 2 * sum(range(len(BANDS))), 0, None, 5]
+    assert frame.select(rtt_full.band_sum()).to_series().to_list() == expected
+
+
 def test_counts_too_large_to_sum_exactly_go_the_text_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     huge = EXACT_COUNT  # the quick path sums counts as integers, the text path (and pandera) as floats
     rows = [rtt_row(p, c, "Part_2", tf, b) for (p, c, tf), b in WAITING.items()]

@@ -47,7 +47,6 @@ from schemas.rtt_full import (
     TOTALS,
     WITHIN_18_WEEKS,
     RttFullRaw,
-    band_sum,
 )
 
 SOURCE = "rtt_full"
@@ -237,6 +236,12 @@ def _read_typed(path: Path) -> _Typed | None:
     if frame.is_empty():
         return None
     return _Typed(frame, str(scan["sha256"]))
+
+
+def band_sum() -> pl.Expr:
+    """Each row's bands summed (counts read as integers, every one below ``EXACT_COUNT``, so the sum is exact): a
+    blank band holds nobody, and a row with no band filled has a null sum (``schemas.rtt_full.BAND_SUM``)."""
+    return pl.when(pl.any_horizontal(pl.col(c).is_not_null() for c in BANDS)).then(pl.sum_horizontal(BANDS))
 
 
 def _head_header(path: Path, head: bytes) -> tuple[int, list[str]] | None:

@@ -54,7 +54,9 @@ def test_summary_on_nhs_england_files_compares_and_says_which_quarter_has_no_dat
     assert re.search(r"^2025-26 Q1\s+ok\s+195\s", out, re.M)
     assert re.search(r"^2025-26 Q2\s+no data\b", out, re.M)  # not "ok" with 0 organisations
     _no_stack_trace(proc)
-    # progress (not a terminal: a line per finished step and publish stage), through publishing
+    # progress (not a terminal: the launch and the worker's start, a line per finished step and publish stage)
+    assert re.search(r"^  run \S+ launched \(\d+\.\d s\); its worker is loading the pipeline$", proc.stderr, re.M)
+    assert re.search(r"^  worker started: \d+ steps to run$", proc.stderr, re.M)
     assert re.search(r"^\s*\[\s*\d+/\d+\] segmentation done \(\d+\.\d s\)$", proc.stderr, re.M)
     assert "publish: published 2025-26 Q1" in proc.stderr
 

@@ -118,9 +118,19 @@ def _run(args: argparse.Namespace) -> int:
                 else ""
             )
             live = not args.quiet and sys.stderr.isatty()
+
+            def say(line: str) -> None:  # the seconds before the first step: what is starting
+                if not args.quiet:
+                    print(line, file=sys.stderr, flush=True)
+
             for batch in batches:
                 labels = [q.label for q in batch]
+                say("  launching: the code server loads the pipeline and records the run")
+                asked = time.perf_counter()
                 run_id = launcher.launch(JOB, run_tags([q.partition_key for q in batch], labels))
+                took = time.perf_counter() - asked
+                then = "it waits for the Dagster daemon" if hint else "its worker is loading the pipeline"
+                say(f"  run {run_id} launched ({took:.1f} s); {then}")
                 label = labels[0] if len(labels) == 1 else f"{labels[0]} .. {labels[-1]}"
                 state = RunState(run_id, label)
                 try:

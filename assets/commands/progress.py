@@ -68,6 +68,7 @@ class RunState:
             if planned is not None:
                 for step in ast.literal_eval(planned.value):
                     self.steps.setdefault(step, StepState())
+                return [f"  worker started: {len(self.steps)} steps to run"]
         elif kind == "STEP_START" and key:
             step = self.steps.setdefault(key, StepState())
             step.status, step.started = "running", entry.timestamp
@@ -187,6 +188,8 @@ class _LiveDisplay:
         running = [k for k, st in s.steps.items() if st.status == "running"]
         if s.status == "QUEUED":
             rows.append(Text(f"  queued{': ' + self.queued_hint if self.queued_hint else ''}", style="yellow"))
+        elif not s.steps and not s.finished:
+            rows.append(Text("  starting  the run worker is loading the pipeline", style="cyan"))
         elif running:
             now = time.time()
             parts = [f"{k} ({now - (s.steps[k].started or now):.1f} s)" for k in running]

@@ -388,14 +388,14 @@ def test_cells_the_quick_path_cannot_vouch_for_go_the_text_path(
 def test_bands_that_do_not_add_up_go_the_text_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """The quick path sums the bands once for both totals checks: a band changed without its totals fails both."""
     rows = standard_rows()
+    rows[1]["Total"] = str(sum(int(rows[1][b] or 0) for b in BANDS))  # filled, so both totals are checked
     rows[1][BANDS[3]] = str(int(rows[1][BANDS[3]]) + 1)  # a valid count, but the row's totals no longer add up
     typed = rtt_full._read_typed(write_rtt(tmp_path / "rtt.csv", rows))
     assert typed is not None and typed.frame[BAND_SUM][1] == sum(int(rows[1][b] or 0) for b in BANDS)
     _, quarantine, _ = _the_same_either_way(tmp_path / "rtt.csv", monkeypatch, quick=False)
     checks = quarantine.filter(pl.col("source_row") == 3).select("column", "check").rows()
     assert ("Total All", "total_all_is_bands_plus_unknown_start") in checks
-    if rows[1]["Total"]:
-        assert ("Total", "total_is_sum_of_bands") in checks
+    assert ("Total", "total_is_sum_of_bands") in checks
 
 
 def test_the_band_sum_skips_blank_bands_and_is_null_with_none_filled() -> None:

@@ -448,7 +448,10 @@ def _method(add: Any) -> None:
         "- **Ingest** (`benchmarks/landing.py`, `benchmarks/floor.py`): each adapter (parse, pandera validation, "
         "quarantine, values) against the read floor (the same files read by polars or calamine, every cell as "
         "text, no validation); one quarter of NHS England's files plus a generated 100 MB RTT extract, and twelve "
-        "quarters of the same files re-dated."
+        "quarters of the same files re-dated. The adapter and its floor are measured one after the other, each in "
+        "a worker process of its own (pyperf times one function per worker), so a change in the machine's load "
+        "between the two moves their ratio: measured alternately, in one process, CHS's 12 quarters gave 1.44–1.45× "
+        "where the run of 2026-12-07 16:14 UTC gave 1.6×."
     )
     add(
         "- **Backfills** (`benchmarks/plan.py`): `quarterly_pipeline` in process over a whole range, as "

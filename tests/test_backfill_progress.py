@@ -85,3 +85,21 @@ def test_a_live_run_is_followed_reading_each_event_once() -> None:
     with_stack = problem_lines([state], debug=True)
     assert with_stack[0] == "broken: /landing/ae_monthly/Monthly-AE-May-2025.csv: the file is empty"
     assert any("Stack Trace" in line or 'File "' in line for line in with_stack[1:])
+
+
+def test_the_live_display_says_the_worker_is_starting_until_its_steps_are_known() -> None:
+    from rich.console import Console
+
+    from assets.commands.progress import StepState, _LiveDisplay
+
+    state = RunState("run", "2025-26 Q1")
+    display = _LiveDisplay(state, "")
+
+    def shown() -> str:
+        console = Console(record=True, width=100)
+        console.print(display._render())
+        return console.export_text()
+
+    assert "starting the run worker, which loads the pipeline" in shown() and "0/? steps" in shown()
+    state.steps = {"ingest": StepState(status="running", started=0.0)}
+    assert "starting" not in shown() and "running  ingest" in shown()

@@ -189,7 +189,7 @@ class _LiveDisplay:
         if s.status == "QUEUED":
             rows.append(Text(f"  queued{': ' + self.queued_hint if self.queued_hint else ''}", style="yellow"))
         elif not s.steps and not s.finished:
-            rows.append(Text("  starting  the run worker is loading the pipeline", style="cyan"))
+            rows.append(Text("  starting the run worker, which loads the pipeline", style="cyan"))
         elif running:
             now = time.time()
             parts = [f"{k} ({now - (s.steps[k].started or now):.1f} s)" for k in running]

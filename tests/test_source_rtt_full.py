@@ -398,13 +398,16 @@ def test_bands_that_do_not_add_up_go_the_text_path(tmp_path: Path, monkeypatch: 
     assert ("Total", "total_is_sum_of_bands") in checks
 
 
-def test_the_band_sum_skips_blank_bands_and_is_null_with_none_filled() -> None:
+def test_the_band_sums_skip_blank_bands_and_the_whole_is_null_with_none_filled() -> None:
     full = {b: [i, 2 * i, 0, None, None] for i, b in enumerate(BANDS)}  # rows: all filled (twice), one blank, ...
     full[BANDS[7]][2] = None  # ... some blank and some filled, none filled, and a row with only the last band
     full[BANDS[-1]][4] = 5
     frame = pl.DataFrame(full, schema=dict.fromkeys(BANDS, pl.Int64))
     expected = [sum(range(len(BANDS))), 2 * sum(range(len(BANDS))), 0, None, 5]
-    assert frame.select(rtt_full.band_sum()).to_series().to_list() == expected
+    summed = frame.lazy().select(rtt_full.band_sums()).collect()
+    assert summed[BAND_SUM].to_list() == expected
+    assert summed["_bands_to_18"].to_list() == [sum(range(18)), 2 * sum(range(18)), 0, 0, 0]
+    assert summed["_bands_over_52"].to_list() == [sum(range(52, 105)), 2 * sum(range(52, 105)), 0, 0, 5]
 
 
 def test_counts_too_large_to_sum_exactly_go_the_text_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -10,7 +10,9 @@ and then left out of the sums, which would otherwise count every patient twice.
 from __future__ import annotations
 
 import csv
+import functools
 import hashlib
+import operator
 import threading
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -210,24 +212,26 @@ def _read_typed(path: Path) -> _Typed | None:
         hashing.join()
     if frame is None or frame.dtypes != dtypes or scan.get("error") or scan["plus"] or not scan["line_end"]:
         return None
+    frame = frame.rename(dict(zip(frame.columns, names, strict=True)))
+    if (frame.select(pl.max_horizontal(pl.col(COUNTS).max())).item() or 0) >= EXACT_COUNT:
+        return None  # the checks sum counts as integers (see schemas.rtt_full), exact only below EXACT_COUNT
     text = [pl.col(c).str.strip_chars().alias(c) for c in CHECKED_TEXT]
     frame = (
-        frame.rename(dict(zip(frame.columns, names, strict=True)))
+        frame.lazy()
         .with_row_index("_i")
         .with_columns(text)
         .select(
             *(pl.when(pl.col(c).is_in(MISSING)).then(None).otherwise(pl.col(c)).alias(c) if c in CHECKED_TEXT
               else pl.col(c) for c in LAYOUT),
             (pl.col("_i").cast(pl.Int64) + header_line + 1).alias("source_row"),
-            band_sum().alias(BAND_SUM),  # for the totals checks and the values: one pass over the bands
+            *band_sums(),
         )
+        .collect()  # lazily, for its common subexpressions to be found: each part of the bands is summed once
     )  # fmt: skip
-    # no band filled is a null band sum: a row is empty when that and its other counts and checked text are null
+    # no band filled is a null band sum: a row is empty when that and its other counts and checked text are null;
+    # Total All is refused blank, so a file whose every row has it has no empty row
     empty = pl.all_horizontal(pl.col(c).is_null() for c in [*CHECKED_TEXT, *TOTALS, BAND_SUM])
-    any_empty, largest = frame.select(empty.any(), pl.max_horizontal(pl.col(COUNTS).max())).row(0)
-    if (largest or 0) >= EXACT_COUNT:
-        return None  # the checks sum counts as integers (see schemas.rtt_full), exact only below EXACT_COUNT
-    if any_empty:  # a row with nothing in it is left out, as the text path does
+    if frame["Total All"].null_count() and frame.select(empty.any()).item():  # left out, as the text path does
         others = [c for c in DESCRIPTIVE if c not in CHECKED_TEXT]
         blank = empty & pl.all_horizontal(
             pl.col(c).is_null() | pl.col(c).str.strip_chars().is_in(MISSING) for c in others
@@ -238,10 +242,26 @@ def _read_typed(path: Path) -> _Typed | None:
     return _Typed(frame, str(scan["sha256"]))
 
 
-def band_sum() -> pl.Expr:
-    """Each row's bands summed (counts read as integers, every one below ``EXACT_COUNT``, so the sum is exact): a
-    blank band holds nobody, and a row with no band filled has a null sum (``schemas.rtt_full.BAND_SUM``)."""
-    return pl.when(pl.any_horizontal(pl.col(c).is_not_null() for c in BANDS)).then(pl.sum_horizontal(BANDS))
+PART_SUMS = {"_bands_to_18": WITHIN_18_WEEKS, "_bands_18_to_52": BANDS[18:52], "_bands_over_52": OVER_52_WEEKS}
+"""The bands in three parts, each summed once on the quick path (a blank band holds nobody): the parts added are the
+row's :data:`BAND_SUM`, and the first and last are the values' numerators (see :func:`_count`), so the waiting
+list's bands are not summed a second time."""
+assert [b for bands in PART_SUMS.values() for b in bands] == BANDS, "the parts hold every band once, in order"
+KEPT_SUMS = ["_bands_to_18", "_bands_over_52"]
+"""The parts the quick path keeps as columns of its rows (with :data:`BAND_SUM`)."""
+
+
+def band_sums() -> list[pl.Expr]:
+    """:data:`BAND_SUM` and the :data:`KEPT_SUMS` columns, for one lazy query (which sums each part once).
+
+    Counts are read as integers, every one below ``EXACT_COUNT``, so the sums are exact. A blank band holds nobody,
+    and a row with no band filled has a null :data:`BAND_SUM` (``schemas.rtt_full``)."""
+    parts = {name: pl.sum_horizontal(bands) for name, bands in PART_SUMS.items()}
+    filled = pl.any_horizontal(pl.col(c).is_not_null() for c in BANDS)
+    return [
+        pl.when(filled).then(functools.reduce(operator.add, parts.values())).alias(BAND_SUM),
+        *(parts[name].alias(name) for name in KEPT_SUMS),
+    ]
 
 
 def _head_header(path: Path, head: bytes) -> tuple[int, list[str]] | None:
@@ -281,7 +301,7 @@ class CleanFile:
     rows: pl.DataFrame
     """Every row, under the published column names, with ``source_row``: the 108 counts as integers, the checked
     text columns trimmed with blank and ``-`` cells null (as :func:`_read_csv` has them); the name columns as read;
-    and the bands summed (``schemas.rtt_full.BAND_SUM``)."""
+    and the bands summed (``schemas.rtt_full.BAND_SUM``, and the :data:`KEPT_SUMS` parts)."""
     month: str
     """The file's month, e.g. ``2025-06``."""
     sha256: str
@@ -474,6 +494,9 @@ def _count(bands: list[str], schema: pl.Schema) -> pl.Expr:
     columns = [COLUMN_MAP[b] for b in bands]
     if bands == BANDS and BAND_SUM in schema:  # summed once already (the quick path)
         return pl.col(BAND_SUM).fill_null(0).cast(pl.Float64)
+    summed = next((name for name, part in PART_SUMS.items() if part == bands and name in schema), None)
+    if summed is not None:  # likewise
+        return pl.col(summed).cast(pl.Float64)
     if all(c in schema and schema[c].is_integer() for c in columns):
         return pl.sum_horizontal(columns).cast(pl.Float64)  # a blank is no one: sum_horizontal skips nulls
     return pl.sum_horizontal(_band(c, schema).fill_null(0) for c in columns)

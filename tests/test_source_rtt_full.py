@@ -355,6 +355,22 @@ def _the_same_either_way(path: Path, monkeypatch: pytest.MonkeyPatch, *, quick: 
     return got
 
 
+def test_files_read_together_give_what_each_gives_alone(tmp_path: Path) -> None:
+    """Clean files' values are validated together, once; a file with a row to quarantine is read as before."""
+    june, may = write_rtt(tmp_path / "june.csv"), write_rtt(tmp_path / "may.csv", standard_rows("RTT-May-2025"))
+    rows = standard_rows("RTT-September-2025")
+    rows[0][BANDS[0]], rows[0]["Total All"] = "-10", "0"  # RAA's waiting list: quarantined, RAA withheld
+    september = write_rtt(tmp_path / "september.csv", rows)
+    for files in ([june, may], [may, september, june]):
+        together = rtt_full.read(files)
+        alone = [rtt_full.read([path]) for path in files]
+        assert together.values.equals(pl.concat([r.values for r in alone], how="diagonal_relaxed"))
+        assert together.quarantine.equals(pl.concat([r.quarantine for r in alone]))
+        assert together.accounts == [a for r in alone for a in r.accounts]
+    assert set(together.values["quarter"]) == {"2025-26 Q1", "2025-26 Q2"}
+    assert together.quarantine["source_file"].unique().to_list() == [str(september)]
+
+
 def test_a_clean_file_takes_the_quick_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     values, quarantine, _ = _the_same_either_way(write_rtt(tmp_path / "rtt.csv"), monkeypatch, quick=True)
     assert values.height == 4 and quarantine.is_empty()

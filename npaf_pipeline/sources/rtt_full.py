@@ -27,6 +27,7 @@ from npaf_pipeline.sources.base import (
     combine,
     failing,
     finish,
+    finish_by_file,
     in_quarters,
     quarantine_rows,
     refuse_overlap,
@@ -95,18 +96,38 @@ METRICS = {
 def read(paths: Iterable[str | Path], quarters: list[str] | None = None) -> AdapterResult:
     """OF0023 and OF0003 per provider for each quarter whose last month a file covers."""
     wanted = wanted_quarters(quarters)
-    result = combine([_read_one(Path(p), wanted) for p in paths], SOURCE)
+    files = [_read_one(Path(p), wanted) for p in paths]
+    quick = [f for f in files if isinstance(f, _Quick)]
+    if quick and len(quick) == len(files):  # every file clean: their values validated at once
+        result = finish_by_file(
+            SOURCE, pl.concat([f.values for f in quick], how="diagonal_relaxed"), [f.file for f in quick]
+        )
+    else:
+        result = combine([f.finished() if isinstance(f, _Quick) else f for f in files], SOURCE)
     refuse_overlap(result.values, ["quarter", "org_code", "metric_id"], "RTT value")
     return result
 
 
-def _read_one(path: Path, wanted: set[str] | None) -> AdapterResult:
+@dataclass(frozen=True)
+class _Quick:
+    """A clean file's values, not yet validated: with other files' at once (:func:`finish_by_file`), or alone."""
+
+    values: pl.DataFrame
+    file: tuple[Path, str, int, pl.DataFrame, int]
+    """(path, SHA-256, rows read, quarantine, rows accepted), as :func:`finish_by_file` takes them."""
+
+    def finished(self) -> AdapterResult:
+        path, sha, rows_read, quarantine, rows_accepted = self.file
+        return finish(SOURCE, path, sha, rows_read, self.values, quarantine, rows_accepted=rows_accepted)
+
+
+def _read_one(path: Path, wanted: set[str] | None) -> _Quick | AdapterResult:
     """One file: the quick path when the file is clean, else every cell as text (the same result either way)."""
     typed = _read_typed(path)
     if typed is not None:
-        result = _typed_result(path, typed, wanted)
-        if result is not None:
-            return result
+        quick = _typed_result(path, typed, wanted)
+        if quick is not None:
+            return quick
     return _read_one_as_text(path, wanted, sha=typed.sha256 if typed is not None else None)
 
 
@@ -331,14 +352,14 @@ def _clean(path: Path, typed: _Typed) -> CleanFile | None:
     return CleanFile(frame, month, typed.sha256)
 
 
-def _typed_result(path: Path, typed: _Typed, wanted: set[str] | None) -> AdapterResult | None:
+def _typed_result(path: Path, typed: _Typed, wanted: set[str] | None) -> _Quick | None:
     """The file's values when no row is to be quarantined; None otherwise (the text path words the records)."""
     clean = _clean(path, typed)
     if clean is None:
         return None
     frame, month, sha = clean.rows, clean.month, clean.sha256
     values = in_quarters(_metrics(frame.rename(COLUMN_MAP), frame, empty_quarantine(), month, path, sha), wanted)
-    return finish(SOURCE, path, sha, frame.height, values, empty_quarantine(), rows_accepted=frame.height)
+    return _Quick(values, (path, sha, frame.height, empty_quarantine(), frame.height))
 
 
 # --- reading the CSV --------------------------------------------------------------------------------------

@@ -426,11 +426,21 @@ def test_the_band_sums_skip_blank_bands_and_the_whole_is_null_with_none_filled()
     assert summed["_bands_over_52"].to_list() == [sum(range(52, 105)), 2 * sum(range(52, 105)), 0, 0, 5]
 
 
-def test_counts_too_large_to_sum_exactly_go_the_text_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    huge = EXACT_COUNT  # the quick path sums counts as integers, the text path (and pandera) as floats
+@pytest.mark.parametrize(
+    "large",
+    [
+        {"total_all": EXACT_COUNT},  # a row with no bands
+        {"bands": {3: EXACT_COUNT - 1, 90: 1}},  # bands each below EXACT_COUNT whose sum is not
+        {"bands": {3: 2**49 + 1}},  # one band above EXACT_COUNT, within MAX_MAGNITUDE
+    ],
+)
+def test_counts_too_large_to_sum_exactly_go_the_text_path(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, large: dict
+) -> None:
+    """The quick path sums counts as integers, the text path (and pandera) as floats."""
     rows = [rtt_row(p, c, "Part_2", tf, b) for (p, c, tf), b in WAITING.items()]
-    rows.append(rtt_row("RAA", "15N", "Part_3", "C_100", total_all=huge))
-    _the_same_either_way(write_rtt(tmp_path / "huge.csv", with_totals(rows)), monkeypatch, quick=False)
+    rows.append(rtt_row("RAA", "15N", "Part_3", "C_100", **large))
+    _the_same_either_way(write_rtt(tmp_path / "large.csv", with_totals(rows)), monkeypatch, quick=False)
 
 
 def test_layouts_the_text_path_reads_give_the_same_either_way(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -233,12 +233,10 @@ def _read_typed(path: Path) -> _Typed | None:
         hashing.join()
     if frame is None or frame.dtypes != dtypes or scan.get("error") or scan["plus"] or not scan["line_end"]:
         return None
-    frame = frame.rename(dict(zip(frame.columns, names, strict=True)))
-    if (frame.select(pl.max_horizontal(pl.col(COUNTS).max())).item() or 0) >= EXACT_COUNT:
-        return None  # the checks sum counts as integers (see schemas.rtt_full), exact only below EXACT_COUNT
     text = [pl.col(c).str.strip_chars().alias(c) for c in CHECKED_TEXT]
     frame = (
-        frame.lazy()
+        frame.rename(dict(zip(frame.columns, names, strict=True)))
+        .lazy()
         .with_row_index("_i")
         .with_columns(text)
         .select(
@@ -275,8 +273,9 @@ KEPT_SUMS = ["_bands_to_18", "_bands_over_52"]
 def band_sums() -> list[pl.Expr]:
     """:data:`BAND_SUM` and the :data:`KEPT_SUMS` columns, for one lazy query (which sums each part once).
 
-    Counts are read as integers, every one below ``EXACT_COUNT``, so the sums are exact. A blank band holds nobody,
-    and a row with no band filled has a null :data:`BAND_SUM` (``schemas.rtt_full``)."""
+    Counts are read as integers and summed as integers: exact for the files the quick path keeps (every count
+    passes the screen, and the sums are below ``EXACT_COUNT``; see :func:`_clean`). A blank band holds nobody, and a
+    row with no band filled has a null :data:`BAND_SUM` (``schemas.rtt_full``)."""
     parts = {name: pl.sum_horizontal(bands) for name, bands in PART_SUMS.items()}
     filled = pl.any_horizontal(pl.col(c).is_not_null() for c in BANDS)
     return [
@@ -341,6 +340,11 @@ def _clean(path: Path, typed: _Typed) -> CleanFile | None:
     frame = typed.frame
     screen = screen_rows(frame, RttFullRaw, parsed=COUNTS, uniform=COUNTS)
     if screen is None or failing(screen).any():
+        return None
+    # the checks sum counts as integers (see schemas.rtt_full), exact only below EXACT_COUNT; every count has
+    # passed as non-negative (and within MAX_MAGNITUDE, so the band sums are exact), so none is above its row's
+    # band sum or totals: the largest of those bounds them all
+    if (frame.select(pl.max_horizontal(pl.col(BAND_SUM, *TOTALS).max())).item() or 0) >= EXACT_COUNT:
         return None
     months = _period_months(frame)
     try:

@@ -280,7 +280,7 @@ def _split_schema(
         kept[name] = {"checks": checks, "nullable": column.nullable}
         if read_as is not None:
             kept[name]["dtype"] = read_as
-    rest = schema.update_columns(kept).remove_columns([c for c in uniform if c not in kept])
+    rest = schema.remove_columns([c for c in uniform if c not in kept]).update_columns(kept)  # copies fewer
     return rest, pa.DataFrameSchema({STACKED: copy.deepcopy(first).set_name(STACKED)})
 
 

@@ -1,10 +1,27 @@
-"""The Hive partition columns every published table also holds inside its files."""
+"""Where a published table's quarter lives (``<table>/fy=YYYY-YY/quarter=Qn/part-0.parquet``) and the Hive
+partition columns every published table also holds inside its files.
+
+Kept apart from the publishing code, whose imports (Great Expectations among them) take seconds, so that readers
+of the layout (the terminal's summary, the NHSE export) find a quarter's file without them."""
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import TYPE_CHECKING
+
 import polars as pl
 
+if TYPE_CHECKING:
+    from npaf_pipeline.quarters import Quarter
+
 PARTITION_COLUMNS = ("fy", "quarter")
+PART_FILE = "part-0.parquet"
+"""The one file of a table's quarter."""
+
+
+def partition_unit(table: str, quarter: Quarter) -> Path:
+    """A table's folder for one quarter, relative to the output root."""
+    return Path(table) / f"fy={quarter.fy}" / f"quarter=Q{quarter.q}"
 
 
 def plain_partitions(frame: pl.DataFrame) -> pl.DataFrame:

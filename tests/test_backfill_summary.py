@@ -110,3 +110,26 @@ def test_an_out_of_range_value_shows_the_value_and_the_range(tmp_path: Path, one
     assert canonical.name in line and f"row {index + 1}" in line
     assert "250" in line and re.search(r"\[0(\.0)?, 100(\.0)?\]", line)
     _no_stack_trace(proc)
+
+
+def test_the_summary_finds_a_quarters_files_without_the_publishing_code(tmp_path: Path) -> None:
+    """The summary reads each quarter's published file by the partition layout alone: importing the publishing
+    code (Great Expectations among it) would add seconds to the end of every backfill."""
+    code = f"""
+import sys
+from pathlib import Path
+import polars as pl
+from assets.commands.summary import segments
+from npaf_pipeline.partitions import PART_FILE, partition_unit
+from npaf_pipeline.quarters import parse_quarter
+out, quarter = Path({str(tmp_path)!r}), parse_quarter("2025-26 Q1")
+path = out / partition_unit("organisation_segmentation", quarter) / PART_FILE
+path.parent.mkdir(parents=True)
+pl.DataFrame({{"org_code": ["RAA", "RBB", "RCC"], "final_segment": [1, 3, 3]}}).write_parquet(path)
+orgs, counts, icb = segments(out, quarter)
+heavy = [m for m in ("great_expectations", "npaf_pipeline.publish") if m in sys.modules]
+print(orgs, sorted(counts.items()), repr(icb), heavy)
+"""
+    proc = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert proc.stdout.strip() == "3 [(1, 1), (3, 2)] '' []"

@@ -174,9 +174,8 @@ def change_lines(output: Path) -> dict[str, str]:
 
 
 def _part_file(output: Path, table: str, quarter: Quarter) -> Path:
-    """A published table's file for one quarter (imported here, at the end of a run: not on the start-up path)."""
-    from npaf_pipeline.publish.parquet import PART_FILE
-    from npaf_pipeline.publish.snapshot import partition_unit
+    """A published table's file for one quarter."""
+    from npaf_pipeline.partitions import PART_FILE, partition_unit
 
     return output / partition_unit(table, quarter) / PART_FILE
 

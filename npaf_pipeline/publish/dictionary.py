@@ -14,7 +14,7 @@ from typing import Any
 
 import pandera.polars as pa
 
-from npaf_pipeline.publish.parquet import PART_FILE
+from npaf_pipeline.partitions import PART_FILE
 from npaf_pipeline.ruleset import available, load_ruleset
 from npaf_pipeline.ruleset.model import RuleSet
 from schemas.published import SCHEMA_VERSION, published_models

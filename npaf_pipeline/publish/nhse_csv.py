@@ -19,9 +19,9 @@ from typing import Any
 import polars as pl
 
 from npaf_pipeline.engine.numeric import round_value
-from npaf_pipeline.partitions import plain_partitions
+from npaf_pipeline.partitions import PART_FILE, partition_unit, plain_partitions
 from npaf_pipeline.publish.atomic import write_text_atomic
-from npaf_pipeline.publish.parquet import PART_FILE, read_kv_metadata
+from npaf_pipeline.publish.parquet import read_kv_metadata
 from npaf_pipeline.quarters import Quarter, parse_quarter
 from npaf_pipeline.sources import nof_csv, nof_league_table
 
@@ -75,7 +75,7 @@ def published_quarters(out_dir: Path) -> list[Quarter]:
 
 
 def _read(out_dir: Path, table: str, quarter: Quarter) -> tuple[pl.DataFrame, dict[str, str]]:
-    path = out_dir / table / f"fy={quarter.fy}" / f"quarter=Q{quarter.q}" / PART_FILE
+    path = out_dir / partition_unit(table, quarter) / PART_FILE
     if not path.is_file():
         raise ExportError(f"{out_dir}: no {table} published for {quarter.label} (expected {path})")
     return plain_partitions(pl.read_parquet(path)), read_kv_metadata(path)

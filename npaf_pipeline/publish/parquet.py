@@ -24,7 +24,6 @@ import pyarrow.parquet as pq
 
 from npaf_pipeline.partitions import PARTITION_COLUMNS
 
-PART_FILE = "part-0.parquet"
 _ARROW_TYPES = {
     "String": arrow.string(),
     "Int64": arrow.int64(),

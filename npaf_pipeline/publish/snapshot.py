@@ -14,6 +14,7 @@ import polars as pl
 
 from npaf_pipeline import __version__
 from npaf_pipeline.engine import EngineResult
+from npaf_pipeline.partitions import PART_FILE, partition_unit
 from npaf_pipeline.publish.atomic import (
     KEEP_SNAPSHOTS,
     Checkpoint,
@@ -27,7 +28,7 @@ from npaf_pipeline.publish.atomic import (
 from npaf_pipeline.publish.catalog import CATALOG_FILE, build_catalog
 from npaf_pipeline.publish.dictionary import DATAPACKAGE_FILE, datapackage_text
 from npaf_pipeline.publish.manifest import MANIFEST_FILE, MANIFESTS, build_manifest, dumps, file_sha256, manifest_unit
-from npaf_pipeline.publish.parquet import PART_FILE, conform, kv_metadata, to_arrow, write_parquet
+from npaf_pipeline.publish.parquet import conform, kv_metadata, to_arrow, write_parquet
 from npaf_pipeline.publish.tables import InputFile, build_tables, describe_inputs, inputs_from_values, quarters_present
 from npaf_pipeline.quarters import Quarter, parse_quarter
 from npaf_pipeline.ruleset.model import RuleSet
@@ -37,11 +38,6 @@ DATA_DOCS = "data-docs"
 REJECTED_DOCS = "data-docs-rejected"
 # built from the data files, so left out of the snapshot's name: the same data keeps the same snapshot
 DERIVED = (CATALOG_FILE, DATA_DOCS)
-
-
-def partition_unit(table: str, quarter: Quarter) -> Path:
-    """A table's folder for one quarter, relative to the output root."""
-    return Path(table) / f"fy={quarter.fy}" / f"quarter=Q{quarter.q}"
 
 
 def data_docs_dir(root: Path) -> Path:

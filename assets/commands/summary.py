@@ -174,7 +174,8 @@ def change_lines(output: Path) -> dict[str, str]:
 
 
 def _part_file(output: Path, table: str, quarter: Quarter) -> Path:
-    """A published table's file for one quarter."""
+    """A published table's file for one quarter, by the partition layout alone (imported here, like polars in this
+    module, so that loading the module for ``npaf backfill`` costs nothing until the summary runs)."""
     from npaf_pipeline.partitions import PART_FILE, partition_unit
 
     return output / partition_unit(table, quarter) / PART_FILE

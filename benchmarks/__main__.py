@@ -138,6 +138,9 @@ def run_backfills(work: Path, out: Path, backfills: list[plans.Backfill], extra:
         if b.terminal:
             log(f"backfill: {b.key} as npaf backfill")
             extra["backfills"][name]["terminal_s"] = terminal_backfill(work / f"terminal-{b.key}", landing, b)
+            log(f"backfill: {b.key} with every step a no-op")
+            floors = [child_json("benchmarks.stack_floor", b.first, b.last) for _ in range(b.values)]
+            extra["backfills"][name]["dagster_noop_runs"] = floors
 
 
 def terminal_backfill(work: Path, landing: Path, b: plans.Backfill) -> float:

@@ -211,12 +211,28 @@ class Results:
             stages = run["publish_seconds"]
             suites = {k.removeprefix("acceptance "): v for k, v in stages.items() if k.startswith("acceptance ")}
             docs = suites.pop("data_docs", 0.0)
+            suites.pop("import", None)  # importing GX is no table's
             own = [t for t in EXPLANATION_TABLES if t in suites]
             layer = run["steps"].get("explanation_tables", 0.0) + stages.get("explanation_tables", 0.0)
             layer += sum(suites[t] for t in own) + (docs * len(own) / len(suites) if suites else 0.0)
             if run["time"] > layer:
                 ratios.append(layer / (run["time"] - layer))
         return statistics.median(ratios) if ratios else None
+
+    def stack_floor(self, name: str) -> dict[str, float] | None:
+        """What backfill ``name`` costs before any of its own work (medians): importing GX and building the Data
+        Docs, as its runs' publishes report them, and Dagster running the job with every step a no-op
+        (``benchmarks.stack_floor``, in processes of their own)."""
+        record = self.extra["backfills"].get(name, {})
+        noop = [x["seconds"] for x in record.get("dagster_noop_runs", []) if x.get("success")]
+        stages = [x.get("publish_seconds", {}) for x in record.get("runs", [])]
+        gx = [x["acceptance import"] for x in stages if "acceptance import" in x]
+        docs = [x["acceptance data_docs"] for x in stages if "acceptance data_docs" in x]
+        if not (noop and gx and docs):
+            return None
+        parts = {"gx_import": statistics.median(gx), "data_docs": statistics.median(docs)}
+        parts["dagster_noop"] = statistics.median(noop)
+        return {**parts, "total": sum(parts.values())}
 
     def publish_share(self, name: str) -> float | None:
         runs = self.extra["backfills"].get(name, {}).get("runs", [])
@@ -288,6 +304,12 @@ def targets(r: Results) -> list[tuple[int, str, bool | None]]:
     terminal = r.extra["backfills"].get("backfill sample 6q", {}).get("terminal_s")
     parts = [f"`make run` {_s(make_run)}" + (f" ({_s(terminal)} in the terminal)" if terminal else "")]
     parts += [f"publishing {v:.0%} at {q} q" for q, v in shares.items() if v is not None]
+    floor = r.stack_floor("backfill sample 6q")
+    if floor:
+        parts.append(
+            f"the stack alone {_s(floor['total'])} (importing GX {_s(floor['gx_import'])}, its Data Docs "
+            f"{_s(floor['data_docs'])}, Dagster running the job with no-op steps {_s(floor['dagster_noop'])})"
+        )
     known = make_run is not None and all(v is not None for v in shares.values())
     out.append((1, "; ".join(parts), (make_run <= 6 and all(v <= 1 / 3 for v in shares.values())) if known else None))
 

@@ -77,3 +77,25 @@ def test_the_suite_measures_with_pyperf_and_reports_every_target(tmp_path: Path)
     assert "1,000 replicates side by side" in target_2 and "the exact bootstrap" in target_2
     assert "The 1,000-replicate bootstrap in place of the exact one, side by side at ×1 × 1 q" in text
     assert (tmp_path / "plots" / "engine.png").stat().st_size > 0
+
+
+def test_the_stack_floor_runs_the_real_jobs_steps_and_checks_as_no_ops() -> None:
+    """Target 1's floor is Dagster running ``quarterly_pipeline`` itself, only with nothing done in its steps."""
+    import subprocess
+    import sys
+
+    from assets.definitions import build_definitions
+
+    defs = build_definitions()
+    steps = {node.name for node in defs.resolve_job_def("quarterly_pipeline").graph.nodes}
+    checks = defs.resolve_asset_graph().asset_check_keys
+    done = subprocess.run(
+        [sys.executable, "-m", "benchmarks.stack_floor", "2025-26 Q1", "2025-26 Q2"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    floor = json.loads(done.stdout)
+    assert floor["success"] and floor["seconds"] > 0
+    assert floor["steps"] == len(steps) >= 20
+    assert floor["check_evaluations"] == len(checks) > 0

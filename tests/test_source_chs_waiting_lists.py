@@ -10,7 +10,7 @@ import pytest
 import xlsxwriter
 
 from npaf_pipeline.sources import chs_waiting_lists as chs
-from npaf_pipeline.sources.base import AdapterResult, SourceFileError
+from npaf_pipeline.sources.base import AdapterResult, IncompleteQuarterError, SourceFileError
 from npaf_pipeline.sources.nof_csv import read_nof_csv
 from schemas.chs_waiting_lists import ChsServiceWaits
 from tests.conftest import ACUTE_Q1, MHC_Q1, real_file
@@ -49,14 +49,23 @@ def _workbook(
     orgs: dict[str, list[tuple[str, str, str]]] | None = None,
     months: dict[str, str] | None = None,
     extra_header: str | None = None,
+    above_title: str | None = None,
+    extra_sheets: tuple[tuple[str, str], ...] = (),
 ) -> Path:
-    """A CHS workbook with Tables 4, 4g, 4h; ``cells`` overrides (table, org code, service) counts."""
+    """A CHS workbook with Tables 4, 4g, 4h; ``cells`` overrides (table, org code, service) counts; ``above_title``
+    is a row written above each title; ``extra_sheets`` (sheet name, table) are copies of a table after the three."""
     with xlsxwriter.Workbook(path) as book:
         book.add_worksheet("Cover page").write_row(0, 0, ["Title:", "Community Health Services Waiting Times"])
-        for table, counts in COUNTS.items():
-            sheet = book.add_worksheet(table)
-            sheet.write(0, 0, f"{TITLES[table]}, {(months or {}).get(table, month)}")
-            sheet.write(1, 0, "Blanks indicate no organisation submitted for the service line.")
+        for name, table in [*((t, t) for t in COUNTS), *extra_sheets]:
+            counts = COUNTS[table]
+            sheet = book.add_worksheet(name)
+            top = [above_title] if above_title else []
+            top += [
+                f"{TITLES[table]}, {(months or {}).get(table, month)}",
+                "Blanks indicate no organisation submitted.",
+            ]
+            for r, text in enumerate(top):
+                sheet.write(r, 0, text)
             header = ["Organisation Type", "Organisation Code", "Organisation Name", *SERVICES]
             sheet.write_row(header_row - 1, 0, [*header, *([extra_header] if extra_header else [])])
             for r, (kind, code, name) in enumerate((orgs or {}).get(table, ORGS), start=header_row):
@@ -185,6 +194,73 @@ def test_tables_for_different_months(tmp_path: Path) -> None:
 def test_title_without_a_month(tmp_path: Path) -> None:
     path = _workbook(tmp_path / "chs.xlsx", months={"Table 4g": "latest month"})
     with pytest.raises(SourceFileError, match="sheet 'Table 4g': no month in the title rows"):
+        chs.read([path])
+
+
+@pytest.mark.parametrize(
+    ("month", "above", "quarter", "period"),
+    [
+        ("March 2025", "Published 14 May 2025", "2024-25 Q4", "2025-03"),
+        ("June 2025", "Published 14 August 2025", "2025-26 Q1", "2025-06"),
+        ("June 2025", "Next update: Thursday, 11 September 2025", "2025-26 Q1", "2025-06"),
+        ("September 2025", "Revised figures for June 2025 will follow", "2025-26 Q2", "2025-09"),
+    ],
+    ids=["published after", "published later still", "next update", "note naming another month"],
+)
+def test_the_period_is_the_month_ending_the_title_not_another_date_above_it(
+    tmp_path: Path, month: str, above: str, quarter: str, period: str
+) -> None:
+    """The period is the month the table's title ends with ('..., June 2025'); a publication date or a note above
+    the title names another month and is not the period."""
+    result = chs.read([_workbook(tmp_path / "chs.xlsx", month=month, above_title=above)])
+    assert set(result.values["quarter"]) == {quarter} and set(result.values["period"]) == {period}
+    assert _value(result, "RAA") == pytest.approx(100 * 16 / 150)
+
+
+def test_a_title_without_a_month_is_refused_whatever_date_is_above_it(tmp_path: Path) -> None:
+    """Another date above the header does not stand in for a title without its month."""
+    path = _workbook(tmp_path / "chs.xlsx", months={"Table 4g": "latest month"}, above_title="Published 12 June 2025")
+    with pytest.raises(SourceFileError, match="sheet 'Table 4g': no month in the title rows"):
+        chs.read([path])
+
+
+def test_titles_above_one_header_naming_different_months_are_refused(tmp_path: Path) -> None:
+    """Two titles above a header that end in different months cannot both be the period: the file is refused."""
+    path = _workbook(tmp_path / "chs.xlsx", above_title="Total waiting list by service, May 2025")
+    with pytest.raises(
+        SourceFileError,
+        match=r"sheet 'Table 4': titles above the header name different months \(row 1: 'Total waiting list by "
+        r"service, May 2025'; row 2: 'Total waiting list by service, June 2025'\)",
+    ):
+        chs.read([path])
+
+
+@pytest.mark.parametrize(
+    "months",
+    [["April 2025", "May 2025"], ["April 2025"], ["May 2025"]],
+    ids=["April and May", "April", "May"],
+)
+def test_a_requested_quarter_without_its_last_month_stops(tmp_path: Path, months: list[str]) -> None:
+    """Issue 11.2: a quarter's OF0005 is its last month's workbook; a requested quarter of which other months are
+    landed but not the last stops the read, naming the folder, the months held and the month to land."""
+    paths = [_workbook(tmp_path / f"chs-{i}.xlsx", month=month) for i, month in enumerate(months)]
+    with pytest.raises(IncompleteQuarterError) as err:
+        chs.read(paths, ["2025-26 Q1"])
+    assert str(err.value) == (
+        f"{tmp_path}: the CHS waiting-list workbooks for 2025-26 Q1 hold {', '.join(months)} but not June 2025: land "
+        "the missing month (a quarter's value is its last month's workbook) or leave the quarter out of the run"
+    )
+    assert chs.read(paths).values.is_empty()  # not requested: no value, and nothing to stop for
+    assert chs.read(paths, ["2025-26 Q2"]).values.is_empty()  # a quarter with no month landed is not covered
+
+
+@pytest.mark.parametrize("name", ["Table  4", "table 4 ", "TABLE  4G", " Table 4h"])
+def test_two_sheets_read_as_the_same_table_are_refused(tmp_path: Path, name: str) -> None:
+    """Sheet names are compared without regard to case or spacing, so two sheets that would both be taken for one
+    table cannot both be right: the file is refused naming both, never read from either."""
+    table = next(t for t in COUNTS if t.casefold() == " ".join(name.split()).casefold())
+    path = _workbook(tmp_path / "chs.xlsx", extra_sheets=((name, table),))
+    with pytest.raises(SourceFileError, match=rf"sheets '{table}' and '{name}' would each be read as '{table}'"):
         chs.read([path])
 
 

@@ -1,9 +1,10 @@
 """Adapter for NHS England's monthly community health services (CHS) waiting-list workbook (xlsx).
 
 One workbook is one month, read from the titles of its tables (e.g. 'Total waiting list by service, June 2025'),
-never from the file name. OF0005, % of the community waiting list waiting over 52 weeks, per provider row:
-``100 * Σ services (Table 4g + Table 4h) / Σ services Table 4``. The NOF uses the quarter's last month, so a
-workbook for June gives Q1; workbooks for other months are read and validated but give no value.
+never from the file name nor from other dates above the header (a publication date, a note). OF0005, % of the
+community waiting list waiting over 52 weeks, per provider row: ``100 * Σ services (Table 4g + Table 4h) / Σ services
+Table 4``. The NOF uses the quarter's last month, so a workbook for June gives Q1; workbooks for other months are read
+and validated but give no value, and a requested quarter whose last month is not landed stops the read.
 
 Rows are accounted once per organisation: row n is the same organisation in Tables 4, 4g and 4h (checked), and a
 problem in any of the three quarantines it.
@@ -20,9 +21,10 @@ import fastexcel
 import pandera.polars as pa
 import polars as pl
 
-from npaf_pipeline.quarters import Quarter, of_month
+from npaf_pipeline.quarters import Quarter, of_month, parse_quarter
 from npaf_pipeline.sources.base import (
     AdapterResult,
+    IncompleteQuarterError,
     SourceFileError,
     failing,
     finish_by_file,
@@ -62,7 +64,9 @@ SERVICE = re.compile(r"^\((A|CYP)\) \S")
 """A service column header: '(A) ...' for adults, '(CYP) ...' for children and young people."""
 
 HEADER_SEARCH_ROWS = 20
-_TITLE_MONTH = re.compile(rf"\b({'|'.join(MONTH_NAMES)})\s+(\d{{4}})\b", re.IGNORECASE)
+_TITLE = re.compile(rf"^\s*\S.*?\s*,\s*({'|'.join(MONTH_NAMES)})\s+([0-9]{{4}})\s*$", re.IGNORECASE)
+"""A table's title, which ends in its month after a comma: 'Total waiting list by service, June 2025'. Other dates
+above the header ('Published 12 June 2025') are not in this form and are not the period."""
 
 
 @dataclass
@@ -93,6 +97,7 @@ def read(paths: list[Path], quarters: list[str] | None = None) -> AdapterResult:
         if first != path:
             raise SourceFileError(path, f"holds {book.month[0]}-{book.month[1]:02d}, as does {first}: keep one")
         loaded.append(book)
+    _require_last_months(loaded, wanted)
     org_bad = _org_records(loaded)
     clean = _clean([book.long for book in loaded], ChsServiceWaits)
     files, values = [], []
@@ -106,6 +111,33 @@ def read(paths: list[Path], quarters: list[str] | None = None) -> AdapterResult:
             values.append(_values(book.path, book.sha, quarter, book.month, accepted, waits))
         files.append((book.path, book.sha, book.rows, quarantine, accepted.height))
     return finish_by_file(SOURCE, pl.concat(values) if values else empty_metric_values(), files)
+
+
+def _require_last_months(books: list[_Workbook], wanted: set[str] | None) -> None:
+    """Refuse a requested quarter of which the workbooks hold a month but not the last, the month its value is from.
+
+    Without the last month the quarter would get no OF0005 value and say nothing (its other months give none); the
+    earlier months cannot stand in for it. Quarters with no month landed are not the source's to cover; without
+    requested quarters only a quarter whose last month is landed gets a value (as A&E and CWT do,
+    :func:`base.require_whole_quarters`, for quarters that need all three months)."""
+    if wanted is None or not books:
+        return
+    held = {book.month for book in books}
+    for label in sorted(wanted):
+        quarter = parse_quarter(label)
+        have = [month for month in quarter.months if month in held]
+        last = quarter.months[-1]
+        if have and last not in held:
+            raise IncompleteQuarterError(
+                books[0].path.parent,
+                f"the CHS waiting-list workbooks for {quarter.label} hold {_month_names(have)} but not "
+                f"{_month_names([last])}: land the missing month (a quarter's value is its last month's workbook) or "
+                "leave the quarter out of the run",
+            )
+
+
+def _month_names(months: list[tuple[int, int]]) -> str:
+    return ", ".join(f"{MONTH_NAMES[m - 1].title()} {y}" for y, m in months)
 
 
 @dataclass
@@ -176,7 +208,18 @@ def _sheets(path: Path) -> tuple[fastexcel.ExcelReader, dict[str, str]]:
     except fastexcel.FastExcelError as exc:
         problem = str(exc).splitlines()[0]
         raise SourceFileError(path, f"cannot be read as an Excel workbook (truncated or damaged?): {problem}") from None
-    found = {normal_name(n): n for n in names}
+    same: dict[str, list[str]] = {}
+    for name in names:
+        same.setdefault(normal_name(name), []).append(name)
+    for sheet in TABLES.values():
+        alike = same.get(normal_name(sheet), [])
+        if len(alike) > 1:
+            raise SourceFileError(
+                path,
+                f"sheets {', '.join(map(repr, alike[:-1]))} and {alike[-1]!r} would each be read as {sheet!r} (sheet "
+                "names are compared without regard to case or spacing): keep one",
+            )
+    found = {key: alike[0] for key, alike in same.items()}
     missing = [sheet for sheet in TABLES.values() if normal_name(sheet) not in found]
     if missing:
         raise SourceFileError(
@@ -231,12 +274,24 @@ def _find_header(path: Path, sheet: str, cells: pl.DataFrame) -> int:
 
 
 def _title_month(path: Path, sheet: str, title_rows: pl.DataFrame) -> tuple[int, int]:
-    for row in title_rows.iter_rows():
-        for cell in row:
-            match = _TITLE_MONTH.search(cell or "")
+    """The month the sheet's title ends with (:data:`_TITLE`), wherever above the header the title is. Another date
+    (a publication date, a note) is not the period; titles naming different months cannot both be right."""
+    titles: dict[tuple[int, int], tuple[int, str]] = {}
+    for row, cells in enumerate(title_rows.iter_rows(), start=1):
+        for cell in cells:
+            match = _TITLE.match(cell or "")
             if match:
-                return int(match[2]), MONTH_NUMBERS[match[1].upper()]
-    raise SourceFileError(path, f"sheet {sheet!r}: no month in the title rows above the header (e.g. 'June 2025')")
+                titles.setdefault((int(match[2]), MONTH_NUMBERS[match[1].upper()]), (row, cell))
+    if not titles:
+        raise SourceFileError(
+            path,
+            f"sheet {sheet!r}: no month in the title rows above the header (a title such as 'Total waiting list by "
+            "service, June 2025'; another date, e.g. a publication date, is not the period)",
+        )
+    if len(titles) > 1:
+        named = "; ".join(f"row {row}: {cell!r}" for row, cell in titles.values())
+        raise SourceFileError(path, f"sheet {sheet!r}: titles above the header name different months ({named})")
+    return next(iter(titles))
 
 
 def _match_header(path: Path, sheet: str, header: list[str], body: pl.DataFrame, row: int) -> dict[int, str]:

@@ -9,10 +9,10 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-_LABEL = re.compile(r"^(\d{4})-(\d{2}) Q([1-4])$")
-_NHSE = re.compile(r"^Q([1-4])\s+(\d{4})/(\d{2})$")
-_KEY = re.compile(r"^(\d{4})-(\d{2})$")
-_COMPACT = re.compile(r"^(\d{4})-(\d{2})\s*Q([1-4])$")
+_LABEL = re.compile(r"^([0-9]{4})-([0-9]{2}) Q([1-4])$")
+_NHSE = re.compile(r"^Q([1-4])\s+([0-9]{4})/([0-9]{2})$")
+_KEY = re.compile(r"^([0-9]{4})-([0-9]{2})$")
+_COMPACT = re.compile(r"^([0-9]{4})-([0-9]{2})\s*Q([1-4])$")
 
 
 @dataclass(frozen=True, order=True)

@@ -9,8 +9,8 @@ import pandera.polars as pa
 import polars as pl
 
 ODS_CODE = r"^[A-Z0-9]{3,6}$"
-QUARTER_LABEL = r"^\d{4}-\d{2} Q[1-4]$"
-METRIC_ID = r"^OF\d{4}$"
+QUARTER_LABEL = r"^[0-9]{4}-[0-9]{2} Q[1-4]$"
+METRIC_ID = r"^OF[0-9]{4}$"
 SHA256 = r"^[0-9a-f]{64}$"
 
 MONTH_NAMES = (
@@ -28,12 +28,12 @@ MONTH_NAMES = (
     "DECEMBER",
 )
 """Month names as raw files spell them (compared without regard to case)."""
-GROUPED = r"\d{1,3}(?:,\d{3})+"
+GROUPED = r"[0-9]{1,3}(?:,[0-9]{3})+"
 """Digits grouped in threes by commas (``1,234``, ``14,946``): the one thousands-separator rule of every source. A
 comma anywhere else (``1,23``, ``12,34,5``, ``1,5`` as a decimal comma) makes the cell unreadable, never a number."""
-WHOLE_NUMBER = rf"^-?(?:{GROUPED}|\d+)$"
+WHOLE_NUMBER = rf"^-?(?:{GROUPED}|[0-9]+)$"
 """A count as published: digits, optionally grouped by thousands separators; a minus sign is read (and then refused)."""
-NUMBER = rf"^-?(?:{GROUPED}(?:\.\d+)?|\d+(?:\.\d+)?(?:[eE][-+]?\d+)?)$"
+NUMBER = rf"^-?(?:{GROUPED}(?:\.[0-9]+)?|[0-9]+(?:\.[0-9]+)?(?:[eE][-+]?[0-9]+)?)$"
 """A number as a workbook or CSV cell holds it, validated as text so a quarantine record shows what was there:
 digits with an optional decimal part and exponent, or a thousands-grouped number (without an exponent)."""
 PATTERN_WORDS = {

@@ -12,12 +12,12 @@ import polars as pl
 
 from schemas.common import ODS_CODE
 
-QUARTER_TEXT = r"^(Q[1-4]\s+\d{4}/\d{2}|\d{4}-\d{2}\s*Q[1-4])$"
-SCORE = r"^\d+(\.\d+)?$"
-WHOLE = r"^\d+(\.0+)?$"
+QUARTER_TEXT = r"^(Q[1-4]\s+[0-9]{4}/[0-9]{2}|[0-9]{4}-[0-9]{2}\s*Q[1-4])$"
+SCORE = r"^[0-9]+(\.[0-9]+)?$"
+WHOLE = r"^[0-9]+(\.0+)?$"
 """A whole number as the files write it: ``11`` or ``11.0``."""
-SCORE_RANGE = r"(?i)^(\d+(\.\d+)?)\s*to\s*(\d+(\.\d+)?)$"
-RANK_RANGE = r"(?i)^(\d+(\.0+)?)\s*to\s*(\d+(\.0+)?)$"
+SCORE_RANGE = r"(?i)^([0-9]+(\.[0-9]+)?)\s*to\s*([0-9]+(\.[0-9]+)?)$"
+RANK_RANGE = r"(?i)^([0-9]+(\.0+)?)\s*to\s*([0-9]+(\.0+)?)$"
 SEGMENT = r"^[1-5](\.0+)?$"
 YES_NO = r"(?i)^(yes|no|y|n)$"
 

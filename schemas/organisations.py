@@ -11,9 +11,9 @@ import polars as pl
 
 from schemas.common import ODS_CODE
 
-REGION_CODE = r"^Y\d{2}$"
+REGION_CODE = r"^Y[0-9]{2}$"
 ICB_CODE = r"^Q[A-Z0-9]{2}$"
-ODS_DATE = r"^\d{8}$"
+ODS_DATE = r"^[0-9]{8}$"
 
 
 def _as_date(column: str) -> pl.Expr:

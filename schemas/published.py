@@ -19,7 +19,7 @@ from schemas.leadership import CAPABILITY_DOMAINS, OVERALL
 
 SCHEMA_VERSION = "1.3.0"
 
-FY_PATTERN = r"^\d{4}-\d{2}$"
+FY_PATTERN = r"^[0-9]{4}-[0-9]{2}$"
 QUARTERS = ["Q1", "Q2", "Q3", "Q4"]
 OVERRIDE_SOURCES = ["input", "proxy", "missing", "none"]
 SYSTEM_TEST_STATUSES = ["failed", "passed", "not_assessed"]

@@ -462,3 +462,117 @@ def test_real_q1_files(rs: RuleSet) -> None:
     # the MH&C file spells percent "%": read as "percent", like the acute file
     assert "percent" in set(rows.filter(pl.col("source_file") == str(mhc))["unit"])
     assert "%" not in set(rows["unit"])
+
+
+# --- flags, trust classes, organisation codes, headers and digits ------------------------------------------
+
+
+@pytest.mark.parametrize("metric", ["OF5004", "OF5007"])
+@pytest.mark.parametrize("cell", ["2.0", "0.5", "-1", "10", "1.5", "0,0"])
+def test_a_flag_other_than_0_or_1_is_refused_with_its_line(tmp_path: Path, metric: str, cell: str) -> None:
+    """A financial-override or intensive-support flag is 0 or 1: anything else would be read as "not set"."""
+    rows = [row("T001", "OF5004", "1.0", units="flag", date=""), row("T002", metric, cell, units="flag", date="")]
+    path = write_csv(tmp_path / "flag.csv", SEPT_HEADER, rows)
+    message = read_error(path, quarter="2025-26 Q1")
+    assert message.startswith(f"{path}, line 3, column Value: {cell!r} is not ")
+
+
+@pytest.mark.parametrize(("cell", "flag"), [("0", False), ("1", True), ("0.0", False), ("1.0", True), ("", None)])
+def test_flags_are_read_as_written(tmp_path: Path, cell: str, flag: bool | None) -> None:
+    """``0``, ``1``, ``0.0`` and ``1.0`` are the flag's spellings; a blank flag is not published."""
+    rows = [row("T001", "OF5004", cell, units="flag", date=""), row("T001", "OF5007", cell, units="flag", date="")]
+    got = flags(read_nof_csv(write_csv(tmp_path / "flag.csv", SEPT_HEADER, rows), quarter="2025-26 Q1"))
+    assert got.rows() == [("2025-26 Q1", "T001", flag, flag)]
+
+
+@pytest.mark.parametrize("column", ["trust type", "trust subtype"])
+def test_a_trust_given_two_trust_classes_is_refused_naming_both(tmp_path: Path, column: str) -> None:
+    """Type and subtype place a trust in its peer group: one stray row must not move it, so two in a quarter stop.
+
+    The error names the trust, both labels and a file and line for each, across the files read together.
+    """
+    other = ("Mental health and community trust", "Acute - Large") if column == "trust type" else ("Acute trust", "X")
+    q1 = "Q1 2025/26"
+    first = write_csv(
+        tmp_path / "first.csv",
+        LATER_HEADER,
+        [row("R0A", "OF0003", "1.5", quarter=q1), row("R0A", "OF0013", "70.0", quarter=q1)],
+    )
+    second = write_csv(
+        tmp_path / "second.csv",
+        LATER_HEADER,
+        [row("R0B", "OF0003", "1.5", quarter=q1), row("R0A", "OF0061", "6.5", trust=other, quarter=q1)],
+    )
+    label = {"trust type": (ACUTE[0], other[0]), "trust subtype": (ACUTE[1], other[1])}[column]
+    expected = (
+        f"trust R0A has two {column}s in 2025-26 Q1: {label[0]!r} ({first}, line 2) and {label[1]!r} ({second}, line 3)"
+    )
+    assert read_error([first, second]) == expected
+    assert read_error(write_csv(tmp_path / "one.csv", LATER_HEADER, [*_rows_of(first), *_rows_of(second)])).startswith(
+        "trust R0A has two"
+    )
+
+
+def _rows_of(path: Path) -> list[list[str]]:
+    return list(csv.reader(io.StringIO(path.read_bytes().decode("utf-8-sig"))))[1:]
+
+
+def test_a_trust_may_change_type_label_between_quarters(tmp_path: Path, rs: RuleSet) -> None:
+    """One label per trust and quarter: a later quarter may spell the type anew (Sept 2025's old MH&C label)."""
+    rows = [
+        row("T002", "OF0061", "6.5", trust=OLD_MHC, quarter="Q1 2025/26"),
+        row("T002", "OF0061", "6.4", trust=MHC, quarter="Q2 2025/26"),
+    ]
+    got = organisations(read_nof_csv(write_csv(tmp_path / "q.csv", LATER_HEADER, rows)), rs)
+    assert got.select("quarter", "org_type").rows() == [("2025-26 Q1", "mhc"), ("2025-26 Q2", "mhc")]
+
+
+@pytest.mark.parametrize("code", ["r1f", "R1F.", "R-1F", "R1FXXXX"])
+def test_an_ill_formed_code_makes_no_organisation_and_no_flag(tmp_path: Path, rs: RuleSet, code: str) -> None:
+    """A code that is not an ODS code is nobody: no organisation, no flag (the landing source quarantines the row)."""
+    q1 = "Q1 2025/26"
+    rows = [
+        row("R1F", "OF0003", "1.5", quarter=q1),
+        row("R1F", "OF5007", "0.0", units="flag", date="", quarter=q1),
+        row(code, "OF5004", "1.0", units="flag", date="", quarter=q1),
+        row(code, "OF0013", "70.0", quarter=q1),
+    ]
+    release = read_nof_csv(write_csv(tmp_path / "code.csv", LATER_HEADER, rows))
+    assert organisations(release, rs)["org_code"].to_list() == ["R1F"]
+    assert flags(release).rows() == [("2025-26 Q1", "R1F", None, False)]
+
+
+@pytest.mark.parametrize(("extra", "named"), [("Value", "Value"), (" Trust_code ", "Trust_code"), ("Rank", "Rank")])
+def test_a_header_naming_a_column_twice_is_refused(tmp_path: Path, extra: str, named: str) -> None:
+    """Which of two same-named columns holds the data cannot be told, so the file is refused naming the column."""
+    rows = [[*row("T001", "OF0003", "1.5"), "999"]]
+    path = write_csv(tmp_path / "twice.csv", [*SEPT_HEADER, extra], rows)
+    assert (
+        read_error(path, quarter="2025-26 Q1") == f"{path}, line 1, column {named}: named more than once in the header"
+    )
+
+
+def test_stray_unnamed_columns_are_not_a_repeated_header(tmp_path: Path) -> None:
+    """Empty header cells (trailing commas) name no column, so two of them are not a column named twice."""
+    path = write_csv(tmp_path / "stray.csv", [*SEPT_HEADER, "", ""], [[*row("T001", "OF0003", "1.5"), "", ""]])
+    assert read_nof_csv(path, quarter="2025-26 Q1").rows["value"].to_list() == [1.5]
+
+
+@pytest.mark.parametrize(
+    ("column", "cell"),
+    [("Metric_ID", "OF０００３"), ("Metric_ID", "OF٠٠٠٣"), ("Value", "１.5"), ("Rank", "１２")],
+)
+def test_digits_other_than_0_to_9_are_refused_with_line_and_column(tmp_path: Path, column: str, cell: str) -> None:
+    """Only ASCII digits are digits: full-width or Arabic-Indic digits make no metric id and no number."""
+    cells = row("T001", "OF0003", "1.5", rank="3.0")
+    cells[SEPT_HEADER.index(column)] = cell
+    path = write_csv(tmp_path / "digits.csv", SEPT_HEADER, [row("T001", "OF0013", "70.0"), cells])
+    assert read_error(path, quarter="2025-26 Q1").startswith(f"{path}, line 3, column {column}: {cell!r} is not a ")
+
+
+def test_a_quarter_in_other_digits_is_not_a_quarter(tmp_path: Path) -> None:
+    """Summary rows dated in full-width digits name no quarter: the file asks for one rather than reading it."""
+    path = write_csv(
+        tmp_path / "q.csv", SEPT_HEADER, [row("T001", "OF0003", "1.5"), *summary_rows("T001", "Q1 ２０２５/２６")]
+    )
+    assert "summary rows name no quarter" in read_error(path)

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import polars as pl
+import pytest
+from test_nof_csv_reader import LATER_HEADER, row, write_csv
 
 from npaf_pipeline.engine import run
+from npaf_pipeline.ruleset import RuleSet
 from npaf_pipeline.sources import nof_csv, nof_dashboard
 
 
@@ -38,3 +43,31 @@ def test_quarter_filter_and_unknown_quarter(q1_files, rs) -> None:
     only = nof_dashboard.read(q1_files, ["Q1 2025/26"], rs).values
     assert set(only["quarter"]) == {"2025-26 Q1"} and only.height > 3000
     assert only.filter(pl.col("published_rank").is_not_null()).height > 0
+
+
+@pytest.mark.parametrize("metric", ["OF5004", "OF5002", "OF1003", "OF0003"])
+def test_an_ill_formed_code_is_quarantined_on_reference_rows_as_on_value_rows(
+    tmp_path: Path, rs: RuleSet, metric: str
+) -> None:
+    """A row whose code is not an ODS code is quarantined whatever it holds: a flag of ``r1f`` is nobody's flag.
+
+    The row is recorded with file, row, column and value, and the file's rows still add up.
+    """
+    q1 = "Q1 2025/26"
+    rows = [
+        row("R1F", "OF0003", "1.5", quarter=q1),
+        row("R1F", "OF5004", "1.0", units="flag", date="", quarter=q1),
+        row("r1f", metric, "1.0", units="flag" if metric == "OF5004" else "score", date="", quarter=q1),
+    ]
+    path = write_csv(tmp_path / "code.csv", LATER_HEADER, rows)
+    result = nof_dashboard.read([path], rs=rs)
+    record = result.quarantine.row(0, named=True)
+    assert result.quarantine.height == 1
+    assert (record["source_file"], record["source_row"], record["column"], record["value"]) == (
+        str(path),
+        4,
+        "org_code",
+        "r1f",
+    )
+    assert [(a.rows_read, a.rows_accepted, a.rows_quarantined) for a in result.accounts] == [(3, 2, 1)]
+    assert result.values["org_code"].to_list() == ["R1F"]

@@ -52,6 +52,14 @@ def test_both_layouts_with_or_without_a_bom_read_the_same(tmp_path: Path, header
         ("Rank", "first"),
         ("Trust_in_financial_deficit", "maybe"),
         ("Quarter", "2025 Q1"),
+        # digits other than 0-9 are no digits: quarantined like any other bad cell, never a bare conversion error
+        ("Rank", "２.0"),
+        ("Average_score", "３.35"),
+        ("Average_score", "٣.35"),
+        ("Segment", "４.0"),
+        ("Likely_range_of_average_score", "２.9 to 3.71"),
+        ("Likely_range_of_rank", "120 to １３４"),
+        ("Quarter", "Q1 ２０２５/26"),
     ],
 )
 def test_a_malformed_cell_is_quarantined_with_file_row_column_and_rule(tmp_path: Path, column: str, cell: str) -> None:
@@ -101,3 +109,14 @@ def test_a_file_that_is_not_a_league_table_is_refused_by_name(tmp_path: Path) ->
     empty.write_bytes(b"\xef\xbb\xbf\r\n")
     with pytest.raises(SourceFileError, match="empty"):
         nof_league_table.read([empty])
+
+
+@pytest.mark.parametrize(
+    ("header", "named"), [([*LATER, "Average_score"], "Average_score"), ([*FIRST, " Rank"], "Rank")]
+)
+def test_a_header_naming_a_column_twice_is_refused(tmp_path: Path, header: list[str], named: str) -> None:
+    """Which of two same-named columns holds the data cannot be told, so the file is refused naming the column."""
+    path = _write(tmp_path / "league.csv", header, [[*GOOD[0], "3.35"]])
+    with pytest.raises(SourceFileError) as info:
+        nof_league_table.read([path])
+    assert str(info.value) == f"{path}, row 1, column {named}: named more than once in the header"

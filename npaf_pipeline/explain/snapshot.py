@@ -16,7 +16,7 @@ import polars as pl
 from npaf_pipeline.partitions import plain_partitions
 from npaf_pipeline.quarters import parse_quarter
 
-_PART = re.compile(r"^fy=(\d{4}-\d{2})$")
+_PART = re.compile(r"^fy=([0-9]{4}-[0-9]{2})$")
 
 
 class SnapshotError(ValueError):

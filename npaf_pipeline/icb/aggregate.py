@@ -29,9 +29,9 @@ AGGREGATE_COLUMNS = [
 ]
 _MONTHS = {m: i for i, m in enumerate(("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct",
                                        "nov", "dec"), start=1)}  # fmt: skip
-_ISO_MONTH = re.compile(r"^(\d{4})-(\d{2})$")
-_ISO_SPAN = re.compile(r"^(\d{4}-\d{2})\.\.(\d{4}-\d{2})$")
-_SHORT = re.compile(r"^([A-Za-z]{3})-(\d{2})$")
+_ISO_MONTH = re.compile(r"^([0-9]{4})-([0-9]{2})$")
+_ISO_SPAN = re.compile(r"^([0-9]{4}-[0-9]{2})\.\.([0-9]{4}-[0-9]{2})$")
+_SHORT = re.compile(r"^([A-Za-z]{3})-([0-9]{2})$")
 
 
 @dataclass(frozen=True)

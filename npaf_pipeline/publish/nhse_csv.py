@@ -37,7 +37,7 @@ SUMMARY = [  # (id, description, organisation_segmentation column, unit, rank co
 ]
 NO_VALUE_ROW = {"provided_score", "lookup"}  # published as a score only
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-_NUMBER = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$")
+_NUMBER = re.compile(r"^[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]+)?$")
 
 
 class ExportError(ValueError):

@@ -12,7 +12,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-METRIC_ID = re.compile(r"^OF0\d{3}$")
+METRIC_ID = re.compile(r"^OF0[0-9]{3}$")
 Op = Literal[">=", ">", "<=", "<", "==", "!="]
 
 

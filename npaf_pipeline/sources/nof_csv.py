@@ -21,7 +21,7 @@ import polars as pl
 
 from npaf_pipeline.quarters import parse_quarter
 from npaf_pipeline.ruleset.model import ProvidedScore, RuleSet
-from schemas.common import number_from_text
+from schemas.common import ODS_CODE, number_from_text
 
 REQUIRED = [
     "Region",
@@ -44,8 +44,16 @@ REQUIRED = [
 """Columns of every release, in published order (the first release has no ``Quarter``)."""
 LAYOUT = ["Quarter", *REQUIRED]
 """The columns of later releases, in order: the layout an export for NHS England's tools writes."""
-_METRIC = re.compile(r"^OF\d{4}$")
-_QUARTER_IN_TEXT = re.compile(r"Q[1-4]\s+\d{4}/\d{2}")
+_METRIC = re.compile(r"^OF[0-9]{4}$")
+_QUARTER_IN_TEXT = re.compile(r"Q[1-4]\s+[0-9]{4}/[0-9]{2}")
+_FLAGS = ("OF5004", "OF5007")
+"""The financial-override and intensive-support flags: each 0 or 1 (blank: not published)."""
+_FLAG_VALUE = re.compile(r"^[01](\.0+)?$")
+WELL_FORMED_CODE = pl.col("org_code").str.contains(ODS_CODE)
+"""A row whose organisation code is an ODS code. Any other row makes no organisation and no flag; the landing source
+(:mod:`npaf_pipeline.sources.nof_dashboard`) quarantines it, value or reference row alike."""
+_TRUST_CLASS = ("trust_type", "trust_subtype")
+"""What places a trust in its peer group: one value per trust and quarter across the files read."""
 _UNIT_SPELLINGS = {"%": "percent"}
 """Other spellings of a unit, after trimming, lower-casing and collapsing spaces (``Count`` is ``count``)."""
 _NUMERIC = ("Value", "Median_value", "Lower_quartile", "Upper_quartile", "Rank")
@@ -105,6 +113,7 @@ def read_nof_csv(paths: str | Path | Sequence[str | Path], quarter: str | None =
         raise NofFileError("no NOF CSV files given")
     frames = [_read_once(Path(p), quarter) for p in paths]
     rows = pl.concat(frames, how="vertical")
+    _check_one_class_per_trust(rows)
     rows = _drop_repeats(rows)
     return NofRelease(rows.sort("quarter", "org_code", "metric_id"))
 
@@ -161,6 +170,10 @@ def _read_one(path: Path, quarter: str | None) -> pl.DataFrame:
         header = [h.strip() for h in next(reader)]
     except StopIteration:
         raise NofFileError(f"{path}: the file is empty") from None
+    twice = sorted({h for h in header if h and header.count(h) > 1})
+    if twice:
+        # which of two same-named columns holds the data cannot be told; never pick one
+        raise NofFileError(f"{path}, line 1, column {', '.join(twice)}: named more than once in the header")
     missing = [c for c in REQUIRED if c not in header]
     if missing:
         raise NofFileError(
@@ -195,6 +208,10 @@ def _read_one(path: Path, quarter: str | None) -> pl.DataFrame:
             if number is None or not math.isfinite(number):
                 raise NofFileError(f"{path}, line {line}, column {col}: {cell!r} is not a number")
             nums.append(number)
+        if metric in _FLAGS and get["Value"] and not _FLAG_VALUE.match(get["Value"]):
+            raise NofFileError(
+                f"{path}, line {line}, column Value: {get['Value']!r} is not 0 or 1 ({metric} is a flag)"
+            )
         q = get.get("Quarter") if has_quarter else None
         if has_quarter:
             try:
@@ -258,6 +275,26 @@ def _infer_quarter(path: Path, frame: pl.DataFrame, given: str | None) -> str:
     return parse_quarter(found.pop()).label
 
 
+def _check_one_class_per_trust(rows: pl.DataFrame) -> None:
+    """A trust's type and subtype choose its peer group: two of either in one quarter are an error naming both.
+
+    :func:`organisations` takes one row per trust, so a single stray row would otherwise move the trust.
+    """
+    for column in _TRUST_CLASS:
+        firsts = rows.group_by("quarter", "org_code", column).agg(pl.col("source_file", "line").sort_by("line").first())
+        clash = firsts.filter(pl.len().over("quarter", "org_code") > 1).sort(
+            "quarter", "org_code", "source_file", "line"
+        )
+        if clash.height:
+            a, b = (
+                f"{r[column]!r} ({r['source_file']}, line {r['line']})" for r in clash.head(2).iter_rows(named=True)
+            )
+            first = clash.row(0, named=True)
+            raise NofFileError(
+                f"trust {first['org_code']} has two {column.replace('_', ' ')}s in {first['quarter']}: {a} and {b}"
+            )
+
+
 def _drop_repeats(rows: pl.DataFrame) -> pl.DataFrame:
     keys = ["quarter", "org_code", "metric_id"]
     payload = ["value", "rank"]
@@ -283,15 +320,22 @@ def _drop_repeats(rows: pl.DataFrame) -> pl.DataFrame:
 
 
 def organisations(release: NofRelease, rs: RuleSet) -> pl.DataFrame:
-    """The organisation reference as published in the files, with the rule set's type keys."""
-    orgs = release.rows.select(
-        "quarter",
-        "org_code",
-        "org_name",
-        "trust_type",
-        pl.col("trust_subtype").alias("org_subtype"),
-        "region",
-    ).unique(subset=["quarter", "org_code"], keep="first")
+    """The organisation reference as published in the files, with the rule set's type keys.
+
+    Rows whose code is not an ODS code make no organisation (``r1f`` is not R1F; the landing source quarantines them).
+    """
+    orgs = (
+        release.rows.filter(WELL_FORMED_CODE)
+        .select(
+            "quarter",
+            "org_code",
+            "org_name",
+            "trust_type",
+            pl.col("trust_subtype").alias("org_subtype"),
+            "region",
+        )
+        .unique(subset=["quarter", "org_code"], keep="first")
+    )
     unknown = sorted({t for t in orgs["trust_type"].to_list() if rs.org_type_key(t) is None})
     if unknown:
         first = release.rows.filter(pl.col("trust_type").is_in(unknown)).sort("source_file", "line").row(0, named=True)
@@ -331,11 +375,13 @@ def metric_values(release: NofRelease, rs: RuleSet) -> pl.DataFrame:
 
 
 def flags(release: NofRelease) -> pl.DataFrame:
-    """Financial override (OF5004) and intensive-support (OF5007) flags; null where not published."""
-    wide = release.rows.filter(pl.col("metric_id").is_in(["OF5004", "OF5007"])).pivot(
-        on="metric_id", index=["quarter", "org_code"], values="value", aggregate_function="first"
-    )
-    for col in ("OF5004", "OF5007"):
+    """Financial override (OF5004) and intensive-support (OF5007) flags; null where not published.
+
+    A flag row whose code is not an ODS code gives no flag (the landing source quarantines it).
+    """
+    rows = release.rows.filter(pl.col("metric_id").is_in(_FLAGS), WELL_FORMED_CODE)
+    wide = rows.pivot(on="metric_id", index=["quarter", "org_code"], values="value", aggregate_function="first")
+    for col in _FLAGS:
         if col not in wide.columns:
             wide = wide.with_columns(pl.lit(None, pl.Float64).alias(col))
     return wide.select(

@@ -10,14 +10,23 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
+import pandera.polars as pa
 import polars as pl
 
 from npaf_pipeline.quarters import parse_quarter
 from npaf_pipeline.ruleset import RuleSet, load_ruleset
 from npaf_pipeline.sources import nof_csv
-from npaf_pipeline.sources.base import AdapterResult, SourceFileError, combine, finish
+from npaf_pipeline.sources.base import AdapterResult, SourceFileError, combine, finish, validate_rows
+from schemas.common import ods_code
 
 SOURCE = "nof_dashboard"
+
+
+class ReferenceRow(pa.DataFrameModel):
+    """A published row kept as reference (scores, segments, flags): its code must be an ODS code, as a value's."""
+
+    org_code: str = ods_code()
+    source_row: int = pa.Field(ge=1, description="line number in the file")
 
 
 def read_release(paths: Sequence[str | Path], quarters: Sequence[str] | None = None) -> nof_csv.NofRelease:
@@ -56,7 +65,12 @@ def read(
         )
         sha = release.rows["source_sha256"][0] if release.rows.height else ""
         values = values.with_columns(pl.lit(sha).alias("source_sha256"))
-        # rows that are not values (published scores, segments, flags) are accepted as reference
-        reference = release.rows.height - values.height
-        results.append(finish(SOURCE, path, sha, release.rows.height, values, reference_rows=reference))
+        # rows that are not values (published scores, segments, flags) are reference, with the rule a value's code
+        # keeps: a flag of ``r1f`` would otherwise be nobody's flag and R1F's go unpublished
+        lines = values["source_row"].implode()
+        rows = release.rows.filter(~pl.col("line").is_in(lines)).select("org_code", pl.col("line").alias("source_row"))
+        reference, quarantine = validate_rows(rows, ReferenceRow, source=SOURCE, path=path, sha256=sha)
+        results.append(
+            finish(SOURCE, path, sha, release.rows.height, values, quarantine, reference_rows=reference.height)
+        )
     return combine(results, SOURCE)

@@ -111,6 +111,10 @@ def _read_one(path: Path) -> LeagueTables:
         raise SourceFileError(path, f"not UTF-8 text (byte {raw[exc.start]:#x})", row=line) from None
     reader = csv.reader(io.StringIO(text, newline=""))
     header = [h.strip() for h in next(reader)]
+    twice = sorted({h for h in header if h and header.count(h) > 1})
+    if twice:
+        # which of two same-named columns holds the data cannot be told; never pick one
+        raise SourceFileError(path, "named more than once in the header", row=1, column=", ".join(twice))
     names = {FIRST_RELEASE_QUARTER: "Quarter"} if "Quarter" not in header else {}
     header = [names.get(h, h) for h in header]
     missing = [c for c in COLUMNS if c not in header]

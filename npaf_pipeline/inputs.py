@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Collection, Sequence
 from pathlib import Path
 
+import pandera.polars as pa
 import polars as pl
 
 from npaf_pipeline.engine.frames import EngineInputError
@@ -22,13 +23,14 @@ from npaf_pipeline.icb import SystemInputs, read_icb_lookup, trust_icb
 from npaf_pipeline.icb.cancer import cwt_monthly
 from npaf_pipeline.icb.finance import FINANCE_COLUMNS
 from npaf_pipeline.icb.leadership import read_leadership
+from npaf_pipeline.quarters import parse_quarter
 from npaf_pipeline.ruleset import RuleSet
 from npaf_pipeline.sources import canonical, cwt_crs, nof_csv, nof_dashboard, organisations, registry, rtt_full
-from npaf_pipeline.sources.base import FileAccount
+from npaf_pipeline.sources.base import FileAccount, SourceFileError, validate_rows
 from npaf_pipeline.sources.tables import read_table
 from schemas.canonical import empty_quarantine
-from schemas.canonical_inputs import FLAG_TRUE
-from schemas.common import parse_number
+from schemas.canonical_inputs import FLAG, FLAG_TRUE
+from schemas.common import ODS_CODE, parse_number
 
 ORG_COLUMNS = ["quarter", "org_code", "org_name", "org_type", "org_subtype", "region", "icb_code"]
 ICB_TYPE = "icb"
@@ -293,23 +295,123 @@ def _rtt_month(path: Path) -> tuple[pl.DataFrame, pl.DataFrame, str]:
     return frame.select(MONTH_COLUMNS), rejected, month
 
 
+FLAG_LIST_COLUMNS = {"quarter": "quarter", "icb_code": "icb_code", "listed": "listed"}
+FLAG_LIST_KEYS = ["quarter", "icb_code"]
+FLAG_LIST_WHAT = "a list (quarter, icb_code[, listed])"
+FLAG_LIST_HINTS = {
+    "quarter": "write the quarter as 2025-26 Q1 or Q1 2025/26",
+    "icb_code": "write the ICB's ODS code (3 to 6 capital letters or digits)",
+    "listed": "write yes/no, true/false or 1/0 (any case), or leave it blank for not supplied",
+}
+
+
+def _is_a_quarter(text: str) -> bool:
+    try:
+        parse_quarter(text)
+    except ValueError:
+        return False
+    return True
+
+
+class FlagListInput(pa.DataFrameModel):
+    """One row of an ICB system test's list: the quarter, the ICB and whether it is listed (the override flag's
+    spellings; blank = not supplied)."""
+
+    quarter: str = pa.Field(description="a quarter the quarter parser reads: '2025-26 Q1', 'Q1 2025/26'")
+    icb_code: str = pa.Field(str_matches=ODS_CODE, description="ODS code of the ICB")
+    listed: str = pa.Field(nullable=True, str_matches=FLAG, description="1/0, true/false, yes/no; blank = not given")
+    source_row: int = pa.Field(ge=1, description="row in the file (a CSV's header is row 1)")
+
+    @pa.check("quarter", name="is_a_quarter")
+    def _quarter(cls, data) -> pl.LazyFrame:
+        """Read by ``quarters.parse_quarter``, as every quarter is: '2025/26 Q1' is none of its spellings."""
+        return data.lazyframe.select(pl.col("quarter").map_elements(_is_a_quarter, return_dtype=pl.Boolean))
+
+
 def read_flag_list(paths: Sequence[Path], known: Collection[str] | None = None) -> pl.DataFrame:
     """A list such as UEC tier one: quarter, icb_code and optionally ``listed`` (yes/no, true/false, 1/0).
 
     ``known``: the ICB codes of the organisation reference; a listed code that is none of them raises
     :class:`canonical.UnknownOrganisationError` naming file, row and code (a mistyped ICB would silently escape
     the test it is listed for).
+
+    Read as the other flag files are (UTF-8, header found in the first lines, blank lines skipped, ``listed``
+    spelled as an override flag). A row that breaks a rule (a ``listed`` of ``Y`` or ``ja``, a quarter the quarter
+    parser cannot read, a missing field) refuses the file rather than being set aside: the list feeds a system
+    test whose read has no quarantine that blocks, and a row left out would leave its ICB off the list, the test
+    passed, with no one told. Two rows for one quarter and ICB that disagree refuse the files, naming both rows;
+    rows that agree are one listing.
     """
     frames = []
     for path in paths:
-        frame = _csv(path, ["quarter", "icb_code"], "a list (quarter, icb_code[, listed])")
-        if known is not None:  # polars keeps a blank line as a row of nulls: row k is line k + 2 below the header
-            located = frame.select(pl.col("icb_code").alias("org_code")).with_row_index("source_row", offset=2)
+        raw = read_table(
+            path, source=path.parent.name, columns=FLAG_LIST_COLUMNS, required=FLAG_LIST_KEYS, what=FLAG_LIST_WHAT
+        )
+        if raw.quarantine.height:
+            first = raw.quarantine.sort("source_row").row(0, named=True)
+            raise SourceFileError(path, f"{first['reason']}: not {FLAG_LIST_WHAT}", row=first["source_row"])
+        frame = raw.frame
+        if known is not None:
+            located = frame.select(pl.col("icb_code").alias("org_code"), "source_row")
             canonical.require_known_codes(located, known, path, f"the {path.parent.name} list")
-        frame = frame.filter(pl.any_horizontal(pl.all().is_not_null()))  # blank lines are layout, not rows
-        listed = pl.col("listed").str.to_lowercase().is_in(FLAG_TRUE) if "listed" in frame.columns else pl.lit(True)
-        frames.append(frame.select(canonical.normalise_quarter(), "icb_code", listed.alias("listed")))
-    return pl.concat(frames).unique(["quarter", "icb_code"], keep="first", maintain_order=True)
+        frame = frame.with_columns(canonical.normalise_quarter())
+        given = "listed" in frame.columns
+        if not given:
+            frame = frame.with_columns(pl.lit("yes").alias("listed"))
+        accepted, rejected = validate_rows(frame, FlagListInput, source=path.parent.name, path=path, sha256=raw.sha256)
+        if rejected.height:
+            _refuse_rows(path, rejected)
+        listed = pl.col("listed").str.to_lowercase().is_in(FLAG_TRUE)
+        frames.append(
+            accepted.select(
+                *FLAG_LIST_KEYS,
+                pl.when(pl.col("listed").is_null()).then(None).otherwise(listed).alias("listed"),
+                pl.lit(str(path)).alias("source_file"),
+                "source_row",
+            )
+        )
+    if not frames:
+        return pl.DataFrame(schema={"quarter": pl.String, "icb_code": pl.String, "listed": pl.Boolean})
+    frame = pl.concat(frames)
+    _refuse_disagreement(frame)
+    return frame.unique(FLAG_LIST_KEYS, keep="first", maintain_order=True).select(*FLAG_LIST_KEYS, "listed")
+
+
+def _refuse_rows(path: Path, rejected: pl.DataFrame) -> None:
+    """Refuse a list over its first rejected cell (in words, with what to write), counting the others."""
+    first = rejected.sort("source_row").row(0, named=True)
+    rows = sorted(set(rejected["source_row"].to_list()))
+    column, value = first["column"], first["value"]
+    said = "is blank" if value is None else f"{value!r} is not accepted"
+    others = ", ".join(map(str, rows[1:6])) + (" ..." if len(rows) > 6 else "")
+    more = f" (also row{'s' if len(rows) > 2 else ''} {others})" if len(rows) > 1 else ""
+    hint = FLAG_LIST_HINTS.get(column, first["reason"])
+    raise SourceFileError(path, f"{column} {said}: {hint}{more}", row=first["source_row"], column=column)
+
+
+def _refuse_disagreement(frame: pl.DataFrame) -> None:
+    """Two rows for one quarter and ICB that say different things: which is right? Name both and stop."""
+    clash = frame.filter(pl.col("listed").n_unique().over(FLAG_LIST_KEYS) > 1)
+    if clash.is_empty():
+        return
+    key = clash.row(0, named=True)
+    rows = clash.filter((pl.col("quarter") == key["quarter"]) & (pl.col("icb_code") == key["icb_code"]))
+    first = rows.row(0, named=True)
+    other = rows.filter(pl.col("listed").ne_missing(first["listed"])).row(0, named=True)
+
+    def said(row: dict) -> str:
+        where = f"row {row['source_row']}" + (
+            "" if row["source_file"] == first["source_file"] else f" of {row['source_file']}"
+        )
+        return f"{where} (listed {'blank' if row['listed'] is None else 'yes' if row['listed'] else 'no'})"
+
+    raise SourceFileError(
+        first["source_file"],
+        f"{key['quarter']} {key['icb_code']} is given twice and the rows disagree: {said(first)} and {said(other)}; "
+        "keep the right one",
+        row=first["source_row"],
+        column="listed",
+    )
 
 
 def read_finance(paths: Sequence[Path]) -> pl.DataFrame:

@@ -10,7 +10,7 @@ import pytest
 from npaf_pipeline.engine.segment import cutpoints, segment
 from npaf_pipeline.sources import canonical
 from npaf_pipeline.sources.base import SourceFileError, sha256_file
-from schemas.common import NUMBER
+from schemas.common import METRIC_ID, NUMBER
 
 HEADER = "quarter,org_code,metric_id,period,value,numerator,denominator,unit"
 VALUES = [
@@ -106,7 +106,7 @@ def test_bad_values_are_quarantined_row_by_row(tmp_path: Path) -> None:
     assert (3, "denominator", "non_negative", "-10000") in failures
     assert (4, "quarter", "financial_year_of_consecutive_years", "2025-27 Q1") in failures
     assert (5, "org_code", "str_matches('^[A-Z0-9]{3,6}$')", "r0a") in failures
-    assert (6, "metric_id", "str_matches('^OF\\d{4}$')", "OF61") in failures
+    assert (6, "metric_id", f"str_matches('{METRIC_ID}')", "OF61") in failures
     assert (7, "value", f"str_matches('{NUMBER}')", "n/a") in failures
     assert (
         8,
@@ -117,6 +117,56 @@ def test_bad_values_are_quarantined_row_by_row(tmp_path: Path) -> None:
     assert {r for r, _, c, _ in failures if c == "multiple_fields_uniqueness"} == {10, 11}
     assert result.values.select("org_code", "value").rows() == [("RAA", 101.5), ("RGG", None)]
     assert _account(result) == (10, 2, 8)
+
+
+def test_a_proportion_whose_value_numerator_and_denominator_disagree_is_quarantined(tmp_path: Path) -> None:
+    """For a metric whose value is 100 x numerator / denominator (a percentage in [0, 100] in the rule set), a zero
+    denominator, a numerator above the denominator, or a value off the ratio by more than one unit in its last
+    written decimal place is quarantined; rounding to the place written (nearest, up or down) is not."""
+    lines = [
+        HEADER,
+        "2025-26 Q1,RAA,OF0082,2025-04..2025-06,4.8,20000,10000,percent",  # more than all of it
+        "2025-26 Q1,RBB,OF0082,2025-04..2025-06,4.8,0,0,percent",  # a share of nothing
+        "2025-26 Q1,RCC,OF0082,2025-04..2025-06,48,480,10000,percent",  # 4.8 % written as 48
+        "2025-26 Q1,RDD,OF0013,2025-04..2025-06,0.7321,7321,10000,percent",  # a fraction, not a percentage
+        "2025-26 Q1,REE,OF0013,2025-04..2025-06,73.25,7321,10000,percent",  # 2 dp: 0.04 off
+        "2025-26 Q1,RFF,OF0013,2025-04..2025-06,73.3,7321,10000,percent",  # 73.21 rounded up to 1 dp
+        "2025-26 Q1,RGG,OF0013,2025-04..2025-06,73.2,7321,10000,percent",  # rounded down
+        "2025-26 Q1,RHH,OF0013,2025-04..2025-06,73,7321,10000,percent",  # to a whole number
+        "2025-26 Q1,RJJ,OF0013,2025-04..2025-06,7.321e1,7321,10000,percent",
+        "2025-26 Q1,RKK,OF0013,2025-04..2025-06,-,7321,10000,percent",  # value not given: the counts still checked
+        "2025-26 Q1,RLL,OF0013,2025-04..2025-06,-,0,0,percent",
+        "2025-26 Q1,RMM,OF0086,2025-04..2025-06,480,480,100,percent",  # a cost index, not a share
+        "2025-26 Q1,RNN,OF0048,2025-04..2025-06,12.5,25,2,rate",  # a rate, not a share
+        "2025-26 Q1,RPP,OF0013,2025-04..2025-06,20000,20000,10000,count",  # a row in another unit
+    ]
+    result = canonical.read([write(tmp_path / "values.csv", lines)])
+    failures = _failures(result)
+    assert {(r, c, k) for r, c, k, _ in failures} == {
+        (2, "numerator", "within_denominator"),
+        (2, "value", "agrees_with_numerator_and_denominator"),
+        (3, "denominator", "denominator_above_zero"),
+        (4, "value", "agrees_with_numerator_and_denominator"),
+        (5, "value", "agrees_with_numerator_and_denominator"),
+        (6, "value", "agrees_with_numerator_and_denominator"),
+        (12, "denominator", "denominator_above_zero"),
+    }
+    assert (4, "value", "agrees_with_numerator_and_denominator", "48") in failures
+    reasons = dict(result.quarantine.select("source_row", "reason").iter_rows())
+    assert reasons[4] == "value 48 is not 100 x 480 / 10000 = 4.8 to the 0 decimal place(s) it is written to"
+    assert sorted(result.values["org_code"]) == ["RFF", "RGG", "RHH", "RJJ", "RKK", "RMM", "RNN", "RPP"]
+    assert _account(result) == (14, 8, 6)
+    # the metrics checked are the reader's to be told: none here, so nothing is quarantined for it
+    assert canonical.read([tmp_path / "values.csv"], proportions=()).quarantine.is_empty()
+
+
+def test_proportions_are_the_rule_sets_percentages_bounded_by_0_and_100(rs) -> None:
+    """A metric is checked against its numerator and denominator only where the rule set makes it a share."""
+    shares = canonical.proportion_metrics(rs)
+    assert {"OF0013", "OF0023", "OF0082", "OF0005"} <= shares
+    assert not shares & {"OF0086", "OF0085", "OF0079", "OF0081", "OF0106", "OF0017", "OF0048", "OF0025"}
+    assert shares <= canonical.shipped_proportions()
+    assert not canonical.shipped_proportions() & {"OF0201", "OF0207", "OF0202"}
 
 
 def test_unreadable_metric_value_files_are_refused(tmp_path: Path) -> None:
@@ -196,6 +246,40 @@ def test_intensive_support_as_a_plain_list_or_with_a_flag(tmp_path: Path) -> Non
     assert flagged.frame.rows() == [("2025-26 Q2", "RAA", False), ("2025-26 Q2", "RBB", True)]
     with pytest.raises(SourceFileError, match=r"missing column\(s\) org_code"):
         canonical.read_intensive_support([write(tmp_path / "bad.csv", ["quarter,trust", "2025-26 Q1,RAA"])])
+
+
+@pytest.mark.parametrize(
+    "header", ["Intensive Support", "intensive-support", "in_intensive_support", "rsp", "intensive_support,Flag"]
+)
+@pytest.mark.parametrize("kind", ["csv", "parquet"])
+def test_an_intensive_support_column_the_reader_does_not_know_refuses_the_file(
+    tmp_path: Path, header: str, kind: str
+) -> None:
+    """Only a file whose columns are all known is read: a misspelled flag column would make the file a plain list,
+    every row (those saying no too) in the programme. The error names the file, the column and the columns
+    accepted."""
+    names = ["quarter", "org_code", *header.split(",")]
+    rows = [["2025-26 Q1", "RAA", *["no"] * (len(names) - 2)], ["2025-26 Q1", "RBB", *["yes"] * (len(names) - 2)]]
+    if kind == "csv":
+        path = write(tmp_path / "rsp.csv", [",".join(names), *(",".join(r) for r in rows)])
+    else:
+        path = tmp_path / "rsp.parquet"
+        pl.DataFrame(rows, schema=names, orient="row").write_parquet(path)
+    unknown = names[-1]
+    with pytest.raises(SourceFileError) as err:
+        canonical.read_intensive_support([path])
+    text = str(err.value)
+    assert text.startswith(f"{path}{', row 1' if kind == 'csv' else ''}, column {unknown}: ")
+    assert f"{unknown!r}" in text and "accepts are quarter, org_code, intensive_support, note" in text
+
+
+def test_an_intensive_support_file_with_only_known_columns_is_read(tmp_path: Path) -> None:
+    """A note column and stray empty columns are not columns the reader has to know."""
+    lines = ["quarter,org_code,intensive_support,note,", "2025-26 Q1,RAA,no,left in June,", "2025-26 Q1,RBB,yes,,"]
+    result = canonical.read_intensive_support([write(tmp_path / "rsp.csv", lines)])
+    assert result.frame.rows() == [("2025-26 Q1", "RAA", False), ("2025-26 Q1", "RBB", True)]
+    listed = write(tmp_path / "list.csv", ["Quarter , ORG_CODE,Note", "2025-26 Q1,RAA,"])
+    assert canonical.read_intensive_support([listed]).frame.rows() == [("2025-26 Q1", "RAA", True)]
 
 
 def test_flags_frame_is_what_segmentation_reads(tmp_path: Path, rs) -> None:

@@ -173,16 +173,22 @@ def known_organisation_codes(landing: Path) -> set[str] | None:
             required=["Trust_code"],
             what="a trust-type list (Trust_code, ...)",
         )
-        codes.update(raw.frame["org_code"].drop_nulls().to_list())
+        codes.update(_well_formed(raw.frame["org_code"]))
         found = True
     nof_files = registry.source_files(landing, nof_dashboard.SOURCE)
     if nof_files:
-        codes.update(nof_dashboard.read_release(nof_files).rows["org_code"].to_list())
+        codes.update(_well_formed(nof_dashboard.read_release(nof_files).rows["org_code"]))
         found = True
     for path in registry.source_files(landing, ICB_REFERENCE_SOURCE):
         codes.update(read_icb_lookup(path)["org_code"].to_list())
         found = True
     return codes if found else None
+
+
+def _well_formed(codes: pl.Series) -> list[str]:
+    """The ODS codes among ``codes`` as written: a row whose code is ill-formed (``r1f``) is quarantined by its
+    source and knows no organisation, so a flag file cannot match it."""
+    return codes.filter(codes.str.contains(ODS_CODE)).unique().to_list()
 
 
 # --- the ICB assessment's inputs ---------------------------------------------------------------------------

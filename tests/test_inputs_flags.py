@@ -166,3 +166,13 @@ def test_an_icb_list_that_is_not_utf8_is_refused_with_its_line(tmp_path: Path) -
     path.write_bytes("quarter,icb_code,listed\n2025-26 Q1,QMJ,yes\n2025-26 Q1,QOP,n\xe9\n".encode("cp1252"))
     with pytest.raises(SourceFileError, match=r", row 3: not UTF-8 text \(byte 0xe9\)"):
         inputs.read_flag_list([path])
+
+
+def test_an_ill_formed_code_in_the_reference_makes_no_known_organisation(tmp_path: Path) -> None:
+    """A reference row whose code is not an ODS code (``r1f``) is no organisation: no flag file can match it."""
+    landing = _landing(tmp_path, "intensive_support", "RBB")
+    with (landing / "trust_reference" / "trusts.csv").open("a") as handle:
+        handle.write("r1f,Lower,London,Acute trust,Acute - Small\n R1G,Padded,London,Acute trust,Acute - Small\n")
+    known = inputs.known_organisation_codes(landing)
+    assert known is not None and {"RAA", "RBB", "TAH"} <= known
+    assert not {"r1f", " R1G"} & known

@@ -25,7 +25,7 @@ from schemas.common import (
 )
 
 MONTHS = MONTH_NAMES
-PERIOD = rf"(?i)^MSitAE-({'|'.join(MONTHS)})-(\d{{4}})$"
+PERIOD = rf"(?i)^MSitAE-({'|'.join(MONTHS)})-([0-9]{{4}})$"
 """The Period cell, e.g. ``MSitAE-APRIL-2025`` (any letter case)."""
 
 ATTENDANCES = [

@@ -14,11 +14,11 @@ import polars as pl
 
 from schemas.common import MAX_MAGNITUDE, NUMBER, ODS_CODE, as_number, finite_and_plausible
 
-PERIOD = r"(?i)^RTT-(January|February|March|April|May|June|July|August|September|October|November|December)-\d{4}$"
+PERIOD = r"(?i)^RTT-(January|February|March|April|May|June|July|August|September|October|November|December)-[0-9]{4}$"
 PART_TYPES = ("Part_1A", "Part_1B", "Part_2", "Part_2A", "Part_3")
 # descriptions the adapter relies on (Part_2 is the waiting list; Part_2A, a subset of it, must not be added)
 PART_DESCRIPTIONS = {"Part_2": "incomplete pathways", "Part_2A": "incomplete pathways with dta"}
-TREATMENT_FUNCTION = r"^(C_\d{3}|X\d{2})$"
+TREATMENT_FUNCTION = r"^(C_[0-9]{3}|X[0-9]{2})$"
 TOTAL_TREATMENT_FUNCTION = "C_999"
 
 DESCRIPTIVE = [

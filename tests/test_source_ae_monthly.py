@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+import re
 import shutil
 from pathlib import Path
 
@@ -31,11 +32,37 @@ def _row(month: str, org: str, **counts: object) -> list[str]:
     return [str(cells[c]) for c in CANONICAL]
 
 
-def _write(path: Path, rows: list[list[str]], *, header: list[str] = HEADER, footer: bool = True, **kw) -> Path:
+def _count(cell: str) -> int:
+    """A cell's count as NHS England's TOTAL row adds it in: a whole number (thousands grouped or not, within 10^15);
+    0 for anything else, which the rule lets the TOTAL hold more than."""
+    text = cell.strip().strip('"').strip()
+    if not re.fullmatch("[0-9]{1,3}(,[0-9]{3})+|[0-9]+", text):
+        return 0
+    value = int(text.replace(",", ""))
+    return value if value <= 10**15 else 0
+
+
+def _write(
+    path: Path,
+    rows: list[list[str]],
+    *,
+    header: list[str] = HEADER,
+    footer: bool = True,
+    totals: dict[str, str] | None = None,
+    **kw,
+) -> Path:
+    """The file as published: the header, the rows and the England TOTAL row, each count column summed (``totals``
+    replaces a column's TOTAL cell: canonical name -> cell)."""
     lines = [",".join(header), *(",".join(r) for r in rows)]
     if footer:
-        totals = ["0" if h.strip() in HEADER[4:] else "" for h in header[4:]]  # stray columns stay empty
-        lines.append(",".join(["TOTAL"] * 4 + totals))
+        given = totals or {}
+        cells = [
+            given.get(CANONICAL[HEADER.index(h.strip())], str(sum(_count(r[i]) for r in rows if i < len(r))))
+            if h.strip() in HEADER[4:]
+            else ""  # stray columns stay empty
+            for i, h in enumerate(header)
+        ]
+        lines.append(",".join(["TOTAL"] * 4 + cells[4:]))
     newline = kw.pop("newline", "\n")
     path.write_bytes((newline.join(lines) + newline).encode(kw.pop("encoding", "utf-8")))
     return path
@@ -146,7 +173,7 @@ def test_empty_file(tmp_path: Path) -> None:
 def test_file_cut_mid_row_is_truncated(tmp_path: Path) -> None:
     path = _write(tmp_path / "a.csv", [_row("APRIL", "RAA"), _row("APRIL", "RBB")], footer=False)
     path.write_bytes(path.read_bytes()[:-25])
-    with pytest.raises(SourceFileError, match=r"row 3: the file ends mid-row \(\d+ of 22 fields\): truncated"):
+    with pytest.raises(SourceFileError, match=r"row 3: the file ends mid-row \([0-9]+ of 22 fields\): truncated"):
         ae_monthly.read([path])
 
 
@@ -310,6 +337,22 @@ def test_ill_formed_org_code_is_quarantined(tmp_path: Path) -> None:
     assert sorted(result.values.filter(pl.col("metric_id") == "OF0013")["org_code"]) == ["RAA", "RBB"]
 
 
+@pytest.mark.parametrize("written", ["raa", " rAa", "RAA.", "r-aa", "\uff32\uff21\uff21", ""])
+def test_a_row_quarantined_for_how_its_code_is_written_withholds_its_organisation(tmp_path: Path, written: str) -> None:
+    """The organisation a quarantined row belongs to gets no value for the quarter however its code is written
+    (trimmed, upper-cased, full-width folded, punctuation dropped; a blank code by the organisation's name): else the
+    other two months would give it a value."""
+    raa = _row("APRIL", written)
+    raa[CANONICAL.index("org_name")] = "ORG RAA"  # its name as in May and June
+    files = _quarter(tmp_path, {"APRIL": [raa, _row("APRIL", "RBB")]})
+    result = ae_monthly.read(files)
+    record = _only_record(result)
+    assert (record["source_row"], record["column"]) == (2, "Org Code")
+    assert "RAA" not in result.values["org_code"].to_list()
+    assert _value(result, "RBB") == pytest.approx(90.0)
+    _accounting_holds(result)
+
+
 def test_duplicate_rows_quarantine_every_copy(tmp_path: Path) -> None:
     rows = [_row("MAY", "RAA"), _row("MAY", "RBB"), _row("MAY", "RBB")]
     result = ae_monthly.read(_quarter(tmp_path, {"MAY": rows}))
@@ -333,6 +376,96 @@ def test_row_of_another_month_is_quarantined(tmp_path: Path) -> None:
     )
     _accounting_holds(result)
     assert _value(result, "RAA") == pytest.approx(90.0)
+
+
+# --- the TOTAL row: the rows above it add up to it ------------------------------------------------------------
+
+
+def test_a_row_removed_after_publication_refuses_the_file(tmp_path: Path) -> None:
+    """Each count column of the TOTAL row equals the sum of the rows above it: a deleted row would otherwise leave its
+    organisation a quarterly value from the other two months."""
+    files = _quarter(tmp_path, {"MAY": [_row("MAY", "RAA", attendances_type2=7), _row("MAY", "RBB")]})
+    lines = files[1].read_text().splitlines(keepends=True)
+    files[1].write_text("".join(line for line in lines if ",RAA," not in line))
+    with pytest.raises(SourceFileError) as err:
+        ae_monthly.read(files)
+    assert (err.value.path, err.value.row, err.value.column) == (str(files[1]), 3, "A&E attendances Type 1")
+    assert err.value.problem.startswith("the TOTAL row gives 200 but the organisation rows sum to 100")
+
+
+@pytest.mark.parametrize(
+    ("column", "total", "summed"),
+    [("dta_wait_4_12h", "1", "0"), ("emergency_admissions_other", "1,000", "0"), ("over_4h_type1", "19", "20")],
+)
+def test_a_total_row_that_disagrees_with_its_rows_refuses_the_file(
+    tmp_path: Path, column: str, total: str, summed: str
+) -> None:
+    """Any count column, thousands-grouped TOTAL cells read by the one number rule; the error names the TOTAL row's
+    line, the column, the total and the sum."""
+    path = _write(tmp_path / "a.csv", [_row("APRIL", "RAA"), _row("APRIL", "RBB")], totals={column: f'"{total}"'})
+    with pytest.raises(SourceFileError) as err:
+        ae_monthly.read([path])
+    assert (err.value.row, err.value.column) == (4, HEADER[CANONICAL.index(column)])
+    assert f"the TOTAL row gives {total.replace(',', '')} but the organisation rows sum to {summed}" in str(err.value)
+
+
+@pytest.mark.parametrize("cell", ["x", "12a", "-5", "*"])
+def test_a_total_cell_that_is_not_a_count_refuses_the_file(tmp_path: Path, cell: str) -> None:
+    path = _write(tmp_path / "a.csv", [_row("APRIL", "RAA")], totals={"attendances_other": cell})
+    with pytest.raises(
+        SourceFileError,
+        match=f"row 3, column A&E attendances Other A&E Department: the TOTAL row "
+        f"holds '{re.escape(cell)}', not a count",
+    ):
+        ae_monthly.read([path])
+
+
+def test_a_cell_without_a_count_lets_the_total_hold_more_never_less(tmp_path: Path) -> None:
+    """A cell that is not a count (quarantined, or blank where no value uses it) hides a count of 0 or more: the
+    TOTAL may exceed the readable counts of its column, never fall below them; the other columns still add up."""
+    rows = [_row("MAY", "RAA", attendances_type1="12a", emergency_admissions_type1=""), _row("MAY", "RBB")]
+    published = {"attendances_type1": "250", "emergency_admissions_type1": "40"}  # RAA's hidden 150 and 40
+    files = _quarter(tmp_path)
+    _write(files[1], rows, totals=published)
+    result = ae_monthly.read(files)
+    assert _only_record(result)["value"] == "12a"
+    assert "RAA" not in result.values["org_code"].to_list() and _value(result, "RBB") == pytest.approx(90.0)
+    _write(files[1], rows, totals={**published, "attendances_type1": "99"})  # below RBB's 100 alone
+    with pytest.raises(SourceFileError, match="the TOTAL row gives 99 but the organisation rows' counts sum to 100"):
+        ae_monthly.read(files)
+
+
+def test_a_blank_total_cell_stands_for_a_column_the_rows_leave_empty(tmp_path: Path) -> None:
+    rows = [_row("APRIL", org, emergency_admissions_type2="-", other_emergency_admissions="") for org in ("RAA", "RBB")]
+    files = _quarter(tmp_path)
+    _write(files[0], rows, totals={"emergency_admissions_type2": "", "other_emergency_admissions": "-"})
+    assert ae_monthly.read(files).quarantine.is_empty()
+    _write(files[0], rows, totals={"dta_wait_12h_plus": ""})  # the rows give 2 + 2
+    with pytest.raises(
+        SourceFileError, match=r"the TOTAL row gives no count \(''\) but the organisation rows sum to 4"
+    ):
+        ae_monthly.read(files)
+
+
+def test_a_duplicated_row_makes_the_rows_sum_past_the_total(tmp_path: Path) -> None:
+    """Every organisation row counts, quarantined ones too: NHS England's TOTAL holds each organisation once."""
+    path = _write(tmp_path / "a.csv", [_row("APRIL", "RAA"), _row("APRIL", "RBB")])
+    lines = path.read_text().splitlines(keepends=True)
+    path.write_text("".join([*lines[:3], lines[2], *lines[3:]]))
+    with pytest.raises(SourceFileError, match="row 5, column A&E attendances Type 1: the TOTAL row gives 200 but"):
+        ae_monthly.read([path])
+
+
+@pytest.mark.real_data
+def test_every_real_files_total_row_is_the_sum_of_its_rows(tmp_path: Path) -> None:
+    """The rule holds on every file NHS England published (they are read whole); a row removed from one is found."""
+    files = [*sorted(real_file("ae-monthly-2024-25").glob("*.csv")), real_file("ae-monthly-may2026/May-2026-CSV.csv")]
+    assert len(ae_monthly.read(files).accounts) == 13
+    may = tmp_path / "may.csv"
+    lines = real_file("ae-monthly-2024-25/Monthly-AE-May-2025.csv").read_bytes().split(b"\n")
+    may.write_bytes(b"\n".join(line for line in lines if b",R0A," not in line))
+    with pytest.raises(SourceFileError, match="the TOTAL row gives 1418862 but the organisation rows sum to 1393180"):
+        ae_monthly.read([may])
 
 
 def test_file_with_no_clear_month_is_refused(tmp_path: Path) -> None:

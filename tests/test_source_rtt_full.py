@@ -520,3 +520,23 @@ def test_a_suppressed_band_holding_patients_is_never_counted_as_nobody(tmp_path:
     assert result.quarantine.height >= 1
     [account] = result.accounts
     assert account.rows_read == account.rows_accepted + account.rows_quarantined
+
+
+@pytest.mark.parametrize("written", ["raa", " rAa", "RAA.", "r-aa", "\uff32\uff21\uff21", ""])
+def test_rows_quarantined_for_how_their_code_is_written_withhold_their_provider(tmp_path: Path, written: str) -> None:
+    """The provider a quarantined waiting-list row belongs to gets no value however its code is written (trimmed,
+    upper-cased, full-width folded, punctuation dropped; a blank code by the provider's name): RAA's waiting list
+    from its other commissioner alone would be 11 patients, not 52."""
+    rows = standard_rows()
+    for row in rows:
+        if row["Provider Org Code"] == "RAA" and row["Commissioner Org Code"] == "15N":
+            row["Provider Org Code"] = written  # the whole group, its C_999 row too, so every total still adds up
+    path = write_rtt(tmp_path / "rtt.csv", rows)
+    result = rtt_full.read([path])
+    assert set(result.quarantine["column"]) == {"Provider Org Code"}
+    assert set(result.values["org_code"]) == {"RBB"}
+    within, _, waiting = EXPECTED["RBB"]
+    assert _by_org(result)["RBB"]["OF0023"] == pytest.approx((100 * within / waiting, within, waiting))
+    assert _account(result) == (15, 6, 9)
+    counts, _, _ = rtt_full.provider_month_counts(path)  # what ICB figures are built from
+    assert counts.filter(pl.col("org_code") == "RAA").rows() == [("RAA", None, None)]

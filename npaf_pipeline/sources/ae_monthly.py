@@ -9,7 +9,11 @@ so a quarter is produced only when all three of its months are in the folder:
   NOF id of its own (NHS England does not use the OF9xxx range).
 
 An organisation with a quarantined row in any month of a quarter gets no value for that quarter: a sum over the
-months that remain would look right and be too low.
+months that remain would look right and be too low. The row is the organisation's however its code is written
+(``r0a``, ``R0A.``, full-width letters), and it is also found by its name (so a blank code withholds it too).
+
+Each file's England TOTAL row must equal the sum of its organisation rows, column by column: a row deleted from a
+month's file would otherwise leave the organisation a quarterly value from the two months that remain.
 """
 
 from __future__ import annotations
@@ -30,6 +34,8 @@ from npaf_pipeline.sources.base import (
     SourceFileError,
     failing,
     finish_by_file,
+    organisation,
+    organisation_name,
     quarter_span,
     require_whole_quarters,
     screen_rows,
@@ -49,7 +55,7 @@ from npaf_pipeline.sources.raw import (
 )
 from schemas.ae_monthly import ATTENDANCES, COUNTS, FILE, MONTHS, OVER_4H, PERIOD, TEXT_SUFFIX, AeMonthlyRow
 from schemas.canonical import empty_metric_values, empty_quarantine
-from schemas.common import WHOLE_NUMBER, parse_number
+from schemas.common import MAX_MAGNITUDE, WHOLE_NUMBER, parse_number
 
 SOURCE = "ae_monthly"
 
@@ -87,6 +93,7 @@ KNOWN_DIFFERENCES = Path(__file__).parent / "known_differences" / "ae_monthly_of
 HEADER_SEARCH_ROWS = 10
 _FOOTER = "TOTAL"
 _PERIOD = re.compile(PERIOD)
+_WHOLE_NUMBER = re.compile(WHOLE_NUMBER)
 
 
 @dataclass
@@ -98,6 +105,8 @@ class _Parsed:
     header: list[str]
     keep: dict[int, str]
     rows: list[tuple[int, list[str]]]
+    total: tuple[int, list[str]]
+    """The England TOTAL row: its row number and fields."""
 
 
 @dataclass
@@ -112,6 +121,10 @@ class _Month:
     rows_accepted: int
     quarantine: pl.DataFrame
     withheld: set[str]
+    """Organisations (codes as :func:`organisation` reads them) with a quarantined row in this file."""
+    withheld_names: set[str]
+    """Their names (as :func:`organisation_name` reads them): every organisation whose rows in the quarter carry one
+    is withheld too, so a row whose code cannot be read still withholds its organisation."""
 
     @property
     def quarter(self) -> Quarter:
@@ -173,8 +186,8 @@ def _parse(path: Path) -> _Parsed:
     header, body = [name.strip() for name in records[at][1]], records[at + 1 :]
     _check_shape(path, text, header, body)
     keep = _match_header(path, header, body, row=records[at][0])
-    rows = _strip_footer(path, body, period_at=next(i for i, c in keep.items() if c == "period"))
-    return _Parsed(path, sha, header, keep, rows)
+    rows, total = _strip_footer(path, body, period_at=next(i for i, c in keep.items() if c == "period"))
+    return _Parsed(path, sha, header, keep, rows, total)
 
 
 def _validate(parsed: list[_Parsed]) -> tuple[list[_Month], pl.DataFrame]:
@@ -185,10 +198,12 @@ def _validate(parsed: list[_Parsed]) -> tuple[list[_Month], pl.DataFrame]:
     frame = _frame(parsed)
     periods = _majority_periods(frame, len(parsed))
     troubled = _troubled(frame, screen_rows(frame, AeMonthlyRow), len(parsed))
+    sums = _column_sums(frame)
     months: list[_Month] = []
     quarantined: list[pl.DataFrame] = []
     clean = empty_quarantine()  # one frame for every file without a quarantined row (frames are not changed)
     for k, file in enumerate(parsed):
+        _check_total_row(file, sums[k])
         rows = frame.filter(pl.col(FILE) == k).drop(FILE) if k in troubled or periods[k] is None else None
         year, month = periods[k] or _file_month(file.path, rows)
         if k in troubled:
@@ -200,13 +215,17 @@ def _validate(parsed: list[_Parsed]) -> tuple[list[_Month], pl.DataFrame]:
                 sha256=file.sha256,
                 column_names=published_names(file.header, file.keep),
             )
-            bad_rows = quarantine["source_row"].unique().implode()
-            withheld = set(rows.filter(pl.col("source_row").is_in(bad_rows))["org_code"].drop_nulls().to_list())
+            bad = rows.filter(pl.col("source_row").is_in(quarantine["source_row"].unique().implode())).select(
+                organisation(pl.col("org_code")), organisation_name(pl.col("org_name"))
+            )
+            withheld, names = (set(bad[c].drop_nulls().to_list()) for c in ("org_code", "org_name"))
             quarantined.append(quarantine.select("source_row").with_columns(pl.lit(k, pl.Int64).alias(FILE)))
         else:
-            accepted, quarantine, withheld = None, clean, set()
+            accepted, quarantine, withheld, names = None, clean, set(), set()
         n_accepted = len(file.rows) if accepted is None else accepted.height
-        months.append(_Month(file.path, file.sha256, year, month, len(file.rows) + 1, n_accepted, quarantine, withheld))
+        months.append(
+            _Month(file.path, file.sha256, year, month, len(file.rows) + 1, n_accepted, quarantine, withheld, names)
+        )
     if quarantined:
         frame = frame.join(pl.concat(quarantined).unique(), on=[FILE, "source_row"], how="anti")
     return months, frame
@@ -278,15 +297,17 @@ def _match_header(path: Path, header: list[str], body: list[tuple[int, list[str]
     return keep
 
 
-def _strip_footer(path: Path, body: list[tuple[int, list[str]]], period_at: int) -> list[tuple[int, list[str]]]:
-    """The England TOTAL row closes every file; without it the file was cut short."""
+def _strip_footer(
+    path: Path, body: list[tuple[int, list[str]]], period_at: int
+) -> tuple[list[tuple[int, list[str]]], tuple[int, list[str]]]:
+    """The organisation rows and the England TOTAL row that closes every file; without it the file was cut short."""
     for k, (n, fields) in enumerate(body):
         if fields[period_at].strip().upper() == _FOOTER:
             if k != len(body) - 1:
                 raise SourceFileError(path, "rows follow the TOTAL row that closes the file", row=body[k + 1][0])
             if k == 0:
                 raise SourceFileError(path, "a header and a TOTAL row but no organisation rows", row=n)
-            return body[:k]
+            return body[:k], body[k]
     last = f"the last row, {body[-1][0]}, is an organisation" if body else "there are no rows"
     raise SourceFileError(path, f"no TOTAL row at the end ({last}): the file looks truncated")
 
@@ -313,6 +334,88 @@ _COUNTS = [
     *[pl.col(c).alias(c + TEXT_SUFFIX) for c in COUNTS],
     *[parse_number(pl.col(c), WHOLE_NUMBER).cast(pl.Int64, strict=False) for c in COUNTS],
 ]
+
+
+# --- the TOTAL row ----------------------------------------------------------------------------------------
+#
+# NHS England totals the file from its own data, so a TOTAL that differs from the rows above it says a row was
+# deleted, added or altered after publication. A cell that is not a count (blank, a dash, a suppression marker,
+# text, a negative or absurd number: each quarantines or leaves out its row's value) hides a count that is not
+# negative, so where a column has such a cell its readable counts may not sum to more than the TOTAL; where it has
+# none they must sum to it exactly. Every organisation row counts, quarantined ones too (their counts are in the
+# published TOTAL): two copies of a row make the rows sum to more than the TOTAL, and the file is refused.
+
+
+@dataclass(frozen=True)
+class _ColumnSum:
+    """One count column of one file's organisation rows: its readable counts summed, and the cells without one."""
+
+    summed: int
+    not_counts: int
+
+
+def _column_sums(frame: pl.DataFrame) -> dict[int, dict[str, _ColumnSum]]:
+    """File -> count column -> :class:`_ColumnSum`; a readable count is a whole number from 0 to ``MAX_MAGNITUDE``."""
+    readable = {c: pl.col(c).is_between(0, MAX_MAGNITUDE).fill_null(False) for c in COUNTS}
+    sums = (
+        frame.lazy()
+        .group_by(FILE)
+        .agg(
+            *(pl.col(c).filter(readable[c]).cast(pl.Int128).sum().alias(c) for c in COUNTS),
+            *((~readable[c]).sum().alias(c + TEXT_SUFFIX) for c in COUNTS),
+        )
+        .collect()
+    )
+    return {
+        row[FILE]: {c: _ColumnSum(int(row[c]), int(row[c + TEXT_SUFFIX])) for c in COUNTS}
+        for row in sums.iter_rows(named=True)
+    }
+
+
+def _total_cell(text: str) -> int | None:
+    """A TOTAL cell's count (thousands separators allowed, any size: compared exactly); 0 for blank or a dash,
+    which is accepted only where the rows sum to nothing; None when it is not a count."""
+    text = text.strip(WHITESPACE)
+    if text in MISSING:
+        return 0
+    if not _WHOLE_NUMBER.match(text) or text.startswith("-"):
+        return None
+    return int(text.replace(",", ""))
+
+
+def _check_total_row(file: _Parsed, sums: dict[str, _ColumnSum]) -> None:
+    """Each count column of the TOTAL row equals its organisation rows' counts summed (see above); else the file
+    is refused, naming the TOTAL row, the column, the total and the sum."""
+    row, fields = file.total
+    for i, canonical in file.keep.items():
+        if canonical not in sums:
+            continue
+        column, cell, found = file.header[i], fields[i].strip(WHITESPACE), sums[canonical]
+        total = _total_cell(cell)
+        if total is None:
+            raise SourceFileError(
+                file.path, f"the TOTAL row holds {cell!r}, not a count to check the rows against", row, column
+            )
+        given = f"no count ({cell!r})" if cell in MISSING else str(total)
+        if found.not_counts == 0 and found.summed != total:
+            raise SourceFileError(
+                file.path,
+                f"the TOTAL row gives {given} but the organisation rows sum to {found.summed}: a row was removed, "
+                "added or changed after publication",
+                row,
+                column,
+            )
+        if found.summed > total:
+            raise SourceFileError(
+                file.path,
+                f"the TOTAL row gives {given} but the organisation rows' counts sum to {found.summed}, more than it "
+                f"(and {found.not_counts} cell(s) hold no count): a row was added or changed after publication",
+                row,
+                column,
+            )
+
+
+# --- months -----------------------------------------------------------------------------------------------
 
 
 def _month_of(period: str | None) -> tuple[int, int] | None:
@@ -382,16 +485,23 @@ def _quarter_values(months: list[_Month], accepted: pl.DataFrame, wanted: set[st
     )
     rows = accepted.lazy().join(files.lazy(), on=FILE, how="inner").select(_ROWS)
     used = [m for _, m in used]
-    withheld = pl.DataFrame(
+    withheld_codes = pl.DataFrame(
         [(m.quarter.label, org) for m in used for org in m.withheld],
         schema={"quarter": pl.String, "org_code": pl.String},
         orient="row",
     )
+    withheld_names = pl.DataFrame(
+        [(m.quarter.label, name) for m in used for name in m.withheld_names],
+        schema={"quarter": pl.String, "_name": pl.String},
+        orient="row",
+    )
+    named = rows.join(withheld_names.lazy(), on=["quarter", "_name"], how="semi").select("quarter", "org_code")
+    withheld = pl.concat([withheld_codes.lazy(), named])
     sums = (  # one query with what follows: sums is worked out once for both metrics
         rows.sort("month", "source_row")
         .group_by("quarter", "org_code", maintain_order=True)
         .agg(_SUMS)
-        .join(withheld.lazy(), on=["quarter", "org_code"], how="anti")
+        .join(withheld, on=["quarter", "org_code"], how="anti")
         .filter(pl.col("attendances") > 0)
     )
     of0013, of9013 = sums.select(_OF0013), sums.select(_OF9013)
@@ -403,6 +513,7 @@ _ROWS = [
     "quarter",
     pl.col("_span").alias("period"),
     "org_code",
+    organisation_name(pl.col("org_name")).alias("_name"),
     pl.sum_horizontal(ATTENDANCES).alias("attendances"),
     pl.sum_horizontal(OVER_4H).alias("over_4h"),
     pl.col("dta_wait_12h_plus").fill_null(0).alias("dta_12h"),

@@ -28,7 +28,7 @@ from schemas.canonical import (
     empty_metric_values,
     empty_quarantine,
 )
-from schemas.common import PATTERN_WORDS
+from schemas.common import ODS_CODE, PATTERN_WORDS
 
 
 class SourceFileError(ValueError):
@@ -605,3 +605,18 @@ def quarter_span(quarter: Quarter) -> str:
     """A quarterly value's ``period``: its three months, e.g. ``2025-04..2025-06``."""
     (y1, m1), _, (y3, m3) = quarter.months
     return f"{y1}-{m1:02d}..{y3}-{m3:02d}"
+
+
+def organisation(code: pl.Expr) -> pl.Expr:
+    """The organisation a code names, as a reader recognises it: compatibility-folded (full-width ``Ｒ０Ａ``), upper
+    case, without spaces or punctuation (`` r0a``, ``R0A.``, ``r-0a`` are R0A); null when what is left is not an
+    ODS code. Used to withhold the organisation of a row quarantined for how its code is written."""
+    folded = code.str.normalize("NFKC").str.to_uppercase().str.replace_all("[^A-Z0-9]", "")
+    return pl.when(folded.str.contains(ODS_CODE)).then(folded)
+
+
+def organisation_name(name: pl.Expr) -> pl.Expr:
+    """An organisation's name compared as a reader compares it: compatibility-folded, upper case, runs of spaces as
+    one; null when blank (a row whose code cannot be read still names its organisation)."""
+    folded = name.str.normalize("NFKC").str.to_uppercase().str.replace_all(r"\s+", " ").str.strip_chars()
+    return pl.when(folded != "").then(folded)

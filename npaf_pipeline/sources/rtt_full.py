@@ -5,6 +5,10 @@ written in that layout. The waiting list is RTT part ``Part_2`` (incomplete path
 with a decision to admit) is a subset of it and is never added. Each (provider, commissioner, part) group also
 carries an all-specialty row, treatment function ``C_999`` "Total": it is checked against the group's other rows
 and then left out of the sums, which would otherwise count every patient twice.
+
+A provider with a quarantined waiting-list row gets no value for the month: the row is the provider's however its
+code is written (``raa``, ``RAA.``, full-width letters), and it is also found by its name (so a blank code
+withholds it too).
 """
 
 from __future__ import annotations
@@ -29,6 +33,8 @@ from npaf_pipeline.sources.base import (
     finish,
     finish_by_file,
     in_quarters,
+    organisation,
+    organisation_name,
     quarantine_rows,
     refuse_overlap,
     screen_rows,
@@ -430,7 +436,7 @@ def _find_header(path: Path, lines: list[str]) -> tuple[int, list[str]]:
 
 def _month_expr() -> pl.Expr:
     """``RTT-June-2025`` (any case) -> ``2025-06``; null when the Period is not in that form."""
-    parts = pl.col("Period").str.to_lowercase().str.extract_groups(r"^rtt-([a-z]+)-(\d{4})$")
+    parts = pl.col("Period").str.to_lowercase().str.extract_groups(r"^rtt-([a-z]+)-([0-9]{4})$")
     month = parts.struct.field("1").replace_strict(_MONTHS, default=None, return_dtype=pl.String)
     return pl.concat_str([parts.struct.field("2"), pl.lit("-"), month])
 
@@ -484,14 +490,7 @@ def provider_month_counts(path: str | Path) -> tuple[pl.DataFrame, pl.DataFrame,
     rows = accepted.filter(_month_expr() == month)
     bad = set(rejected["source_row"].to_list()) | set(_total_rows_not_matching(rows))
     bad |= set(accepted.filter(_month_expr() != month)["source_row"].to_list())
-    withheld = (
-        raw.filter(
-            pl.col("source_row").is_in(sorted(bad))
-            & ~pl.col("RTT Part Type").is_in(NOT_WAITING_LIST_PARTS).fill_null(False)
-        )["Provider Org Code"]
-        .drop_nulls()
-        .unique()
-    )
+    withheld = _withheld(raw, sorted(bad))
     waiting = (
         rows.filter(~pl.col("source_row").is_in(sorted(bad)))
         .rename(COLUMN_MAP)
@@ -510,6 +509,24 @@ def provider_month_counts(path: str | Path) -> tuple[pl.DataFrame, pl.DataFrame,
     )
     counts = pl.concat([sums.filter(pl.col("waiting") > 0), blanks], how="vertical_relaxed")
     return counts, rejected, month
+
+
+def _withheld(raw: pl.DataFrame, bad_rows: list[int]) -> pl.Series:
+    """Providers (codes as :func:`organisation` reads them) with a quarantined waiting-list row: the row's code
+    however it is written, and the codes of the rows that carry the row's provider name (so a blank code withholds
+    its provider too)."""
+    if not bad_rows:
+        return pl.Series("org_code", [], pl.String)
+    bad = pl.col("source_row").is_in(bad_rows) & ~pl.col("RTT Part Type").is_in(NOT_WAITING_LIST_PARTS).fill_null(False)
+    name = organisation_name(pl.col("Provider Org Name"))
+    names = raw.filter(bad).select(name).to_series().drop_nulls()
+    return (
+        raw.filter(bad | name.is_in(names.implode()))
+        .select(organisation(pl.col("Provider Org Code")).alias("org_code"))
+        .to_series()
+        .drop_nulls()
+        .unique()
+    )
 
 
 def _count(bands: list[str], schema: pl.Schema) -> pl.Expr:
@@ -540,15 +557,12 @@ def _metrics(
     quarter = of_month(year, mon)
     if quarter.months[-1] != (year, mon):
         return empty_metric_values()
-    bad_rows = quarantine["source_row"].unique().implode()
-    withheld = raw.filter(
-        pl.col("source_row").is_in(bad_rows) & ~pl.col("RTT Part Type").is_in(NOT_WAITING_LIST_PARTS).fill_null(False)
-    )["Provider Org Code"]
+    withheld = _withheld(raw, quarantine["source_row"].unique().to_list())
     schema = rows.schema
     waiting = rows.lazy().filter(
         (pl.col("part_type") == WAITING_LIST_PART)
         & (pl.col("treatment_function_code") != TOTAL_TREATMENT_FUNCTION)
-        & ~pl.col("org_code").is_in(withheld.drop_nulls().implode())
+        & ~pl.col("org_code").is_in(withheld.implode())
     )
     per_org = (
         waiting.with_columns(

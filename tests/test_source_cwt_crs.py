@@ -59,20 +59,43 @@ def _book(path: Path, rows: list[list], *, header: list[str] = HEADER, title_row
     """An extract; ``formulas`` 'cached' or 'uncalculated' writes BREACHES as a formula."""
     with xlsxwriter.Workbook(path) as book:
         sheet = book.add_worksheet("CWT CRS Provider Extract")
-        date = book.add_format({"num_format": "yyyy-mm-dd"})
-        for i in range(title_rows):
-            sheet.write(i, 0, f"Cancer Waiting Times provider extract, note {i + 1}")
-        sheet.write_row(title_rows, 0, header)
-        for r, row in enumerate(rows, start=title_rows + 1):
-            for c, cell in enumerate(row):
-                if isinstance(cell, datetime.datetime):
-                    sheet.write_datetime(r, c, cell, date)
-                elif formulas and header[c] == "BREACHES":
-                    formula = f"=I{r + 1}-J{r + 1}"
-                    sheet.write_formula(r, c, formula, None, cell if formulas == "cached" else 0)
-                elif cell is not None:
-                    sheet.write(r, c, cell)
+        _write_extract(book, sheet, rows, header=header, title_rows=title_rows, formulas=formulas)
     return path
+
+
+def _sheets(path: Path, sheets: list[tuple[str, list[list] | None]], hidden: tuple[str, ...] = ()) -> Path:
+    """A workbook of several sheets: an extract per (name, rows), a notes sheet where rows is None; the sheets
+    named in ``hidden`` hidden (the first visible one is the sheet Excel opens on)."""
+    with xlsxwriter.Workbook(path) as book:
+        for name, rows in sheets:
+            sheet = book.add_worksheet(name)
+            if rows is None:
+                sheet.write(0, 0, "Notes: a patient shared by two trusts counts a half to each")
+            else:
+                _write_extract(book, sheet, rows)
+        for sheet in book.worksheets():
+            if sheet.name in hidden:
+                sheet.hide()
+        next(sheet for sheet in book.worksheets() if sheet.name not in hidden).activate()
+    return path
+
+
+def _write_extract(
+    book: xlsxwriter.Workbook, sheet, rows: list[list], *, header: list[str] = HEADER, title_rows: int = 0, formulas=""
+) -> None:
+    date = book.add_format({"num_format": "yyyy-mm-dd"})
+    for i in range(title_rows):
+        sheet.write(i, 0, f"Cancer Waiting Times provider extract, note {i + 1}")
+    sheet.write_row(title_rows, 0, header)
+    for r, row in enumerate(rows, start=title_rows + 1):
+        for c, cell in enumerate(row):
+            if isinstance(cell, datetime.datetime):
+                sheet.write_datetime(r, c, cell, date)
+            elif formulas and header[c] == "BREACHES":
+                formula = f"=I{r + 1}-J{r + 1}"
+                sheet.write_formula(r, c, formula, None, cell if formulas == "cached" else 0)
+            elif cell is not None:
+                sheet.write(r, c, cell)
 
 
 def _value(result: AdapterResult, org: str, metric: str) -> float:
@@ -136,7 +159,10 @@ def test_formula_cells_never_calculated_are_quarantined(tmp_path: Path) -> None:
 
 
 def test_blank_and_dash_breaches_are_missing_not_errors(tmp_path: Path) -> None:
-    rows = [*_quarter_rows(), _row(5, "RAA", total=2, within=2, BREACHES="-", **{"CANCER TYPE": "Lung"})]
+    rows = [
+        *_quarter_rows(),
+        _row(5, "RAA", total=2, within=2, BREACHES="-", **{"CANCER TYPE": "Suspected lung cancer"}),
+    ]
     result = cwt_crs.read([_book(tmp_path / "extract.xlsx", rows)])
     assert result.quarantine.is_empty()
     assert _value(result, "RAA", "OF0010") == pytest.approx(100 * 26 / 32)
@@ -151,7 +177,12 @@ def test_suppressed_total_or_within_quarantines_the_row_and_withholds_the_provid
     tmp_path: Path, total, within, standard: str
 ) -> None:
     """Issue 11.1: a row with its total or within-standard count suppressed is never summed from what is left."""
-    extra = {"CANCER TYPE": "Skin", "TREATMENT MODALITY": "ALL MODALITIES"}
+    fds = standard == "28-day FDS"
+    extra = (
+        {"CANCER TYPE": "Suspected skin cancer"}
+        if fds
+        else {"CANCER TYPE": "Skin", "TREATMENT MODALITY": "ALL MODALITIES"}
+    )
     rows = [*_quarter_rows(), _row(5, "RAA", standard, total, within, BREACHES=None, **extra)]
     result = cwt_crs.read([_book(tmp_path / "extract.xlsx", rows)])
     assert result.values.filter(pl.col("org_code") == "RAA").is_empty()
@@ -287,6 +318,158 @@ def test_duplicate_rows_quarantine_every_copy_and_withhold_the_provider(tmp_path
     _accounting_holds(result)
     assert "RCC" not in result.values["org_code"].to_list()
     assert _value(result, "RBB", "OF0010") == pytest.approx(80.0)
+
+
+def _62_day_row(month: int, org: str, modality: str | None, cancer: str | None, **cells) -> list:
+    return _row(month, org, "62-day Combined", 4, 2, **{"TREATMENT MODALITY": modality, "CANCER TYPE": cancer}, **cells)
+
+
+def _withholds_raa_only(result: AdapterResult, rows: int) -> None:
+    """The bad RAA row is quarantined, RAA's quarter withheld, RBB's values as they were, the accounting whole."""
+    _accounting_holds(result)
+    assert result.accounts[0].rows_quarantined == rows
+    assert result.values.filter(pl.col("org_code") == "RAA").is_empty()
+    assert _value(result, "RBB", "OF0010") == pytest.approx(80.0)
+    assert _value(result, "RBB", "OF0011") == pytest.approx(75.0)
+
+
+@pytest.mark.parametrize(
+    ("bad", "column", "value"),
+    [
+        (_62_day_row(5, "RAA", None, "Breast"), "TREATMENT MODALITY", None),
+        (_62_day_row(5, "RAA", "ALL MODALITY", "Breast"), "TREATMENT MODALITY", "ALL MODALITY"),
+        (_62_day_row(5, "RAA", "ALL MODALITIES", "Breast cancer"), "CANCER TYPE", "Breast cancer"),
+        (_62_day_row(5, "RAA", "ALL MODALITIES", None), "CANCER TYPE", None),
+        (_62_day_row(5, "RAA", "Surgery ", "ALL CANCER"), "CANCER TYPE", "ALL CANCER"),
+        (_62_day_row(5, "RAA", "Chemotherapy", "ALL CANCERS"), "TREATMENT MODALITY", "Chemotherapy"),
+        (
+            _62_day_row(5, "RAA", "ALL MODALITIES", "Breast", **{"STAGE/ROUTE": "Two week wait"}),
+            "STAGE/ROUTE",
+            "Two week wait",
+        ),
+        (_row(5, "RAA", **{"CANCER TYPE": "Suspected lung"}), "CANCER TYPE", "Suspected lung"),
+        (_row(5, "RAA", **{"CANCER TYPE": None}), "CANCER TYPE", None),
+        (_row(5, "RAA", **{"TREATMENT MODALITY": "Surgery"}), "TREATMENT MODALITY", "Surgery"),
+        (_row(5, "RAA", **{"STAGE/ROUTE": "ALL ROUTES"}), "STAGE/ROUTE", "ALL ROUTES"),
+    ],
+    ids=[
+        "62-day modality blank",
+        "62-day modality misspelt",
+        "62-day cancer type unknown",
+        "62-day cancer type blank",
+        "62-day total misspelt",
+        "62-day modality unknown",
+        "62-day route unknown",
+        "28-day cancer type unknown",
+        "28-day cancer type blank",
+        "28-day with a modality",
+        "28-day route total",
+    ],
+)
+def test_a_breakdown_the_reader_does_not_know_is_quarantined_not_left_out(
+    tmp_path: Path, bad: list, column: str, value: str | None
+) -> None:
+    """Every row of a standard a metric is built from is summed or quarantined: a breakdown value the reader does not
+    know for the standard (blank, misspelt, new) may be a part it would leave out or a total it would add, so the row
+    is quarantined with its column and value and the provider's quarter withheld, never worked out from the rest."""
+    result = cwt_crs.read([_book(tmp_path / "extract.xlsx", [*_quarter_rows(), bad])])
+    record = _only_record(result)
+    assert (record["source_row"], record["column"], record["check"], record["value"]) == (
+        20,
+        column,
+        "known_breakdown",
+        value,
+    )
+    _withholds_raa_only(result, 1)
+
+
+@pytest.mark.parametrize(
+    ("bad", "columns"),
+    [
+        (_62_day_row(5, "RAA", "ALL MODALITIES", "ALL CANCERS"), {"TREATMENT MODALITY", "CANCER TYPE"}),
+        (_62_day_row(5, "RAA", "all modalities", "All Cancers"), {"TREATMENT MODALITY", "CANCER TYPE"}),
+        (_row(5, "RAA", **{"CANCER TYPE": "ALL CANCERS"}), {"CANCER TYPE"}),
+        (_row(5, "RAA", **{"TREATMENT MODALITY": "ALL MODALITIES"}), {"TREATMENT MODALITY"}),
+    ],
+    ids=["62-day all by all", "62-day all by all, any case", "28-day all cancers", "28-day all modalities"],
+)
+def test_a_subtotal_row_is_quarantined_not_added_to_its_parts(tmp_path: Path, bad: list, columns: set[str]) -> None:
+    """A row totalling breakdowns the extract also gives (62-day ALL MODALITIES and ALL CANCERS; a 28-day ALL
+    CANCERS row) would count its patients twice if summed: quarantined (`not_a_subtotal`), the provider withheld."""
+    result = cwt_crs.read([_book(tmp_path / "extract.xlsx", [*_quarter_rows(), bad])])
+    assert set(result.quarantine["source_row"]) == {20}
+    assert set(result.quarantine["check"]) == {"not_a_subtotal"}
+    assert set(result.quarantine["column"]) == columns
+    _withholds_raa_only(result, 1)
+
+
+def test_a_62_day_row_by_both_modality_and_cancer_type_is_quarantined(tmp_path: Path) -> None:
+    """The extract gives 62-day patients by cancer type (ALL MODALITIES) or by modality (ALL CANCERS): a row by both
+    is summed by neither, so it is quarantined rather than silently left out of OF0011."""
+    result = cwt_crs.read(
+        [_book(tmp_path / "extract.xlsx", [*_quarter_rows(), _62_day_row(5, "RAA", "Surgery", "Breast")])]
+    )
+    record = _only_record(result)
+    assert (record["column"], record["check"], record["value"]) == (
+        "CANCER TYPE",
+        "by_cancer_type_or_by_modality",
+        "Breast",
+    )
+    _withholds_raa_only(result, 1)
+
+
+def test_every_known_breakdown_is_read_and_31_day_rows_are_not_checked(tmp_path: Path) -> None:
+    """Known values in any letter case are read; the 62-day view by modality is accepted and left out of OF0011; 31-day
+    rows feed no metric, so their breakdowns are not checked."""
+    rows = [
+        *_quarter_rows(),
+        _row(5, "RAA", **{"CANCER TYPE": "missing or invalid", "STAGE/ROUTE": "National Screening Programme"}),
+        _62_day_row(5, "RAA", "Anti-cancer drug regimen", "ALL CANCERS", **{"STAGE/ROUTE": "Consultant Upgrade"}),
+        _row(5, "RAA", "31-day Combined", **{"TREATMENT MODALITY": "ALL MODALITIES", "CANCER TYPE": "ALL CANCERS"}),
+    ]
+    result = cwt_crs.read([_book(tmp_path / "extract.xlsx", rows)])
+    assert result.quarantine.is_empty()
+    assert _value(result, "RAA", "OF0010") == pytest.approx(100 * 32 / 40)
+    assert _value(result, "RAA", "OF0011") == pytest.approx(75.0)
+
+
+# --- sheets -----------------------------------------------------------------------------------------------
+
+
+def test_the_extract_is_read_from_the_sheet_holding_its_header(tmp_path: Path) -> None:
+    """The extract's sheet is found by its header, not its place: a notes sheet before it is passed over."""
+    path = _sheets(tmp_path / "extract.xlsx", [("Notes", None), ("CWT CRS Provider Extract", _quarter_rows())])
+    result = cwt_crs.read([path])
+    assert result.quarantine.is_empty()
+    assert result.accounts[0].rows_read == 18
+    assert _value(result, "RBB", "OF0010") == pytest.approx(80.0)
+    assert result.values["source_row"].min() == 2
+
+
+def test_two_sheets_holding_the_extract_are_refused_naming_both(tmp_path: Path) -> None:
+    """Providers split over two sheets, or an old copy beside the new: reading one would lose or mix providers, and
+    which is meant is not the reader's to guess, so the workbook is refused naming the sheets."""
+    rows = _quarter_rows()
+    raa, rbb = [r for r in rows if r[4] == "RAA"], [r for r in rows if r[4] == "RBB"]
+    path = _sheets(tmp_path / "split.xlsx", [("Providers A-M", raa), ("Notes", None), ("Providers N-Z", rbb)])
+    with pytest.raises(SourceFileError, match=r"sheets 'Providers A-M', 'Providers N-Z' each hold a CWT-CRS header"):
+        cwt_crs.read([path])
+    stale = _sheets(tmp_path / "stale.xlsx", [("draft", raa), ("CWT CRS Provider Extract", rows)], hidden=("draft",))
+    with pytest.raises(SourceFileError, match=r"sheets 'draft' \(hidden\), 'CWT CRS Provider Extract' each hold"):
+        cwt_crs.read([stale])
+
+
+def test_a_hidden_extract_sheet_is_refused(tmp_path: Path) -> None:
+    """What is read must be what a person opening the workbook sees: the extract on a hidden sheet is refused."""
+    path = _sheets(
+        tmp_path / "extract.xlsx",
+        [("CWT CRS Provider Extract", _quarter_rows()), ("Notes", None)],
+        hidden=("CWT CRS Provider Extract",),
+    )
+    with pytest.raises(
+        SourceFileError, match=r"the CWT-CRS extract is on sheet 'CWT CRS Provider Extract', which is hidden"
+    ):
+        cwt_crs.read([path])
 
 
 # --- real NHS England extract -----------------------------------------------------------------------------

@@ -1,4 +1,4 @@
-"""Adapter for NHS England's Cancer Waiting Times (CWT-CRS) provider data extract (xlsx, one sheet).
+"""Adapter for NHS England's Cancer Waiting Times (CWT-CRS) provider data extract (xlsx, the extract on one sheet).
 
 An extract covers several months (read from PERIOD, never from the file name). For each quarter whose three
 months are all present, per provider:
@@ -8,8 +8,12 @@ months are all present, per provider:
   'ALL MODALITIES'); the extract also breaks the same patients down by modality (CANCER TYPE 'ALL CANCERS'),
   so summing every 62-day row would count each patient twice.
 
-An organisation with a quarantined row in a quarter gets no value for that quarter: a sum over the rows that
-remain would look right and be wrong.
+Every row of these two standards is summed, is the 62-day view by modality (the patients summed, counted again),
+or is quarantined: a breakdown value the reader does not know for the standard, a subtotal of rows the extract also
+gives, a 62-day row by both modality and cancer type (``schemas.cwt_crs.BREAKDOWNS``). None is left out of a sum or
+added to its parts unseen. An organisation with a quarantined row in a quarter gets no value for that quarter: a
+sum over the rows that remain would look right and be wrong. The extract is read from the one visible sheet holding
+its header; two such sheets, or a hidden one, refuse the workbook.
 """
 
 from __future__ import annotations
@@ -36,6 +40,7 @@ from npaf_pipeline.sources.raw import (
     column_filled,
     header_row,
     match_header,
+    open_workbook,
     published_names,
     read_sheet,
     require_layout,
@@ -113,8 +118,8 @@ def read_extract(path: str | Path) -> Extract:
     with ``METRICS``. Raises :class:`SourceFileError` for a file that is not a CWT-CRS extract.
     """
     path = Path(path)
-    sheet = _sheet_text(path)
-    header_at = _find_header(path, sheet)
+    name, sheet = _sheet_text(path)
+    header_at = _find_header(path, sheet, name)
     header = [(c or "").strip() for c in sheet.row(header_at)]
     keep = _match_header(path, header, sheet.slice(header_at + 1), header_at + 1)
     frame = _frame(sheet, header_at, keep)
@@ -129,28 +134,73 @@ def read_extract(path: str | Path) -> Extract:
     return Extract(path, sha, frame.height, accepted, quarantine, withheld)
 
 
-def _sheet_text(path: Path) -> pl.DataFrame:
-    """The first sheet, every cell as text, one frame row per spreadsheet row (row n is index n - 1)."""
+def _sheet_text(path: Path) -> tuple[str, pl.DataFrame]:
+    """(name, cells) of the sheet holding the extract, every cell as text, one frame row per spreadsheet row (row n
+    is index n - 1). A workbook of several sheets is searched for the extract's header (:func:`_data_sheet`)."""
     require_xlsx(path, "CWT")
     try:
-        sheet = read_sheet(path)
+        book = open_workbook(path)
+        names = book.sheet_names
+        name = names[0] if len(names) == 1 else _data_sheet(path, book, names)
+        sheet = read_sheet(path, name)
     except (fastexcel.FastExcelError, pl.exceptions.PolarsError) as exc:
         problem = str(exc).splitlines()[0]
         raise SourceFileError(path, f"cannot be read as an Excel workbook (truncated or damaged?): {problem}") from None
     if sheet.is_empty():
         raise SourceFileError(path, "the first sheet is empty")
-    return sheet
+    return name, sheet
 
 
-def _find_header(path: Path, sheet: pl.DataFrame) -> int:
+def _data_sheet(path: Path, book: fastexcel.ExcelReader, names: list[str]) -> str:
+    """The one sheet whose first rows hold the extract's header, which must be visible.
+
+    Two such sheets (providers split over sheets, an old copy kept beside the new) are refused rather than one read
+    and the other ignored, or both added up: which is meant is not the reader's to guess. A hidden data sheet is
+    refused: what would be read is not what a person opening the workbook sees. A workbook of one sheet is read
+    without this search (Excel cannot hide a workbook's only sheet), which keeps the usual case to one parse.
+    """
+    found: list[tuple[str, str]] = []
+    for name in names:
+        head = book.load_sheet(name, header_row=None, skip_rows=0, n_rows=HEADER_SEARCH_ROWS, dtypes="string")
+        if _holds_header(head.to_polars().rows()):
+            found.append((name, head.visible))
+    if not found:
+        raise _no_header(path, f"any sheet ({', '.join(map(repr, names))})")
+    if len(found) > 1:
+        listed = ", ".join(repr(n) + ("" if v == "visible" else f" ({v})") for n, v in found)
+        raise SourceFileError(
+            path,
+            f"sheets {listed} each hold a CWT-CRS header: the extract must be on one sheet (remove the other copy or "
+            "put the providers on one sheet)",
+        )
+    name, visible = found[0]
+    if visible != "visible":
+        raise SourceFileError(
+            path,
+            f"the CWT-CRS extract is on sheet {name!r}, which is {visible}: unhide it (what is read must be what a "
+            "person opening the workbook sees)",
+        )
+    return name
+
+
+def _holds_header(rows: list[tuple]) -> bool:
+    """Whether a row among the first holds most of the CWT column names."""
+    return bool(rows) and 2 * header_row(rows[:HEADER_SEARCH_ROWS], COLUMNS)[1] > len(COLUMNS)
+
+
+def _no_header(path: Path, where: str) -> SourceFileError:
+    return SourceFileError(
+        path,
+        f"no CWT-CRS header ({', '.join(COLUMNS)}) in the first {HEADER_SEARCH_ROWS} rows of {where}: "
+        "a file of another source in the CWT folder?",
+    )
+
+
+def _find_header(path: Path, sheet: pl.DataFrame, name: str) -> int:
     """The row naming most CWT columns within the first rows (the header may sit below a title)."""
     at, named = header_row([sheet.row(i) for i in range(min(HEADER_SEARCH_ROWS, sheet.height))], COLUMNS)
     if 2 * named <= len(COLUMNS):
-        raise SourceFileError(
-            path,
-            f"no CWT-CRS header ({', '.join(COLUMNS)}) in the first {HEADER_SEARCH_ROWS} rows of the first sheet: "
-            "a file of another source in the CWT folder?",
-        )
+        raise _no_header(path, f"the sheet {name!r}")
     return at
 
 

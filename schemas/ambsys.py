@@ -12,7 +12,7 @@ import polars as pl
 from schemas.common import MONTH_NAMES, NUMBER, ODS_CODE, as_number, finite_and_plausible
 
 MONTH_NAME = r"(?i)^(" + "|".join(MONTH_NAMES) + r")$"
-REGION_CODE = r"^Y\d{2}$"
+REGION_CODE = r"^Y[0-9]{2}$"
 INDICATORS = ("A7", "A10", "A30", "A53")
 PAIRS = {"A30": "A10", "A53": "A7"}
 """Each numerator and its denominator: OF0017 = ΣA30 / ΣA10, OF0028 = ΣA53 / ΣA7."""
@@ -34,7 +34,7 @@ class AmbsysRaw(pa.DataFrameModel):
         alias="A30", nullable=True, str_matches=NUMBER, description="Category 2 total response time (seconds)"
     )
     a53: str = pa.Field(alias="A53", nullable=True, str_matches=NUMBER, description="incidents conveyed to ED")
-    month: str = pa.Field(str_matches=r"^\d{4}-(0[1-9]|1[0-2])$", description="calendar month from row order")
+    month: str = pa.Field(str_matches=r"^[0-9]{4}-(0[1-9]|1[0-2])$", description="calendar month from row order")
     source_row: int = pa.Field(ge=1, description="row number in the sheet, as Excel shows it")
 
     @pa.check(*INDICATORS, name="non_negative")

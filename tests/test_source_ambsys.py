@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from pathlib import Path
+from typing import NamedTuple
 
 import polars as pl
 import pytest
@@ -49,6 +50,13 @@ RYE = {
     (2025, 8): (400, 200, 210000, 100),
 }
 SERVICES = {"R1F": ("Y59", "ISLE OF WIGHT NHS TRUST", R1F), "RYE": ("Y59", "SOUTH CENTRAL AMBULANCE SERVICE", RYE)}
+
+
+class Cached(NamedTuple):
+    """A formula cell and the result Excel saved with it (an error value such as ``#N/A`` among them)."""
+
+    formula: str
+    value: object
 
 
 def _fy(year: int, month: int) -> str:
@@ -109,7 +117,8 @@ def write_ambsys(
     sheet: str = "Raw",
     stray: bool = True,
 ) -> Path:
-    """A workbook in the AmbSYS layout: Year (column B) is a formula, written with or without a cached result."""
+    """A workbook in the AmbSYS layout: Year (column B) is a formula, written with or without a cached result;
+    a :class:`Cached` cell is written as its formula with its cached result."""
     book = xlsxwriter.Workbook(path)
     if published is not None:
         intro = book.add_worksheet("Introduction")
@@ -126,7 +135,9 @@ def write_ambsys(
             raw.write(title_rows, c, name)
     for r, row in enumerate(rows if rows is not None else ambsys_rows(), start=title_rows + 1):
         for c, cell in enumerate(row):
-            if c == 1 and cell is not None:
+            if isinstance(cell, Cached):
+                raw.write_formula(r, c, cell.formula, None, cell.value)
+            elif c == 1 and cell is not None:
                 y, m = cell
                 formula = f'=IF(MONTH(DATE({y},{m},1))>3,"{y}-","{y - 1}-")'
                 if year == "cached":
@@ -308,6 +319,27 @@ def test_renamed_indicator_column_names_the_missing_column(tmp_path: Path) -> No
     header = [("A30x" if h == "A30" else h) for h in HEADER]
     with pytest.raises(SourceFileError, match=r"no header row with the AmbSYS columns.*lacks A30"):
         ambsys.read([write_ambsys(tmp_path / "renamed.xlsx", header=header)])
+
+
+@pytest.mark.parametrize(("name", "at"), [("A30", 10), ("A7", 12), ("Area", 7), ("Month", 3)])
+def test_a_used_column_named_twice_is_refused(tmp_path: Path, name: str, at: int) -> None:
+    """A header naming a used column twice over data refuses the file, naming the column: which copy holds the
+    published figures cannot be told, and the first one read would be scored silently. Only the sheet's formula
+    helpers Month and Year, right of the indicators, repeat a name; a later copy over an empty column is a stray
+    header cell and is read past."""
+    source = HEADER.index(name)
+    header = [*HEADER[:at], name, *HEADER[at:]]
+    other = [[*r[:at], r[source] * 2 if isinstance(r[source], int) else r[source], *r[at:]] for r in ambsys_rows()]
+    with pytest.raises(
+        SourceFileError,
+        match=rf"twice.xlsx, row 5: sheet Raw: .*unexpected column\(s\) '{name}' \(named more than once\)",
+    ):
+        ambsys.read([write_ambsys(tmp_path / "twice.xlsx", other, header=header)])
+    header = [*HEADER[: source + 1], name, *HEADER[source + 1 :]]
+    stray = [[*r[: source + 1], None, *r[source + 1 :]] for r in ambsys_rows()]
+    assert _values(ambsys.read([write_ambsys(tmp_path / "stray.xlsx", stray, header=header)])) == pytest.approx(
+        EXPECTED
+    )
 
 
 def test_negative_count_and_text_in_a_number_cell_are_quarantined(tmp_path: Path) -> None:

@@ -34,8 +34,8 @@ from npaf_pipeline.sources.base import (
     validate_rows,
     wanted_quarters,
 )
-from npaf_pipeline.sources.raw import month_number, read_sheet, sheet_rows
-from schemas.ambsys import AmbsysRaw
+from npaf_pipeline.sources.raw import column_filled, header_problems, month_number, read_sheet, sheet_rows
+from schemas.ambsys import INDICATORS, AmbsysRaw
 from schemas.common import parse_number
 
 SOURCE = "ambsys"
@@ -56,8 +56,9 @@ COLUMN_MAP = {
     "A53": "conveyed_to_ed",
 }
 DATA_COLUMNS = [c for c in COLUMN_MAP if c != "Year"]
-AGGREGATE_AREA = r"^(ENG|Y\d{2})$"  # England and NHS England region totals: valid rows, but not organisations
-_FY = re.compile(r"^(\d{4})-(\d{2})$")
+HELPER_REPEATS = {"Month", "Year"}  # the published sheet repeats these in formula helper columns right of the data
+AGGREGATE_AREA = r"^(ENG|Y[0-9]{2})$"  # England and NHS England region totals: valid rows, but not organisations
+_FY = re.compile(r"^([0-9]{4})-([0-9]{2})$")
 
 
 @dataclass(frozen=True)
@@ -173,7 +174,7 @@ def _find_header(path: Path, grid: pl.DataFrame) -> tuple[int, dict[str, int]]:
         cells = [None if v is None else str(v).strip() for v in grid.row(i)]
         found = {name for name in COLUMN_MAP if name in cells}
         if len(found) == len(COLUMN_MAP):
-            return i, {name: cells.index(name) for name in COLUMN_MAP}
+            return i, _positions(path, grid, i, cells)
         best = max(best, found, key=len)
     missing = [name for name in COLUMN_MAP if name not in best]
     raise SourceFileError(
@@ -181,6 +182,27 @@ def _find_header(path: Path, grid: pl.DataFrame) -> tuple[int, dict[str, int]]:
         f"sheet {SHEET} has no header row with the AmbSYS columns {', '.join(COLUMN_MAP)} in its first "
         f"{HEADER_SEARCH_ROWS} rows (closest row lacks {', '.join(missing)})",
     )
+
+
+def _positions(path: Path, grid: pl.DataFrame, at: int, cells: list[str | None]) -> dict[str, int]:
+    """Each used column's position in the header row ``at``: its first column, as CWT-CRS and CHS read theirs.
+
+    A later column under the same name that holds data refuses the file: which copy holds the published figures
+    cannot be told, and reading the first would score whatever sits there. One over an empty column is a stray
+    header cell and cannot change a value; the sheet's own formula helpers ``Month`` and ``Year``, right of
+    every used indicator, are published layout, not copies."""
+    every = {name: [k for k, cell in enumerate(cells) if cell == name] for name in COLUMN_MAP}
+    last_indicator = max(every[name][0] for name in INDICATORS)
+    filled = column_filled(grid.slice(at + 1))
+    repeated: list[str] = []
+    for name, (_, *others) in every.items():
+        helper = name in HELPER_REPEATS and len(others) == 1 and others[0] > last_indicator
+        if not helper and any(filled(k) for k in others):
+            repeated.append(name)
+    if repeated:
+        problems = header_problems([], [f"{name!r} (named more than once)" for name in repeated])
+        raise SourceFileError(path, f"sheet {SHEET}: header does not match the AmbSYS layout: {problems}", row=at + 1)
+    return {name: found[0] for name, found in every.items()}
 
 
 def _published(path: Path) -> date | None:

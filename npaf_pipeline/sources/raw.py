@@ -8,6 +8,7 @@ quarantine record points at the cell a person has to look at.
 from __future__ import annotations
 
 import functools
+import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 
@@ -76,36 +77,60 @@ def read_sheet(path: Path, sheet: str | None = None, *, book: fastexcel.ExcelRea
     """A sheet (the first when unnamed), every cell as text, one frame row per sheet row: row n is index n - 1.
 
     Nothing is skipped, leading and empty rows included, so quarantine records give the row numbers Excel shows.
+    An error cell (``#N/A``, ``#REF!``, ...) is its error text, never blank (:func:`_with_error_text`).
     Errors are the caller's to word: only it knows what the workbook should have been. ``book``: the workbook
     already opened (:func:`open_workbook`), so that reading several sheets opens it once; the frame is the same
     as reading the sheet from ``path``.
     """
-    if book is not None:
-        return _sheet_frame(book, 0 if sheet is None else sheet)
-    return pl.read_excel(
-        path,
-        sheet_id=1 if sheet is None else None,
-        sheet_name=sheet,
-        engine="calamine",
-        has_header=False,
-        drop_empty_rows=False,
-        drop_empty_cols=False,
-        raise_if_empty=False,
-        read_options={"skip_rows": 0, "dtypes": "string"},
-    )
+    return _sheet_frame(open_workbook(path) if book is None else book, 0 if sheet is None else sheet)
+
+
+ERROR_TEXT = {
+    "Div0": "#DIV/0!",
+    "NA": "#N/A",
+    "Name": "#NAME?",
+    "Null": "#NULL!",
+    "Num": "#NUM!",
+    "Ref": "#REF!",
+    "Value": "#VALUE!",
+    "GettingData": "#GETTING_DATA",
+}
+"""calamine's name for each Excel error value -> the text Excel shows in the cell."""
+_ERROR_NAME = re.compile(r"Error\(([A-Za-z0-9_]+)\)")
 
 
 def _sheet_frame(book: fastexcel.ExcelReader, sheet: str | int) -> pl.DataFrame:
-    """What ``pl.read_excel`` gives in :func:`read_sheet` (calamine, no header, every cell as text, nothing dropped),
-    from a workbook already open."""
-    frame = pl.from_arrow(
-        book.load_sheet_eager(sheet, header_row=None, skip_rows=0, schema_sample_rows=100, dtypes="string")
-    )
+    """The sheet through calamine: no header, every cell as text, nothing dropped, columns ``column_1``...,
+    error cells as their error text."""
+    loaded = book.load_sheet(sheet, header_row=None, skip_rows=0, schema_sample_rows=100, dtypes="string")
+    table, errors = loaded.to_arrow_with_errors()
+    frame = pl.from_arrow(table)
     assert isinstance(frame, pl.DataFrame)
     if frame.height == frame.width == 0:
         return pl.DataFrame()
     frame.columns = [f"column_{i}" for i in range(1, frame.width + 1)]
-    return frame.cast({pl.Null: pl.String}) if frame.is_empty() else frame
+    frame = frame.cast({pl.Null: pl.String}) if frame.is_empty() else frame
+    return frame if errors is None else _with_error_text(frame, errors.errors)
+
+
+def _with_error_text(frame: pl.DataFrame, errors: Sequence[fastexcel.CellError]) -> pl.DataFrame:
+    """The frame with each error cell holding the text Excel shows (``#N/A``), where calamine leaves it empty.
+
+    An error value is a value as published, never a blank: read as blank, ``#N/A`` in a count would pass as
+    "not reported" and a row of ``#REF!`` as a spacer row. fastexcel reports each cell it could not give as
+    text (only error values, when every cell is read as text) with its position in the frame and calamine's
+    name for the error; a name not known here keeps fastexcel's own words, which are not blank either.
+    """
+    by_column: dict[int, tuple[list[int], list[str]]] = {}
+    for error in errors:
+        row, column = error.offset_position
+        name = _ERROR_NAME.search(error.detail)
+        rows, texts = by_column.setdefault(column, ([], []))
+        rows.append(row)
+        texts.append(ERROR_TEXT.get(name[1], f"#{name[1]}") if name else error.detail)
+    return frame.with_columns(
+        frame.to_series(column).cast(pl.String).scatter(rows, texts) for column, (rows, texts) in by_column.items()
+    )
 
 
 def sheet_rows(sheet: pl.DataFrame, header_at: int, keep: Mapping[int, str]) -> pl.DataFrame:

@@ -133,6 +133,11 @@ BAD_NUMBERS = {
     "nan": "nan",
     "absurd magnitude": "1e308",
     "a quadrillion and more": "12345678901234567",
+    # digits of other scripts: a pattern's \d takes them for digits, the number conversion does not (or reads them
+    # as a number nobody wrote in ASCII); a number is written in ASCII digits
+    "full-width digits": "\uff11\uff10\uff10",
+    "Arabic-Indic digits": "\u0661\u0660\u0660",
+    "Devanagari digits": "\u0967\u0966\u0966",
 }
 
 

@@ -21,8 +21,9 @@ import polars as pl
 from npaf_pipeline.engine.frames import EngineInputError
 from npaf_pipeline.icb import SystemInputs, read_icb_lookup, trust_icb
 from npaf_pipeline.icb.cancer import cwt_monthly
-from npaf_pipeline.icb.finance import FINANCE_COLUMNS
+from npaf_pipeline.icb.finance import read_finance as read_finance_files
 from npaf_pipeline.icb.leadership import read_leadership
+from npaf_pipeline.icb.mapping import read_icb_list
 from npaf_pipeline.quarters import parse_quarter
 from npaf_pipeline.ruleset import RuleSet
 from npaf_pipeline.sources import canonical, cwt_crs, nof_csv, nof_dashboard, organisations, registry, rtt_full
@@ -30,7 +31,7 @@ from npaf_pipeline.sources.base import FileAccount, SourceFileError, validate_ro
 from npaf_pipeline.sources.tables import read_table
 from schemas.canonical import empty_quarantine
 from schemas.canonical_inputs import FLAG, FLAG_TRUE
-from schemas.common import ODS_CODE, parse_number
+from schemas.common import ODS_CODE
 
 ORG_COLUMNS = ["quarter", "org_code", "org_name", "org_type", "org_subtype", "region", "icb_code"]
 ICB_TYPE = "icb"
@@ -100,20 +101,38 @@ def organisation_inputs(
 
 
 def icb_organisations(landing: Path, quarters: Sequence[str]) -> pl.DataFrame:
-    """The ICBs of ``icb_reference/`` (``icb_code, icb_name[, region]``) as organisations of type ``icb``."""
-    frames = []
-    for path in registry.source_files(landing, ICB_REFERENCE_SOURCE):
-        icbs = read_icb_lookup(path)
-        raw = pl.read_csv(path, infer_schema=False, encoding="utf8-lossy")
-        raw = raw.rename({c: c.strip().lower() for c in raw.columns})
-        region = pl.col("region").str.strip_chars() if "region" in raw.columns else pl.lit(None, pl.String)
-        regions = raw.select(pl.col("icb_code").str.strip_chars().alias("org_code"), region.alias("region"))
-        frames.append(icbs.join(regions.unique("org_code", keep="first"), on="org_code", how="left"))
-    if not frames:
+    """The ICBs of ``icb_reference/`` (``icb_code, icb_name[, region]``) as organisations of type ``icb``.
+
+    Read by :func:`npaf_pipeline.icb.mapping.read_icb_list`, which refuses a list with an ill-formed, blank or
+    contradictory code, no rows, or bytes that are not UTF-8 (the same code in two files must agree too).
+    """
+    files = registry.source_files(landing, ICB_REFERENCE_SOURCE)
+    if not files:
         return pl.DataFrame(schema=dict.fromkeys(ORG_COLUMNS, pl.String))
-    icbs = pl.concat(frames).unique("org_code", keep="first", maintain_order=True)
-    icbs = icbs.with_columns(pl.lit(None, pl.String).alias("org_subtype"), pl.lit(None, pl.String).alias("icb_code"))
+    icbs = (
+        read_icb_list(files)
+        .select("org_code", "org_name", "region")
+        .with_columns(
+            pl.lit(ICB_TYPE).alias("org_type"),
+            pl.lit(None, pl.String).alias("org_subtype"),
+            pl.lit(None, pl.String).alias("icb_code"),
+        )
+    )
     return pl.concat([icbs.with_columns(pl.lit(q).alias("quarter")) for q in quarters]).select(ORG_COLUMNS)
+
+
+def reference_trust_icb(landing: Path, orgs: pl.DataFrame) -> pl.DataFrame | None:
+    """org_code -> icb_code for summing provider figures to ICBs: every trust the ODS list (``ods_etr/``) places
+    in an ICB, whatever the trust-type list says.
+
+    A trust's ICB is ODS's; the trust-type list only says how (and whether) it is scored. A trust ODS places in an
+    ICB but the trust-type list leaves out (closed, or simply missing) still counts in its ICB's sums: dropping it
+    would change the ICB's value with no one told. Without an ODS list the organisations' own ICB codes are used.
+    """
+    etr = registry.source_files(landing, organisations.ETR_SOURCE)
+    if etr:
+        return trust_icb(organisations.read_ods_etr(etr[0]))
+    return trust_icb(orgs.filter(pl.col("org_type").ne_missing(ICB_TYPE))) if orgs.height else None
 
 
 def flag_inputs(landing: Path, quarters: Sequence[str]) -> tuple[pl.DataFrame, pl.DataFrame, list[FileAccount]]:
@@ -242,8 +261,8 @@ def system_inputs(
         flag_lists=flags,
         provider_months=months,
         icb_values=icb_values if icb_values is not None and icb_values.height else None,
-        finance=read_finance(finance_files) if finance_files else None,
-        trust_icb=trust_icb(orgs.filter(pl.col("org_type") != ICB_TYPE)) if orgs.height else None,
+        finance=read_finance(finance_files, known_organisation_codes(landing)) if finance_files else None,
+        trust_icb=reference_trust_icb(landing, orgs),
     )
     return inputs, quarantine
 
@@ -420,34 +439,19 @@ def _refuse_disagreement(frame: pl.DataFrame) -> None:
     )
 
 
-def read_finance(paths: Sequence[Path]) -> pl.DataFrame:
-    """System (or provider) finance: quarter, org_code, income, planned_surplus, forecast_surplus (numbers)."""
-    frames = []
-    for path in paths:
-        frame = _csv(path, FINANCE_COLUMNS, "a finance file (" + ", ".join(FINANCE_COLUMNS) + ")")
-        amounts = FINANCE_COLUMNS[2:]
-        numbers = [parse_number(pl.col(c)).alias(c) for c in amounts]
-        typed = frame.select(canonical.normalise_quarter(), "org_code", *numbers)
-        given = frame.select(pl.col(c).is_not_null().alias(f"_{c}") for c in amounts)
-        bad = pl.concat([typed, given], how="horizontal").filter(
-            pl.any_horizontal((pl.col(c).is_null() | ~pl.col(c).is_finite()) & pl.col(f"_{c}") for c in amounts)
-        )
-        if bad.height:
-            raise EngineInputError(f"{path.name}: amounts that are not numbers for {bad['org_code'].to_list()[:5]}")
-        frames.append(typed)
-    return pl.concat(frames)
+def read_finance(paths: Sequence[Path], known: Collection[str] | None = None) -> pl.DataFrame:
+    """System (or provider) finance: quarter, org_code, income, planned_surplus, forecast_surplus (numbers).
+
+    Read and checked by :func:`npaf_pipeline.icb.finance.read_finance`: a row that breaks a rule, a quarter and
+    organisation given twice, or (with ``known``, the reference's organisation codes) an unknown code refuses
+    the files."""
+    return read_finance_files(paths, known)
 
 
 def leadership_ratings(landing: Path) -> pl.DataFrame | None:
     """Leadership capability ratings of ``leadership/`` (validated), or None when the folder is empty."""
     files = registry.source_files(landing, LEADERSHIP_SOURCE)
-    return pl.concat([read_leadership(f) for f in files]) if files else None
-
-
-def _csv(path: Path, required: Sequence[str], what: str) -> pl.DataFrame:
-    frame = pl.read_csv(path, infer_schema=False, encoding="utf8-lossy")
-    frame = frame.rename({c: c.strip().lower() for c in frame.columns})
-    missing = [c for c in required if c not in frame.columns]
-    if missing:
-        raise EngineInputError(f"{path.name} is not {what}: no column(s) {missing}")
-    return frame.with_columns(pl.col(pl.String).str.strip_chars())
+    if not files:
+        return None
+    known = known_organisation_codes(landing)  # a code the references lack is a mistyped organisation
+    return pl.concat([read_leadership(f, known) for f in files])

@@ -34,12 +34,34 @@ _ISO_SPAN = re.compile(r"^([0-9]{4}-[0-9]{2})\.\.([0-9]{4}-[0-9]{2})$")
 _SHORT = re.compile(r"^([A-Za-z]{3})-([0-9]{2})$")
 
 
+UNMAPPED_COLUMNS = ["org_code", "metric_id", "numerator", "denominator"]
+
+
 @dataclass(frozen=True)
 class IcbAggregation:
-    """ICB sums per period, and the provider rows no ICB could be found for (left out of every sum)."""
+    """ICB sums per period, and the provider rows no ICB could be found for (left out of every sum).
+
+    ``unmapped`` must be reported wherever the sums are (see :meth:`unmapped_summary`): a provider whose figures
+    reach no ICB lowers nothing and raises nothing, so without the list no one would know they are missing.
+    """
 
     values: pl.DataFrame
     unmapped: pl.DataFrame
+
+    def unmapped_summary(self) -> pl.DataFrame:
+        """Per period and metric: the providers with a row but no ICB, how many, and the figures of those with both."""
+        both = pl.col("numerator").is_not_null() & pl.col("denominator").is_not_null()
+        keys = [c for c in self.unmapped.columns if c not in UNMAPPED_COLUMNS]
+        return (
+            self.unmapped.group_by(*keys, "metric_id")
+            .agg(
+                pl.col("org_code").unique().sort().str.join(",").alias("providers"),
+                pl.col("org_code").n_unique().cast(pl.Int64).alias("n_providers"),
+                pl.col("numerator").filter(both).sum(),
+                pl.col("denominator").filter(both).sum(),
+            )
+            .sort(*keys, "metric_id")
+        )
 
 
 def aggregate_to_icb(rows: pl.DataFrame, trust_icb: pl.DataFrame, keys: Sequence[str] = ("month",)) -> IcbAggregation:

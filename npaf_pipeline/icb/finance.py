@@ -14,18 +14,147 @@ more than ``off_plan_over`` % of income behind plan. Both comparisons are strict
 
 from __future__ import annotations
 
+from collections.abc import Collection, Mapping, Sequence
+from pathlib import Path
+
+import pandera.polars as pa
 import polars as pl
 
-from npaf_pipeline.engine.frames import require_columns
+from npaf_pipeline.engine.frames import EngineInputError, require_columns
+from npaf_pipeline.quarters import parse_quarter
+from npaf_pipeline.sources import canonical
+from npaf_pipeline.sources.base import UNIQUENESS, SourceFileError, validate_rows
+from npaf_pipeline.sources.tables import read_table
+from schemas.common import NUMBER, ODS_CODE, finite_and_plausible, parse_number
 
 FINANCE_COLUMNS = ["quarter", "org_code", "income", "planned_surplus", "forecast_surplus"]
 _AMOUNTS = ["income", "planned_surplus", "forecast_surplus"]
+FINANCE_SOURCE = "system_finance"
+FINANCE_WHAT = "a finance file (" + ", ".join(FINANCE_COLUMNS) + ")"
+_AMOUNT_HINT = (
+    "write a number in one currency unit (digits, a minus sign for a deficit, an optional decimal part, thousands "
+    "grouped by commas; no currency sign, letters, brackets or %), or leave it blank for not supplied"
+)
+FINANCE_HINTS = {
+    "quarter": "write the quarter as 2025-26 Q1 or Q1 2025/26",
+    "org_code": "write the ICB's or provider's ODS code (3 to 6 capital letters or digits)",
+    **dict.fromkeys(_AMOUNTS, _AMOUNT_HINT),
+}
+"""What to write instead, per column, in the message that refuses a finance file."""
+
+
+def is_a_quarter(text: str) -> bool:
+    """Whether the quarter parser reads ``text`` ('2025/26 Q1' and '2025-26 Q5' are none of its spellings)."""
+    try:
+        parse_quarter(text)
+    except ValueError:
+        return False
+    return True
+
+
+class FinanceInput(pa.DataFrameModel):
+    """One row of a system finance file, as text: amounts are numbers by the shared rule, or blank (not supplied,
+    so the test is not assessed and its evidence says so)."""
+
+    quarter: str = pa.Field(description="a quarter the quarter parser reads: '2025-26 Q1', 'Q1 2025/26'")
+    org_code: str = pa.Field(str_matches=ODS_CODE, description="ODS code of the ICB (system total) or provider")
+    income: str = pa.Field(nullable=True, str_matches=NUMBER, description="income, one currency unit")
+    planned_surplus: str = pa.Field(nullable=True, str_matches=NUMBER, description="planned surplus (deficit < 0)")
+    forecast_surplus: str = pa.Field(nullable=True, str_matches=NUMBER, description="forecast surplus (deficit < 0)")
+    source_row: int = pa.Field(ge=1, description="row in the file (a CSV's header is row 1)")
+
+    @pa.check("quarter", name="is_a_quarter")
+    def _quarter(cls, data) -> pl.LazyFrame:
+        """Read by ``quarters.parse_quarter``, as every quarter is."""
+        return data.lazyframe.select(pl.col("quarter").map_elements(is_a_quarter, return_dtype=pl.Boolean))
+
+    _plausible = pa.check(*_AMOUNTS, name="finite_and_plausible")(finite_and_plausible)
+
+
+def read_finance(paths: Sequence[str | Path], known: Collection[str] | None = None) -> pl.DataFrame:
+    """quarter, org_code, income, planned_surplus, forecast_surplus (Float64; blank = null) from finance files.
+
+    Read by the shared table reader (UTF-8, header found in the first lines, blank lines skipped, a column named
+    twice, a ragged row or a header with no rows refused). The deficit test has no quarantine that blocks, so a
+    row that breaks a rule refuses the file naming row, column, rule and value: a row set aside would leave its
+    ICB not assessed, its failed test unseen. Two rows for one quarter and organisation (in any file, identical or
+    not) refuse the files naming both: a system total or provider is never counted twice, nor one chosen.
+    ``known``: the organisation codes of the run's reference; any other code raises
+    :class:`canonical.UnknownOrganisationError` naming row and code with the nearest known codes.
+    """
+    frames = []
+    for path in map(Path, paths):
+        raw = read_table(
+            path, source=FINANCE_SOURCE, columns={c: c for c in FINANCE_COLUMNS}, required=FINANCE_COLUMNS,
+            what=FINANCE_WHAT,
+        )  # fmt: skip
+        refuse_ragged(path, raw.quarantine, FINANCE_WHAT)
+        if known is not None:
+            canonical.require_known_codes(raw.frame, known, path, "the system finance file")
+        frame = raw.frame.with_columns(canonical.normalise_quarter())
+        _, rejected = validate_rows(frame, FinanceInput, source=FINANCE_SOURCE, path=path, sha256=raw.sha256)
+        refuse_rows(path, rejected, FINANCE_HINTS)
+        frames.append(frame.with_columns(pl.lit(str(path)).alias("source_file")))
+    if not frames:
+        return pl.DataFrame(
+            schema={c: pl.String if c in ("quarter", "org_code") else pl.Float64 for c in FINANCE_COLUMNS}
+        )
+    frame = pl.concat(frames)
+    refuse_repeats(frame, ["quarter", "org_code"])
+    return frame.select("quarter", "org_code", *[parse_number(pl.col(c)).alias(c) for c in _AMOUNTS])
+
+
+def refuse_ragged(path: Path, quarantine: pl.DataFrame, what: str) -> None:
+    """A row with the wrong number of fields refuses the file: its cells cannot be placed in their columns."""
+    if quarantine.height:
+        first = quarantine.sort("source_row").row(0, named=True)
+        raise SourceFileError(path, f"{first['reason']}: not {what}", row=first["source_row"])
+
+
+def refuse_rows(path: Path, rejected: pl.DataFrame, hints: Mapping[str, str]) -> None:
+    """Refuse a file over its first rejected cell, naming row, column, rule and value in words, with what to write
+    (``hints`` per column) and the other rows that fail. Repeated keys are left to :func:`refuse_repeats`."""
+    rejected = rejected.filter(pl.col("check") != UNIQUENESS)
+    if rejected.is_empty():
+        return
+    first = rejected.sort("source_row").row(0, named=True)
+    rows = sorted(set(rejected["source_row"].to_list()))
+    column, value = first["column"], first["value"]
+    said = "is blank" if value is None else f"{value!r} is not accepted"
+    rule = str(first["check"]).split("(")[0]
+    others = ", ".join(map(str, rows[1:6])) + (" ..." if len(rows) > 6 else "")
+    more = f" (also row{'s' if len(rows) > 2 else ''} {others})" if len(rows) > 1 else ""
+    hint = hints.get(column, first["reason"])
+    raise SourceFileError(path, f"{column} {said} (rule {rule}): {hint}{more}", row=first["source_row"], column=column)
+
+
+def refuse_repeats(frame: pl.DataFrame, keys: Sequence[str]) -> None:
+    """Two rows with the same ``keys`` (``source_file``, ``source_row`` name them): which is right cannot be
+    guessed, and using both counts one organisation twice. Name both rows and stop, identical or not."""
+    repeated = frame.filter(pl.len().over(keys) > 1)
+    if repeated.is_empty():
+        return
+    key = repeated.row(0, named=True)
+    same = repeated.filter(pl.all_horizontal(pl.col(k) == key[k] for k in keys)).row(1, named=True)
+    where = f"row {same['source_row']}" + (
+        "" if same["source_file"] == key["source_file"] else f" of {same['source_file']}"
+    )
+    raise SourceFileError(
+        key["source_file"],
+        f"{' '.join(str(key[k]) for k in keys)} is given twice, in row {key['source_row']} and {where}: a row is "
+        "used once, so keep the right one",
+        row=key["source_row"],
+        column=", ".join(keys),
+    )
 
 
 def system_finance(finance: pl.DataFrame, trust_icb: pl.DataFrame | None, icbs: list[str]) -> pl.DataFrame:
     """quarter, icb_code, income, planned_surplus, forecast_surplus, basis, complete."""
     require_columns(finance, FINANCE_COLUMNS, "finance")
     rows = finance.select(FINANCE_COLUMNS).with_columns(pl.col(_AMOUNTS).cast(pl.Float64))
+    twice = rows.filter(pl.len().over("quarter", "org_code") > 1)
+    if twice.height:  # summed or used twice, a row would count twice
+        raise EngineInputError(f"finance: {twice.row(0)[0]} {twice.row(0)[1]} has more than one row; give one")
     is_icb = pl.col("org_code").is_in(icbs)
     system = rows.filter(is_icb).select(
         "quarter",

@@ -85,6 +85,20 @@ def test_system_finance_refuses_a_quarter_and_organisation_given_twice() -> None
         system_finance(pl.DataFrame([row, row]), None, ["QQ2"])
 
 
+def test_provider_finance_without_an_icb_is_refused_not_left_out_of_a_sum() -> None:
+    """A provider's finance row sums into its ICB's; a provider the reference places in no ICB cannot be summed,
+    and leaving it out would make some ICB's position look better than it is."""
+    rows = [
+        {"quarter": "2025-26 Q1", "org_code": code, "income": 100.0, "planned_surplus": 0.0, "forecast_surplus": -3.0}
+        for code in ("RAA", "RBB")
+    ]
+    mapping = pl.DataFrame({"org_code": ["RAA"], "icb_code": ["QQ1"]})
+    with pytest.raises(EngineInputError, match="provider\\(s\\) RBB have finance rows but no ICB"):
+        system_finance(pl.DataFrame(rows), mapping, ["QQ1"])
+    summed = system_finance(pl.DataFrame(rows[:1]), mapping, ["QQ1"])
+    assert summed.select("icb_code", "income").rows() == [("QQ1", 100.0)]
+
+
 @pytest.mark.parametrize(
     ("column", "value", "rule"),
     [

@@ -165,7 +165,15 @@ def system_finance(finance: pl.DataFrame, trust_icb: pl.DataFrame | None, icbs: 
     )
     if trust_icb is None:
         return system
-    providers = rows.filter(~is_icb).join(trust_icb.select("org_code", "icb_code"), on="org_code", how="inner")
+    mapping = trust_icb.select("org_code", "icb_code")
+    orphans = rows.filter(~is_icb).join(mapping, on="org_code", how="anti")
+    if orphans.height:  # left out, its ICB's sum would be too small; which ICB that is, nothing says
+        codes = ", ".join(sorted(set(orphans["org_code"].to_list())))
+        raise EngineInputError(
+            f"finance: provider(s) {codes} have finance rows but no ICB in the organisation reference (ODS etr): "
+            "add them to the reference or give their ICB's own row"
+        )
+    providers = rows.filter(~is_icb).join(mapping, on="org_code", how="inner")
     whole = pl.all_horizontal(pl.col(_AMOUNTS).is_not_null())
     summed = providers.group_by("quarter", "icb_code").agg(
         *[pl.col(c).sum() for c in _AMOUNTS],

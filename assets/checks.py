@@ -31,14 +31,30 @@ def schema_metadata(frame: pl.DataFrame) -> dg.MetadataValue:
 
 
 def contract_check(
-    check_name: str, quarantine: pl.DataFrame, accounts: list, blocking_on_quarantine: bool, files: int
+    check_name: str,
+    quarantine: pl.DataFrame,
+    accounts: list | None,
+    blocking_on_quarantine: bool,
+    files: int,
+    metadata: Mapping[str, Any] | None = None,
 ) -> dg.AssetCheckResult:
-    """The pandera contract of a source: accounting must hold; quarantined rows fail it when configured to."""
+    """The pandera contract of a source: accounting must hold; quarantined rows fail it when configured to.
+
+    ``accounts`` None: the reader keeps no per-file counts, so rows read and accepted are not shown (never as 0);
+    ``metadata``: more entries for the check (e.g. the rows per landing folder of a check over several)."""
     problems = []
-    for account in accounts:
+    for account in accounts or []:
         if account.rows_read != account.rows_accepted + account.rows_quarantined:
             problems.append(f"{account.path}: rows read != accepted + quarantined")
     failed = bool(problems) or (blocking_on_quarantine and quarantine.height > 0)
+    counts = (
+        {
+            "rows_read": sum(a.rows_read for a in accounts),
+            "rows_accepted": sum(a.rows_accepted for a in accounts),
+        }
+        if accounts is not None
+        else {}
+    )
     summary = (
         quarantine.group_by("check", "source_file")
         .agg(pl.len().alias("rows"))
@@ -53,12 +69,12 @@ def contract_check(
         severity=dg.AssetCheckSeverity.ERROR,
         metadata={
             "files": files,
-            "rows_read": sum(a.rows_read for a in accounts),
-            "rows_accepted": sum(a.rows_accepted for a in accounts),
+            **counts,
             "rows_quarantined": quarantined_rows(quarantine),
             "accounting_problems": "; ".join(problems) or "none",
             "failures": table_metadata(_readable(quarantine)),
             "failures_by_check": table_metadata(summary),
+            **(metadata or {}),
         },
         description=(f"{quarantine.height} quarantined failure(s)" if quarantine.height else "every row accepted"),
     )

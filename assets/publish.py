@@ -68,7 +68,7 @@ def published_snapshot(
         metric_values["values"],
         rs,
         npaf.output,
-        quarantine=metric_values.get("quarantine"),
+        quarantine=every_quarantine(metric_values.get("quarantine"), icb_system_tests.get("quarantine")),
         inputs=files or None,
         checks=checks,
         system_evidence=icb_system_tests.get("evidence"),
@@ -106,6 +106,13 @@ def published_snapshot(
             ),
         }
     )
+
+
+def every_quarantine(values: pl.DataFrame | None, system_tests: pl.DataFrame | None) -> pl.DataFrame | None:
+    """The rows quarantined by the metric-value sources and by the ICB system tests' own inputs (rtt_monthly/),
+    for ``quarantine_summary``: every source's quarantine is published, whichever step read it."""
+    held = [q for q in (values, system_tests) if q is not None and q.height]
+    return pl.concat(held, how="diagonal_relaxed") if held else values
 
 
 @dg.asset(

@@ -102,23 +102,35 @@ def check_problems(evaluation: Any) -> list[str]:
     return lines
 
 
+def _count(value: Any) -> int | None:
+    """A count from check metadata (an int, or text in a table record); None when the check did not count it."""
+    value = _value(value)
+    return None if value in (None, "None", "") else int(value)
+
+
 def source_rows(states: Iterable[RunState]) -> list[tuple[str, int | None, int | None, int | None, int | None]]:
     """(source, files, rows read, accepted, quarantined) per source that read a file, from the contract checks;
-    a source whose reading failed has no counts (its failure is listed under Problems)."""
-    totals: dict[str, list[int]] = {}
+    a source whose reading failed has no counts (its failure is listed under Problems). A check over several
+    landing folders (``icb_system_tests``: rtt_monthly/) gives one row per folder from its ``sources`` table;
+    rows read and accepted are None where its reader does not count them."""
+    totals: dict[str, list[int | None]] = {}
     for state in states:
         for evaluation in state.checks:
             if evaluation.check_name != "pandera_contract":
                 continue
             meta = evaluation.metadata or {}
-            files = int(_value(meta.get("files")) or 0)
-            if not files:
-                continue
             name = evaluation.asset_key.to_user_string().removeprefix("ingest_")
-            row = totals.setdefault(name, [0, 0, 0, 0])
-            # --per-quarter runs each read the same files: the largest count, not their sum
-            for i, field in enumerate(("files", "rows_read", "rows_accepted", "rows_quarantined")):
-                row[i] = max(row[i], int(_value(meta.get(field)) or 0))
+            fields = ("files", "rows_read", "rows_accepted", "rows_quarantined")
+            parts = _records(meta.get("sources")) or [{"source": name, **{f: meta.get(f) for f in fields}}]
+            for part in parts:
+                counts = [_count(part.get(field)) for field in fields]
+                if not counts[0]:
+                    continue
+                row = totals.setdefault(str(part["source"]), [0, None, None, 0])
+                # --per-quarter runs each read the same files: the largest count, not their sum
+                for i, count in enumerate(counts):
+                    if count is not None:
+                        row[i] = max(row[i] or 0, count)
     failed = {key.removeprefix("ingest_") for state in states for key, _ in state.failures if key.startswith("ingest_")}
     rows: list[tuple[str, int | None, int | None, int | None, int | None]] = [
         (name, *values) for name, values in totals.items()
@@ -236,7 +248,7 @@ def print_summary(
             if files is None:
                 say(f"{name:<22} {'failed: see Problems':>41}")
             else:
-                say(f"{name:<22} {files:>6} {read:>10,} {accepted:>10,} {quarantined:>12,}")
+                say(f"{name:<22} {files:>6} {_shown(read):>10} {_shown(accepted):>10} {_shown(quarantined):>12}")
     comparisons = nhs_comparison(states)
     changes = change_lines(plan.output)
     if "*" in changes:
@@ -272,6 +284,11 @@ def print_summary(
     say()
     say(f"{len(plan.quarters)} quarter(s) in {elapsed:.1f} s; outputs in {str(plan.output).removeprefix(here)}")
     return failed
+
+
+def _shown(count: int | None) -> str:
+    """A count with thousands separators; ``-`` where the reader does not count it."""
+    return "-" if count is None else f"{count:,}"
 
 
 def problem_lines(states: Iterable[RunState], debug: bool) -> list[str]:

@@ -12,6 +12,7 @@ from assets.settings import NpafSettings
 from npaf_pipeline import inputs
 from npaf_pipeline.engine.descriptions import attach_segment_descriptions
 from npaf_pipeline.icb import assess_system
+from npaf_pipeline.icb.aggregate import aggregate_to_icb
 from npaf_pipeline.icb.defaults import defaults_in_use
 from npaf_pipeline.icb.leadership import COLUMNS as CAPABILITY_COLUMNS
 from npaf_pipeline.icb.leadership import beside_segments
@@ -140,6 +141,11 @@ def icb_system_tests(
     )
     result = assess_system(rs, quarters, icbs, system_inputs)
     ev = result.evidence
+    months, mapping = system_inputs.provider_months, system_inputs.trust_icb
+    # providers with monthly figures that the reference places in no ICB: in no ICB's sum, so shown, never silent
+    unmapped = pl.DataFrame(schema={"providers": pl.String, "n_providers": pl.Int64})
+    if months is not None and mapping is not None:
+        unmapped = aggregate_to_icb(months, mapping).unmapped_summary()
     by_icb = (
         ev.filter(pl.col("failed"))
         .group_by("quarter", "icb_code")
@@ -163,6 +169,7 @@ def icb_system_tests(
             "status_per_test": table_metadata(statuses.sort("quarter", "test_id"), 100),
             "defaults_in_use": table_metadata(defaults_in_use(rs), 100),
             "provider_rows_quarantined": read_quarantine.height,
+            "providers_without_icb": table_metadata(unmapped, 100),
         },
     )
 

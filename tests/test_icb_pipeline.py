@@ -349,3 +349,15 @@ def test_npaf_explain_shows_an_icbs_segment_drivers_and_system_considerations(dr
     drivers = _table(out, "segment_explanation").filter((pl.col("quarter") == "Q2") & (pl.col("org_code") == code))
     seg = _table(out, "organisation_segmentation").filter((pl.col("quarter") == "Q2") & (pl.col("org_code") == code))
     assert abs(drivers["contribution"].sum() - seg["average_score_raw"][0]) <= 1e-9  # weighted domain groups
+
+
+def test_providers_with_figures_but_no_icb_are_shown_not_silent(draft_run, landing) -> None:
+    """The ICB tests' metadata lists, per month and metric, providers whose figures are in no ICB's sum."""
+    _, metadata = draft_run
+    table = metadata["providers_without_icb"].value
+    columns = {c.name for c in table.schema.columns}
+    assert {"providers", "n_providers"} <= columns
+    hosts = pl.read_csv(landing[0] / "trust_reference" / "trust_reference.csv", infer_schema=False)
+    placed = set(hosts.drop_nulls("icb_code")["Trust_code"])
+    named = {code for record in table.records for code in (record.data["providers"] or "").split(",") if code}
+    assert not named & placed  # a provider the reference places in an ICB is never listed

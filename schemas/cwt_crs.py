@@ -37,60 +37,8 @@ ALL_CANCERS = "ALL CANCERS"
 BREAKDOWN = ["stage_route", "treatment_modality", "cancer_type"]
 TOTALS = {"treatment_modality": ALL_MODALITIES, "cancer_type": ALL_CANCERS}
 """The value a breakdown column holds on a row that totals that column's parts."""
-_FDS_CANCER_TYPES = (
-    "Exhibited (non-cancer) breast symptoms - cancer not initially suspected",
-    "Missing or Invalid",
-    "Suspected acute leukaemia",
-    "Suspected brain/central nervous system tumours",
-    "Suspected breast cancer",
-    "Suspected cancer - non-specific symptoms",
-    "Suspected children's cancer",
-    "Suspected gynaecological cancer",
-    "Suspected haematological malignancies (excluding acute leukaemia)",
-    "Suspected head & neck cancer",
-    "Suspected lower gastrointestinal cancer",
-    "Suspected lung cancer",
-    "Suspected other cancer",
-    "Suspected sarcoma",
-    "Suspected skin cancer",
-    "Suspected testicular cancer",
-    "Suspected upper gastrointestinal cancer",
-    "Suspected urological malignancies (excluding testicular)",
-)
-_CANCER_TYPES = (
-    "Breast",
-    "Gynaecological",
-    "Haematological - Lymphoma",
-    "Haematological - Other (a)",
-    "Head & Neck",
-    "Lower Gastrointestinal",
-    "Lung",
-    "Other (a)",
-    "Skin",
-    "Upper Gastrointestinal - Hepatobiliary",
-    "Upper Gastrointestinal - Oesophagus & Stomach",
-    "Urological - Other (a)",
-    "Urological - Prostate",
-)
-BREAKDOWNS: dict[str, dict[str, tuple[str | None, ...]]] = {
-    "28-day FDS": {
-        "stage_route": (
-            "URGENT SUSPECTED CANCER",
-            "NATIONAL SCREENING PROGRAMME",
-            "BREAST SYMPTOMATIC, CANCER NOT SUSPECTED",
-        ),
-        "treatment_modality": (None,),
-        "cancer_type": _FDS_CANCER_TYPES,
-    },
-    "62-day Combined": {
-        "stage_route": ("Urgent Suspected Cancer", "Consultant Upgrade", "Screening", "Breast Symptomatic"),
-        "treatment_modality": (ALL_MODALITIES, "Surgery", "Anti-cancer drug regimen", "Radiotherapy", "Other"),
-        "cancer_type": (ALL_CANCERS, *_CANCER_TYPES),
-    },
-}
-"""Standard -> breakdown column -> the values the extract gives (None: blank), compared without regard to case, for
-the standards the metrics are built from (31-day rows feed nothing and are not checked). A value the reader does
-not know may be a part it would leave out or a total it would add to its parts, so its row is quarantined."""
+MEASURED = ("28-day FDS", "62-day Combined")
+"""The standards the metrics are built from (31-day rows feed nothing and are not checked)."""
 TOTALS_PER_ROW = {"28-day FDS": 0, "62-day Combined": 1}
 """How many breakdown columns a row of the standard totals: none for 28-day FDS (every row is a part: OF0010 sums
 them all); one for 62-day, which gives the same patients twice, by cancer type (TREATMENT MODALITY 'ALL
@@ -149,8 +97,8 @@ class CwtCrsRow(pa.DataFrameModel):
 
     @pa.check(*BREAKDOWN, name="known_breakdown")
     def _known_breakdown(cls, data) -> pl.LazyFrame:
-        """A value the extract gives for the row's standard (``BREAKDOWNS``), or the column's total name (whether
-        the row may be a total is ``not_a_subtotal``'s to say)."""
+        """A value of the shape the extract gives for the row's standard (:func:`_known`); whether the row may be a
+        total is ``not_a_subtotal``'s to say."""
         return data.lazyframe.select(_known(data.key))
 
     @pa.check(*TOTALS, name="not_a_subtotal")
@@ -162,8 +110,8 @@ class CwtCrsRow(pa.DataFrameModel):
 
     @pa.check("cancer_type", name="by_cancer_type_or_by_modality")
     def _one_view(cls, data) -> pl.LazyFrame:
-        """A 62-day row of a known modality and a known cancer type is a breakdown the extract does not give (by
-        both): the metric would leave it out. Unknown values are ``known_breakdown``'s, too many totals
+        """A 62-day row of a modality and a cancer type (neither a total) is a breakdown the extract does not give (by
+        both): the metric would leave it out. Values of another shape are ``known_breakdown``'s, too many totals
         ``not_a_subtotal``'s."""
         too_few = [_is(standard) & (_totals() < allowed) for standard, allowed in TOTALS_PER_ROW.items()]
         by_both = pl.any_horizontal(too_few) & _known("treatment_modality") & _known("cancer_type")
@@ -181,15 +129,20 @@ class CwtCrsRow(pa.DataFrameModel):
 
 
 def _known(column: str) -> pl.Expr:
-    """Whether the row's value in a breakdown column is one ``BREAKDOWNS`` (or ``TOTALS``) gives for its standard;
-    true for the standards not listed."""
-    value = pl.col(column).str.to_lowercase()
-    unknown = []
-    for standard, columns in BREAKDOWNS.items():
-        names = [v.lower() for v in columns[column] if v is not None]
-        names += [TOTALS[column].lower()] if column in TOTALS else []
-        unknown.append(_is(standard) & ~value.is_in(names).fill_null(None in columns[column]))
-    return ~pl.any_horizontal(unknown)
+    """Whether the row's value in a breakdown column has the shape the extract gives for the row's standard: given
+    (28-day rows leave TREATMENT MODALITY blank: they are not broken down by modality), and, where it reads as a total
+    (``ALL ...``), the total name the reader sums by (``TOTALS``). The parts' names (cancer types, routes, modalities)
+    are not listed: NHS England adds and renames them, and a part of a known shape is summed whatever its name.
+    True for the standards not measured."""
+    value = pl.col(column).str.strip_chars()
+    blank = (value.is_null() | (value == "")).fill_null(True)
+    total_like = value.str.to_uppercase().str.starts_with("ALL ").fill_null(False)
+    stray_total = total_like & ~(_is_total(column) if column in TOTALS else pl.lit(False))
+    shaped = ~blank & ~stray_total
+    if column == "treatment_modality":
+        fds = blank | _is_total(column)  # a 28-day total is ``not_a_subtotal``'s
+        return pl.when(_is("28-day FDS")).then(fds).when(_is("62-day Combined")).then(shaped).otherwise(True)
+    return pl.when(_is(MEASURED[0]) | _is(MEASURED[1])).then(shaped).otherwise(True)
 
 
 def _is(standard: str) -> pl.Expr:

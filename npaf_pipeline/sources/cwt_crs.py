@@ -9,8 +9,9 @@ months are all present, per provider:
   so summing every 62-day row would count each patient twice.
 
 Every row of these two standards is summed, is the 62-day view by modality (the patients summed, counted again),
-or is quarantined: a breakdown value the reader does not know for the standard, a subtotal of rows the extract also
-gives, a 62-day row by both modality and cancer type (``schemas.cwt_crs.BREAKDOWNS``). None is left out of a sum or
+or is quarantined: a breakdown of another shape than the standard's (blank, or a total name the reader does not
+sum by), a subtotal of rows the extract also gives, a 62-day row by both modality and cancer type (rules on the
+shape of a row, not lists of names: ``schemas.cwt_crs``). None is left out of a sum or
 added to its parts unseen. An organisation with a quarantined row in a quarter gets no value for that quarter: a
 sum over the rows that remain would look right and be wrong. The extract is read from the one visible sheet holding
 its header; two such sheets, or a hidden one, refuse the workbook.
@@ -142,7 +143,7 @@ def _sheet_text(path: Path) -> tuple[str, pl.DataFrame]:
         book = open_workbook(path)
         names = book.sheet_names
         name = names[0] if len(names) == 1 else _data_sheet(path, book, names)
-        sheet = read_sheet(path, name)
+        sheet = read_sheet(path, name, book=book)
     except (fastexcel.FastExcelError, pl.exceptions.PolarsError) as exc:
         problem = str(exc).splitlines()[0]
         raise SourceFileError(path, f"cannot be read as an Excel workbook (truncated or damaged?): {problem}") from None

@@ -27,7 +27,7 @@ from npaf_pipeline.icb.mapping import read_icb_list
 from npaf_pipeline.quarters import parse_quarter
 from npaf_pipeline.ruleset import RuleSet
 from npaf_pipeline.sources import canonical, cwt_crs, nof_csv, nof_dashboard, organisations, registry, rtt_full
-from npaf_pipeline.sources.base import FileAccount, SourceFileError, validate_rows
+from npaf_pipeline.sources.base import FileAccount, SourceFileError, refuse_rejected, validate_rows
 from npaf_pipeline.sources.tables import read_table
 from schemas.canonical import empty_quarantine
 from schemas.canonical_inputs import FLAG, FLAG_TRUE
@@ -385,7 +385,7 @@ def read_flag_list(paths: Sequence[Path], known: Collection[str] | None = None) 
             frame = frame.with_columns(pl.lit("yes").alias("listed"))
         accepted, rejected = validate_rows(frame, FlagListInput, source=path.parent.name, path=path, sha256=raw.sha256)
         if rejected.height:
-            _refuse_rows(path, rejected)
+            refuse_rejected(path, rejected, FLAG_LIST_HINTS)
         listed = pl.col("listed").str.to_lowercase().is_in(FLAG_TRUE)
         frames.append(
             accepted.select(
@@ -400,18 +400,6 @@ def read_flag_list(paths: Sequence[Path], known: Collection[str] | None = None) 
     frame = pl.concat(frames)
     _refuse_disagreement(frame)
     return frame.unique(FLAG_LIST_KEYS, keep="first", maintain_order=True).select(*FLAG_LIST_KEYS, "listed")
-
-
-def _refuse_rows(path: Path, rejected: pl.DataFrame) -> None:
-    """Refuse a list over its first rejected cell (in words, with what to write), counting the others."""
-    first = rejected.sort("source_row").row(0, named=True)
-    rows = sorted(set(rejected["source_row"].to_list()))
-    column, value = first["column"], first["value"]
-    said = "is blank" if value is None else f"{value!r} is not accepted"
-    others = ", ".join(map(str, rows[1:6])) + (" ..." if len(rows) > 6 else "")
-    more = f" (also row{'s' if len(rows) > 2 else ''} {others})" if len(rows) > 1 else ""
-    hint = FLAG_LIST_HINTS.get(column, first["reason"])
-    raise SourceFileError(path, f"{column} {said}: {hint}{more}", row=first["source_row"], column=column)
 
 
 def _refuse_disagreement(frame: pl.DataFrame) -> None:

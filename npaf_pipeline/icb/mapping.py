@@ -9,7 +9,7 @@ import pandera.polars as pa
 import polars as pl
 
 from npaf_pipeline.engine.frames import require_columns
-from npaf_pipeline.sources.base import SourceFileError, validate_rows
+from npaf_pipeline.sources.base import SourceFileError, refuse_rejected, validate_rows
 from npaf_pipeline.sources.tables import read_table
 from schemas.organisations import ICB_CODE
 
@@ -96,7 +96,7 @@ def read_icb_list(paths: Sequence[Path]) -> pl.DataFrame:
             frame = frame.with_columns(pl.lit(None, pl.String).alias("region"))
         _, rejected = validate_rows(frame, IcbListInput, source=path.parent.name, path=path, sha256=raw.sha256)
         if rejected.height:
-            _refuse_row(path, rejected)
+            refuse_rejected(path, rejected, ICB_LIST_HINTS)
         frames.append(
             frame.select(
                 pl.col("icb_code").alias("org_code"),
@@ -111,18 +111,6 @@ def read_icb_list(paths: Sequence[Path]) -> pl.DataFrame:
     rows = pl.concat(frames)
     _refuse_disagreement(rows)
     return rows.unique("org_code", keep="first", maintain_order=True).sort("org_code")
-
-
-def _refuse_row(path: Path, rejected: pl.DataFrame) -> None:
-    """Refuse the list over its first rejected cell, in words, counting the other rows."""
-    first = rejected.sort("source_row").row(0, named=True)
-    rows = sorted(set(rejected["source_row"].to_list()))
-    column, value = first["column"], first["value"]
-    said = "is blank" if value is None else f"{value!r} is not accepted"
-    others = ", ".join(map(str, rows[1:6])) + (" ..." if len(rows) > 6 else "")
-    more = f" (also row{'s' if len(rows) > 2 else ''} {others})" if len(rows) > 1 else ""
-    hint = ICB_LIST_HINTS.get(column, first["reason"])
-    raise SourceFileError(path, f"{column} {said}: {hint}{more}", row=first["source_row"], column=column)
 
 
 def _refuse_disagreement(rows: pl.DataFrame) -> None:

@@ -9,7 +9,6 @@ halves (a patient shared between two trusts counts 0.5 to each).
 from __future__ import annotations
 
 import datetime
-import re
 
 import pandera.polars as pa
 import polars as pl
@@ -134,7 +133,7 @@ def _known(column: str) -> pl.Expr:
     (``ALL ...``), the total name the reader sums by (``TOTALS``). The parts' names (cancer types, routes, modalities)
     are not listed: NHS England adds and renames them, and a part of a known shape is summed whatever its name.
     True for the standards not measured."""
-    value = pl.col(column).str.strip_chars()
+    value = pl.col(column)  # trimmed as read (``sheet_rows``)
     blank = (value.is_null() | (value == "")).fill_null(True)
     total_like = value.str.to_uppercase().str.starts_with("ALL ").fill_null(False)
     stray_total = total_like & ~(_is_total(column) if column in TOTALS else pl.lit(False))
@@ -151,7 +150,7 @@ def _is(standard: str) -> pl.Expr:
 
 
 def _is_total(column: str) -> pl.Expr:
-    return pl.col(column).str.contains(f"(?i)^{re.escape(TOTALS[column])}$").fill_null(False)
+    return (pl.col(column).str.to_uppercase() == TOTALS[column]).fill_null(False)
 
 
 def _totals() -> pl.Expr:

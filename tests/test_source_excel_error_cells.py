@@ -20,6 +20,7 @@ from npaf_pipeline.sources import chs_waiting_lists as chs
 from npaf_pipeline.sources.base import AdapterResult
 from npaf_pipeline.sources.raw import read_sheet
 from tests.test_source_ambsys import Cached, ambsys_rows, write_ambsys
+from tests.test_source_cwt_crs import _row as cwt_row
 
 ERRORS = {
     "#N/A": "=NA()",
@@ -161,21 +162,8 @@ CWT_HEADER = list(cwt_crs.COLUMNS)
 
 
 def _cwt_row(month: int, org: str, total: object = 10, within: object = 8) -> list:
-    """A 28-day FDS row: ``total`` told, ``within`` within 28 days."""
-    row = {
-        "PERIOD": datetime.datetime(2025, month, 1),
-        "YEAR": "2025/26",
-        "MONTH": {4: "APR", 5: "MAY", 6: "JUN"}[month],
-        "STANDARD": "28-day FDS",
-        "ORG CODE": org,
-        "STAGE/ROUTE": "URGENT SUSPECTED CANCER",
-        "TREATMENT MODALITY": None,
-        "CANCER TYPE": "Suspected breast cancer",
-        "TOTAL TREATED": total,
-        "WITHIN STANDARD": within,
-        "BREACHES": None,
-    }
-    return [row[h] for h in CWT_HEADER]
+    """A 28-day FDS row: ``total`` told, ``within`` within 28 days (the CWT tests' row)."""
+    return cwt_row(month, org, total=total, within=within)
 
 
 def _cwt_extract(path: Path, rows: list[list]) -> Path:

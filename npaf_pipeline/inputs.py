@@ -24,7 +24,7 @@ from npaf_pipeline.icb.cancer import cwt_monthly
 from npaf_pipeline.icb.finance import read_finance as read_finance_files
 from npaf_pipeline.icb.leadership import read_leadership
 from npaf_pipeline.icb.mapping import read_icb_list
-from npaf_pipeline.quarters import parse_quarter
+from npaf_pipeline.quarters import is_quarter
 from npaf_pipeline.ruleset import RuleSet
 from npaf_pipeline.sources import canonical, cwt_crs, nof_csv, nof_dashboard, organisations, registry, rtt_full
 from npaf_pipeline.sources.base import FileAccount, SourceFileError, refuse_rejected, validate_rows
@@ -330,14 +330,6 @@ FLAG_LIST_HINTS = {
 }
 
 
-def _is_a_quarter(text: str) -> bool:
-    try:
-        parse_quarter(text)
-    except ValueError:
-        return False
-    return True
-
-
 class FlagListInput(pa.DataFrameModel):
     """One row of an ICB system test's list: the quarter, the ICB and whether it is listed (the override flag's
     spellings; blank = not supplied)."""
@@ -350,7 +342,7 @@ class FlagListInput(pa.DataFrameModel):
     @pa.check("quarter", name="is_a_quarter")
     def _quarter(cls, data) -> pl.LazyFrame:
         """Read by ``quarters.parse_quarter``, as every quarter is: '2025/26 Q1' is none of its spellings."""
-        return data.lazyframe.select(pl.col("quarter").map_elements(_is_a_quarter, return_dtype=pl.Boolean))
+        return data.lazyframe.select(pl.col("quarter").map_elements(is_quarter, return_dtype=pl.Boolean))
 
 
 def read_flag_list(paths: Sequence[Path], known: Collection[str] | None = None) -> pl.DataFrame:

@@ -111,3 +111,13 @@ def quarter_range(first: Quarter, last: Quarter) -> list[Quarter]:
     if last < first:
         raise ValueError(f"range end {last} is before its start {first}")
     return [first.shift(i) for i in range(last.index - first.index + 1)]
+
+
+def is_quarter(text: str) -> bool:
+    """Whether :func:`parse_quarter` reads ``text`` (``2025/26 Q1`` and ``2025-26 Q5`` are none of its spellings):
+    a check for input files whose quarters are read by the parser."""
+    try:
+        parse_quarter(text)
+    except ValueError:
+        return False
+    return True

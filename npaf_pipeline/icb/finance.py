@@ -14,16 +14,16 @@ more than ``off_plan_over`` % of income behind plan. Both comparisons are strict
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Collection, Sequence
 from pathlib import Path
 
 import pandera.polars as pa
 import polars as pl
 
 from npaf_pipeline.engine.frames import EngineInputError, require_columns
-from npaf_pipeline.quarters import parse_quarter
+from npaf_pipeline.quarters import is_quarter
 from npaf_pipeline.sources import canonical
-from npaf_pipeline.sources.base import UNIQUENESS, SourceFileError, validate_rows
+from npaf_pipeline.sources.base import SourceFileError, refuse_rejected, validate_rows
 from npaf_pipeline.sources.tables import read_table
 from schemas.common import NUMBER, ODS_CODE, finite_and_plausible, parse_number
 
@@ -43,15 +43,6 @@ FINANCE_HINTS = {
 """What to write instead, per column, in the message that refuses a finance file."""
 
 
-def is_a_quarter(text: str) -> bool:
-    """Whether the quarter parser reads ``text`` ('2025/26 Q1' and '2025-26 Q5' are none of its spellings)."""
-    try:
-        parse_quarter(text)
-    except ValueError:
-        return False
-    return True
-
-
 class FinanceInput(pa.DataFrameModel):
     """One row of a system finance file, as text: amounts are numbers by the shared rule, or blank (not supplied,
     so the test is not assessed and its evidence says so)."""
@@ -66,7 +57,7 @@ class FinanceInput(pa.DataFrameModel):
     @pa.check("quarter", name="is_a_quarter")
     def _quarter(cls, data) -> pl.LazyFrame:
         """Read by ``quarters.parse_quarter``, as every quarter is."""
-        return data.lazyframe.select(pl.col("quarter").map_elements(is_a_quarter, return_dtype=pl.Boolean))
+        return data.lazyframe.select(pl.col("quarter").map_elements(is_quarter, return_dtype=pl.Boolean))
 
     _plausible = pa.check(*_AMOUNTS, name="finite_and_plausible")(finite_and_plausible)
 
@@ -93,7 +84,7 @@ def read_finance(paths: Sequence[str | Path], known: Collection[str] | None = No
             canonical.require_known_codes(raw.frame, known, path, "the system finance file")
         frame = raw.frame.with_columns(canonical.normalise_quarter())
         _, rejected = validate_rows(frame, FinanceInput, source=FINANCE_SOURCE, path=path, sha256=raw.sha256)
-        refuse_rows(path, rejected, FINANCE_HINTS)
+        refuse_rejected(path, rejected, FINANCE_HINTS)
         frames.append(frame.with_columns(pl.lit(str(path)).alias("source_file")))
     if not frames:
         return pl.DataFrame(
@@ -109,23 +100,6 @@ def refuse_ragged(path: Path, quarantine: pl.DataFrame, what: str) -> None:
     if quarantine.height:
         first = quarantine.sort("source_row").row(0, named=True)
         raise SourceFileError(path, f"{first['reason']}: not {what}", row=first["source_row"])
-
-
-def refuse_rows(path: Path, rejected: pl.DataFrame, hints: Mapping[str, str]) -> None:
-    """Refuse a file over its first rejected cell, naming row, column, rule and value in words, with what to write
-    (``hints`` per column) and the other rows that fail. Repeated keys are left to :func:`refuse_repeats`."""
-    rejected = rejected.filter(pl.col("check") != UNIQUENESS)
-    if rejected.is_empty():
-        return
-    first = rejected.sort("source_row").row(0, named=True)
-    rows = sorted(set(rejected["source_row"].to_list()))
-    column, value = first["column"], first["value"]
-    said = "is blank" if value is None else f"{value!r} is not accepted"
-    rule = str(first["check"]).split("(")[0]
-    others = ", ".join(map(str, rows[1:6])) + (" ..." if len(rows) > 6 else "")
-    more = f" (also row{'s' if len(rows) > 2 else ''} {others})" if len(rows) > 1 else ""
-    hint = hints.get(column, first["reason"])
-    raise SourceFileError(path, f"{column} {said} (rule {rule}): {hint}{more}", row=first["source_row"], column=column)
 
 
 def refuse_repeats(frame: pl.DataFrame, keys: Sequence[str]) -> None:

@@ -10,9 +10,10 @@ import pandera.polars as pa
 import polars as pl
 
 from npaf_pipeline.engine.frames import EngineInputError, require_columns
-from npaf_pipeline.icb.finance import is_a_quarter, refuse_ragged, refuse_repeats, refuse_rows
+from npaf_pipeline.icb.finance import refuse_ragged, refuse_repeats
+from npaf_pipeline.quarters import is_quarter
 from npaf_pipeline.sources import canonical
-from npaf_pipeline.sources.base import validate_rows
+from npaf_pipeline.sources.base import refuse_rejected, validate_rows
 from npaf_pipeline.sources.tables import read_table
 from schemas.leadership import CAPABILITY_DOMAINS, OVERALL, LeadershipCapability
 
@@ -38,7 +39,7 @@ class LeadershipRow(LeadershipCapability):
 
     @pa.check("quarter", name="is_a_quarter")
     def _quarter(cls, data) -> pl.LazyFrame:
-        return data.lazyframe.select(pl.col("quarter").map_elements(is_a_quarter, return_dtype=pl.Boolean))
+        return data.lazyframe.select(pl.col("quarter").map_elements(is_quarter, return_dtype=pl.Boolean))
 
 
 def validate_leadership(ratings: pl.DataFrame) -> pl.DataFrame:
@@ -68,7 +69,7 @@ def read_leadership(path: str | Path, known: Collection[str] | None = None) -> p
         canonical.require_known_codes(raw.frame, known, path, "the leadership capability file")
     frame = raw.frame.with_columns(canonical.normalise_quarter())
     _, rejected = validate_rows(frame, LeadershipRow, source=LEADERSHIP_SOURCE, path=path, sha256=raw.sha256)
-    refuse_rows(path, rejected, HINTS)
+    refuse_rejected(path, rejected, HINTS)
     refuse_repeats(frame.with_columns(pl.lit(str(path)).alias("source_file")), KEYS)
     return frame.select(RATING_COLUMNS)
 

@@ -625,12 +625,16 @@ def organisation_name(name: pl.Expr) -> pl.Expr:
 def refuse_rejected(path: Path, rejected: pl.DataFrame, hints: Mapping[str, str]) -> None:
     """Refuse a file over its first rejected cell (quarantine records of :func:`validate_rows`), in words with what to
     write there (``hints`` per column, else the rule's reason), counting the other rows: for inputs whose rows feed a
-    test directly, where a quarantined row would pass unseen."""
+    test directly, where a quarantined row would pass unseen. Nothing when ``rejected`` holds only repeated keys."""
+    rejected = rejected.filter(pl.col("check") != UNIQUENESS)  # a repeated key is the caller's to name
+    if rejected.is_empty():
+        return
     first = rejected.sort("source_row").row(0, named=True)
     rows = sorted(set(rejected["source_row"].to_list()))
     column, value = first["column"], first["value"]
     said = "is blank" if value is None else f"{value!r} is not accepted"
+    rule = str(first["check"]).split("(")[0]
     others = ", ".join(map(str, rows[1:6])) + (" ..." if len(rows) > 6 else "")
     more = f" (also row{'s' if len(rows) > 2 else ''} {others})" if len(rows) > 1 else ""
     hint = hints.get(column, first["reason"])
-    raise SourceFileError(path, f"{column} {said}: {hint}{more}", row=first["source_row"], column=column)
+    raise SourceFileError(path, f"{column} {said} (rule {rule}): {hint}{more}", row=first["source_row"], column=column)
